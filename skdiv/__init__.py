@@ -2,4 +2,7 @@
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+from ._classifier import DivergenceClassifier  # noqa: E402
+from ._regressor import GaussianRegressor  # noqa: E402
+
+__all__ = ["DivergenceClassifier", "GaussianRegressor", "__version__"]

@@ -1,0 +1,439 @@
+"""DivergenceClassifier: a linear softmax classifier trained by CE or KL."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import log_expit
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.utils import compute_class_weight
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from ._linear import LinearObjective
+from ._objectives import CrossEntropy, _log_softmax, get_objective
+from ._solvers import lbfgs
+from ._validation import check_probability_rows
+
+
+class DivergenceClassifier(ClassifierMixin, BaseEstimator):
+    r"""Linear softmax classifier trained by cross-entropy or KL divergence.
+
+    It accepts hard labels (any label type) or soft labels: a matrix of
+    target class probabilities, such as a teacher model's ``predict_proba``,
+    smoothed labels or annotator votes. No scikit-learn classifier accepts
+    the latter; the usual workaround, one row per class weighted by its
+    probability, gives the same model at ``n_classes`` times the memory.
+
+    With :math:`z_i = W x_i + b` the logits, :math:`q_i = \operatorname{softmax}
+    (z_i)` and :math:`p_i` the target row, the estimator minimises
+
+    .. math::
+
+        F(W, b) = \frac{1}{\sum_i s_i} \sum_i s_i\, \ell(p_i, q_i)
+                  + \frac{\alpha}{2} \lVert W \rVert_F^2 ,
+
+    where :math:`s_i` are the sample weights and :math:`\ell` is either
+
+    * ``"cross_entropy"``: :math:`\mathrm{CE}(p_i, q_i) = -\sum_k p_{ik}
+      \log q_{ik}`, the negative log-likelihood for hard labels, or
+    * ``"kl_divergence"``: :math:`\mathrm{KL}(p_i \| q_i) = \mathrm{CE}(p_i,
+      q_i) - H(p_i)`.
+
+    :math:`H(p_i)` does not depend on the model, so both give the same
+    coefficients; only ``objective_`` differs, by the mean target entropy. KL
+    reaches 0 when the model matches the targets, CE reaches :math:`H(p)`.
+
+    The penalty matches :class:`~sklearn.linear_model.LogisticRegression`:
+    ``C`` there is ``alpha = 1 / (C * sample_weight.sum())`` here (``1 / (C *
+    n_samples)`` without weights). The intercept is not penalised.
+
+    Parameters
+    ----------
+    loss : {"cross_entropy", "kl_divergence"} or objective instance, \
+            default="cross_entropy"
+        The training objective; an instance of
+        ``skdiv._objectives.CrossEntropy`` or ``KLDivergence`` is accepted.
+    alpha : float, default=1e-4
+        L2 penalty strength, :math:`\alpha \ge 0`.
+    fit_intercept : bool, default=True
+        Whether to fit an (unpenalised) intercept.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes. With hard labels sample ``i`` is weighted by
+        ``class_weight[y_i]``, as in scikit-learn. With soft labels the loss
+        becomes :math:`-\sum_k c_k p_{ik} \log q_{ik}`: the exact equivalent
+        of duplicating each row once per class with weight :math:`c_k
+        p_{ik}`. ``"balanced"`` uses :math:`c_k = \sum_i s_i / (K \sum_i
+        s_i p_{ik})`, scikit-learn's rule (with sample weights :math:`s_i`,
+        as in scikit-learn 1.9) on soft class counts.
+    classes : array-like of shape (n_classes,), default=None
+        The class labels. With soft labels they name the columns of ``y``
+        (``np.arange(n_classes)`` when None). With hard labels they may list
+        classes absent from ``y``, which then get a probability column.
+    label_smoothing : float in [0, 1), default=0.0
+        Replace targets by :math:`(1 - \epsilon) p_i + \epsilon / K` (the
+        PyTorch definition).
+    max_iter : int, default=1000
+        Maximum number of L-BFGS iterations.
+    tol : float, default=1e-4
+        Stop when the max-norm of the gradient of :math:`F` with respect to
+        ``coef_`` and ``intercept_`` is below ``tol``.
+    warm_start : bool, default=False
+        Start from the previous solution when refitting with the same
+        classes and features.
+    verbose : int, default=0
+        Print the objective and gradient norm at each iteration when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Coefficients; one row (the positive class's logit) for a binary
+        problem, like LogisticRegression.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts.
+    n_iter_ : int
+        Number of solver iterations.
+    objective_ : float
+        The value of :math:`F` at the solution (the chosen divergence's
+        weighted mean plus the penalty).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.linear_model.LogisticRegression : The same model on hard labels.
+    skdiv.metrics.kl_divergence : The KL divergence as a metric.
+
+    Notes
+    -----
+    The solver is L-BFGS on the flattened ``(coef, intercept)``, in
+    coordinates preconditioned by the feature scales and means (see
+    ``skdiv._linear.LinearObjective``), with analytic gradients. Sparse ``X``
+    (CSR) is never densified or centred. ``float32`` ``X`` is used in
+    ``float32`` for the matrix products (no copy of ``X``), while losses,
+    gradients and coefficients are accumulated in ``float64``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdiv import DivergenceClassifier
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> soft = np.array([[0.9, 0.1], [0.7, 0.3], [0.3, 0.7], [0.1, 0.9]])
+    >>> ce = DivergenceClassifier(alpha=0).fit(X, soft)
+    >>> kl = DivergenceClassifier("kl_divergence", alpha=0).fit(X, soft)
+    >>> bool(np.allclose(ce.coef_, kl.coef_, atol=1e-4))
+    True
+    >>> round(ce.objective_ - kl.objective_, 4)  # mean target entropy
+    0.4298
+    >>> ce.predict(X)
+    array([0, 0, 1, 1])
+    """
+
+    _parameter_constraints: dict = {
+        "loss": [StrOptions({"cross_entropy", "kl_divergence"}), CrossEntropy],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "classes": ["array-like", None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        loss="cross_entropy",
+        *,
+        alpha=1e-4,
+        fit_intercept=True,
+        class_weight=None,
+        classes=None,
+        label_smoothing=0.0,
+        max_iter=1000,
+        tol=1e-4,
+        warm_start=False,
+        verbose=0,
+    ):
+        self.loss = loss
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.classes = classes
+        self.label_smoothing = label_smoothing
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to hard or soft labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; sparse input is used as CSR.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Class labels, or rows of target class probabilities (each
+            non-negative, summing to 1), columns ordered as ``classes``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, not all zero.
+
+        Returns
+        -------
+        self : DivergenceClassifier
+            The fitted estimator.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            multi_output=True,
+            y_numeric=False,
+        )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if not sample_weight.any():
+            raise ValueError("sample_weight must not be all zero.")
+        target = self._encode_target(y)  # (n_samples, n_classes) probabilities
+        target, sample_weight = self._apply_class_weight(target, sample_weight)
+        n_classes = self.classes_.shape[0]
+        if self.label_smoothing:
+            target = (1.0 - self.label_smoothing) * target + (
+                self.label_smoothing / n_classes
+            )
+
+        objective = get_objective(self.loss, allowed=["cross_entropy", "kl_divergence"])
+        if n_classes == 2:
+            y_fit, n_outputs = target[:, 1].copy(), 1
+        else:
+            y_fit, n_outputs = self._compact(target), n_classes
+        problem = LinearObjective(
+            objective,
+            X,
+            y_fit,
+            n_outputs=n_outputs,
+            sample_weight=sample_weight,
+            alpha=self.alpha,
+            fit_intercept=self.fit_intercept,
+        )
+        params0 = problem.pack(*self._initial_coef(problem, target, sample_weight))
+        params, self.n_iter_ = lbfgs(
+            problem.loss_gradient,
+            params0,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            verbose=self.verbose,
+            gradient_norm=problem.gradient_norm,
+        )
+        self.coef_, self.intercept_ = problem.unpack(params)
+        self.objective_ = problem.loss(params)
+        return self
+
+    def _encode_target(self, y):
+        """Return targets as an (n_samples, n_classes) probability matrix."""
+        classes = None if self.classes is None else column_or_1d(self.classes)
+        if classes is not None and np.unique(classes).shape[0] != classes.shape[0]:
+            raise ValueError(f"classes must be unique, got {classes!r}.")
+        if y.ndim == 2 and y.shape[1] > 1:
+            y = check_array(y, dtype=np.float64, ensure_all_finite=True,
+                            input_name="y")
+            if classes is None:
+                classes = np.arange(y.shape[1])
+            elif classes.shape[0] != y.shape[1]:
+                raise ValueError(
+                    f"Soft-label y has {y.shape[1]} columns but classes names "
+                    f"{classes.shape[0]} classes."
+                )
+            check_probability_rows(y, name="soft-label y")
+            self.classes_ = classes
+            return y
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if classes is None:
+            classes, codes = np.unique(y, return_inverse=True)
+        else:
+            missing = np.setdiff1d(y, classes)
+            if missing.size:
+                raise ValueError(
+                    f"y contains labels {missing.tolist()} that are not in "
+                    f"classes={classes.tolist()}."
+                )
+            order = np.argsort(classes, kind="stable")
+            codes = order[np.searchsorted(classes, y, sorter=order)]
+        if classes.shape[0] < 2:
+            raise ValueError(
+                "DivergenceClassifier needs samples of at least 2 classes in "
+                f"the data, but the data contain only one class: {classes[0]!r}."
+            )
+        self.classes_ = classes
+        onehot = np.zeros((y.shape[0], classes.shape[0]))
+        onehot[np.arange(y.shape[0]), codes] = 1.0
+        return onehot
+
+    def _apply_class_weight(self, target, sample_weight):
+        if self.class_weight is None:
+            return target, sample_weight
+        if self.class_weight == "balanced":
+            # scikit-learn's rule (weighted since 1.9) with soft class counts:
+            # c_k = sum(s) / (K * sum_i s_i p_ik) over the K classes present.
+            counts = sample_weight @ target
+            present = counts > 0
+            weights = np.ones_like(counts)
+            weights[present] = counts.sum() / (present.sum() * counts[present])
+        else:
+            weights = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=self.classes_
+            )
+        # -sum_k c_k p_ik log q_ik = s_i * CE(p'_i, q_i) with s_i = sum_k c_k p_ik.
+        weighted = target * weights
+        row_weight = weighted.sum(axis=1)
+        keep = row_weight > 0
+        weighted[keep] /= row_weight[keep, None]
+        weighted[~keep] = target[~keep]
+        return weighted, sample_weight * row_weight
+
+    @staticmethod
+    def _compact(target):
+        """Integer codes when every row is one-hot (a cheaper objective path)."""
+        if np.all(target.max(axis=1) == 1.0):
+            return target.argmax(axis=1)
+        return target
+
+    def _initial_coef(self, problem, target, sample_weight):
+        n_outputs, n_features = problem.n_outputs, problem.n_features
+        if (
+            self.warm_start
+            and hasattr(self, "coef_")
+            and self.coef_.shape == (n_outputs, n_features)
+        ):
+            return self.coef_, self.intercept_
+        coef = np.zeros((n_outputs, n_features))
+        if not self.fit_intercept:
+            return coef, None
+        # The intercept-only optimum: logits of the weighted class frequencies.
+        prior = np.clip(np.average(target, axis=0, weights=sample_weight), 1e-10, 1)
+        log_prior = np.log(prior)
+        if n_outputs == 1:
+            return coef, np.array([log_prior[1] - log_prior[0]])
+        return coef, log_prior - log_prior.mean()
+
+    # -------------------------------------------------------------- predict
+    def decision_function(self, X):
+        """Logits :math:`W x + b`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For a binary problem the logit of ``classes_[1]``.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+        )
+        scores = np.asarray(X @ self.coef_.T.astype(X.dtype, copy=False),
+                            dtype=np.float64) + self.intercept_
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def predict_log_proba(self, X):
+        """Log-probabilities, computed from the logits by a stable log-softmax.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Finite even where a probability underflows to 0.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return np.column_stack([log_expit(-scores), log_expit(scores)])
+        return _log_softmax(scores)[0]
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns ordered as ``classes_``.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            positive = np.exp(log_expit(scores))
+            return np.column_stack([np.exp(log_expit(-scores)), positive])
+        return _log_softmax(scores)[1]
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(1)
+        return self.classes_[index]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on hard labels, or on the argmax of soft-label rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Labels, or target probability rows; a soft row counts as its most
+            probable class (the first one on ties).
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+            Weighted accuracy.
+        """
+        check_is_fitted(self)
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2 and y_arr.shape[1] > 1:
+            if y_arr.shape[1] != self.classes_.shape[0]:
+                raise ValueError(
+                    f"Soft-label y has {y_arr.shape[1]} columns but the model "
+                    f"has {self.classes_.shape[0]} classes."
+                )
+            y = self.classes_[y_arr.argmax(axis=1)]
+        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
