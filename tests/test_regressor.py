@@ -1,0 +1,472 @@
+"""Tests for :class:`skdiv.GaussianRegressor`."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.optimize
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+from scipy.stats import norm
+from sklearn import config_context
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import BayesianRidge, LinearRegression, Ridge
+from sklearn.model_selection import GridSearchCV, KFold, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skdiv import GaussianRegressor
+
+
+@parametrize_with_checks(
+    [
+        GaussianRegressor(),
+        GaussianRegressor(variance="constant"),
+        GaussianRegressor(loss="squared_error"),
+        GaussianRegressor(beta=0.5),
+    ]
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+# --------------------------------------------------------------------- data
+def _linear_data(n=300, d=4, seed=0, offset=3.0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * np.array([1.0, 10.0, 0.1, 2.0])[:d] + 1.0
+    y = X @ rng.normal(size=d) + offset + rng.normal(size=n)
+    return X, y
+
+
+def _hetero_data(n, seed, w=1.5, v=1.2, b=0.5, c=-0.3):
+    """y = b + w x + eps, log var(eps) = c + v x, x ~ U(-1.5, 1.5)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.5, 1.5, size=n)
+    y = b + w * x + rng.normal(size=n) * np.exp((c + v * x) / 2)
+    return x[:, None], y
+
+
+def _sparse_copy(X, seed=0):
+    """CSR matrix with some exact zeros, and its dense twin."""
+    rng = np.random.default_rng(seed)
+    X = X.copy()
+    X[rng.uniform(size=X.shape) < 0.3] = 0.0
+    return X, sp.csr_matrix(X)
+
+
+def _nll(y, mean, std):
+    return float(np.mean(0.5 * np.log(2 * np.pi * std**2) + 0.5 * ((y - mean) / std) ** 2))
+
+
+# ---------------------------------------------------------- constant variance
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("alpha", [0.0, 0.05], ids=["alpha0", "alpha0.05"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+@pytest.mark.parametrize("loss", ["gaussian_nll", "squared_error"])
+def test_constant_variance_is_ridge(loss, fit_intercept, alpha, weighted, sparse):
+    X, y = _linear_data()
+    X, Xs = _sparse_copy(X)
+    sw = np.random.default_rng(1).uniform(0.2, 3.0, size=len(y)) if weighted else None
+    reg = GaussianRegressor(
+        loss, variance="constant", alpha=alpha, fit_intercept=fit_intercept
+    ).fit(Xs if sparse else X, y, sample_weight=sw)
+
+    sw_sum = len(y) if sw is None else sw.sum()
+    if alpha == 0:
+        ref = LinearRegression(fit_intercept=fit_intercept)
+    else:
+        ref = Ridge(alpha=alpha * sw_sum, fit_intercept=fit_intercept, solver="svd")
+    ref.fit(X, y, sample_weight=sw)  # dense reference, also for sparse X
+    assert_allclose(reg.coef_, ref.coef_, rtol=1e-8)
+    assert_allclose(reg.intercept_, ref.intercept_, rtol=1e-8, atol=1e-10)
+
+    residual = y - ref.predict(X)
+    expected_std = np.sqrt(np.average(residual**2, weights=sw))
+    mean, std = reg.predict(X, return_std=True)
+    assert_allclose(mean, ref.predict(X), rtol=1e-8)
+    assert_allclose(std, expected_std, rtol=1e-8)
+    assert_allclose(reg.var_coef_, 0.0)
+    assert_allclose(reg.var_intercept_, np.log(expected_std**2), rtol=1e-8)
+    assert reg.n_iter_ == 1
+
+
+def test_constant_variance_same_for_nll_and_squared_error():
+    X, y = _linear_data()
+    a = GaussianRegressor("gaussian_nll", variance="constant").fit(X, y)
+    b = GaussianRegressor("squared_error", variance="constant").fit(X, y)
+    for attr in ["coef_", "intercept_", "var_coef_", "var_intercept_", "objective_"]:
+        assert_allclose(getattr(a, attr), getattr(b, attr), rtol=1e-12)
+
+
+# ---------------------------------------------------- heteroscedastic recovery
+@pytest.fixture(scope="module")
+def hetero_fits():
+    X, y = _hetero_data(20_000, seed=0)
+    X_test, y_test = _hetero_data(20_000, seed=1)
+    hetero = GaussianRegressor().fit(X, y)
+    const = GaussianRegressor(variance="constant").fit(X, y)
+    bayes = BayesianRidge().fit(X, y)
+    return X, y, X_test, y_test, hetero, const, bayes
+
+
+def test_heteroscedastic_recovers_parameters(hetero_fits):
+    X, y, _, _, hetero, _, _ = hetero_fits
+    x, n = X[:, 0], len(y)
+    w, v, b, c = 1.5, 1.2, 0.5, -0.3
+    # Asymptotic standard errors: the mean by weighted least squares (weights
+    # 1 / sigma^2), the log-variance with Fisher information 1/2 per sample.
+    inv_var = np.exp(-(c + v * x))
+    design = np.column_stack([x, np.ones(n)])
+    se_mean = np.sqrt(np.diag(np.linalg.inv(design.T @ (design * inv_var[:, None]))))
+    se_var = np.sqrt(np.diag(np.linalg.inv(0.5 * design.T @ design)))
+    assert abs(hetero.coef_[0] - w) < 4 * se_mean[0]
+    assert abs(hetero.intercept_ - b) < 4 * se_mean[1]
+    assert abs(hetero.var_coef_[0] - v) < 4 * se_var[0]
+    assert abs(hetero.var_intercept_ - c) < 4 * se_var[1]
+
+
+def test_heteroscedastic_intervals_calibrated_per_bin(hetero_fits):
+    _, _, X_test, y_test, hetero, const, _ = hetero_fits
+    bins = np.digitize(X_test[:, 0], np.quantile(X_test[:, 0], [0.2, 0.4, 0.6, 0.8]))
+
+    def coverage(reg):
+        lo, hi = reg.predict_interval(X_test, coverage=0.9).T
+        inside = (lo <= y_test) & (y_test <= hi)
+        return inside.mean(), np.array([inside[bins == k].mean() for k in range(5)])
+
+    overall, per_bin = coverage(hetero)
+    assert 0.88 <= overall <= 0.92
+    assert np.all((0.88 <= per_bin) & (per_bin <= 0.92)), per_bin
+
+    overall, per_bin = coverage(const)
+    assert 0.88 <= overall <= 0.92  # right on average ...
+    assert per_bin.max() > 0.97 and per_bin.min() < 0.8  # ... wrong per bin
+
+
+def test_heteroscedastic_beats_constant_and_bayesian_ridge(hetero_fits):
+    _, _, X_test, y_test, hetero, const, bayes = hetero_fits
+    nll = {
+        name: -np.mean(norm.logpdf(y_test, *reg.predict(X_test, return_std=True)))
+        for name, reg in [("hetero", hetero), ("const", const), ("bayes", bayes)]
+    }
+    assert_allclose(nll["hetero"], _nll(y_test, *hetero.predict(X_test, return_std=True)))
+    assert nll["hetero"] < nll["const"] - 0.05
+    assert nll["hetero"] < nll["bayes"] - 0.05
+
+
+def test_predict_interval_and_dist_agree(hetero_fits):
+    _, _, X_test, _, hetero, _, _ = hetero_fits
+    X_test = X_test[:50]
+    mean, std = hetero.predict(X_test, return_std=True)
+    dist = hetero.predict_dist(X_test)
+    assert_allclose(dist.mean(), mean)
+    assert_allclose(dist.std(), std)
+    interval = hetero.predict_interval(X_test, coverage=0.8)
+    assert interval.shape == (50, 2)
+    assert_allclose(interval[:, 0], dist.ppf(0.1))
+    assert_allclose(interval[:, 1], dist.ppf(0.9))
+    assert_allclose(hetero.predict(X_test), mean)
+
+
+# ---------------------------------------------------------- optimum checks
+def _reference_fit(X, y, sw, alpha, fit_intercept, y_std=None, fixed_mean=None):
+    """Minimise the documented objective with BFGS, written out from scratch.
+
+    Returns (coef, intercept, var_coef, var_intercept, objective) in original
+    target units. ``fixed_mean`` (standardised) fits the log-variance head only.
+    """
+    sw = np.ones(len(y)) if sw is None else sw
+    S = sw.sum()
+    y_off = np.sum(sw * y) / S if fit_intercept else 0.0
+    y_sc = np.sqrt(np.sum(sw * (y - y_off) ** 2) / S)
+    t = (y - y_off) / y_sc
+    tau2 = 0.0 if y_std is None else (y_std / y_sc) ** 2
+    d = X.shape[1]
+
+    def split(p):
+        if fixed_mean is not None:
+            return None, None, p[:d], p[d]
+        w, rest = p[:d], p[d:]
+        v = rest[:d]
+        b = rest[d + 1] if fit_intercept else 0.0
+        return w, b, v, rest[d]
+
+    def f(p):
+        w, b, v, c = split(p)
+        mu = fixed_mean if w is None else X @ w + b
+        eta = X @ v + c
+        m2 = (t - mu) ** 2 + tau2
+        loss = 0.5 * (np.log(2 * np.pi) + eta + m2 * np.exp(-eta))
+        if y_std is not None:  # KL = expected NLL - target entropy
+            loss -= 0.5 * np.log(2 * np.pi * np.e * tau2)
+        pen = v @ v + (0.0 if w is None else w @ w)
+        return np.sum(sw * loss) / S + 0.5 * alpha * pen
+
+    n_params = d + 1 if fixed_mean is not None else 2 * d + 1 + int(fit_intercept)
+    res = scipy.optimize.minimize(
+        f, np.zeros(n_params), method="BFGS", options={"gtol": 1e-10, "maxiter": 10_000}
+    )
+    w, b, v, c = split(res.x)
+    if w is None:
+        w, b = np.zeros(d), 0.0
+    return w * y_sc, y_off + y_sc * b, v, c + 2 * np.log(y_sc), res.fun
+
+
+@pytest.mark.parametrize(
+    "kind", ["nll", "nll-weighted", "nll-no-intercept", "kl", "squared_error"]
+)
+def test_heteroscedastic_matches_direct_minimisation(kind):
+    rng = np.random.default_rng(3)
+    n, d = 150, 2
+    X = rng.normal(size=(n, d)) * np.array([2.0, 0.5]) + 0.5
+    y = 10 + X @ np.array([1.0, -2.0]) + rng.normal(size=n) * np.exp(0.4 * X[:, 0])
+    sw = rng.uniform(0.5, 2.0, size=n) if kind == "nll-weighted" else None
+    y_std = rng.uniform(0.2, 1.0, size=n) if kind == "kl" else None
+    fit_intercept = kind != "nll-no-intercept"
+    loss = {"kl": "kl_divergence", "squared_error": "squared_error"}.get(kind, "gaussian_nll")
+    alpha = 0.01
+
+    reg = GaussianRegressor(loss, alpha=alpha, fit_intercept=fit_intercept, tol=1e-10)
+    reg.fit(X, y, sample_weight=sw, y_std=y_std)
+
+    fixed_mean = None
+    if kind == "squared_error":
+        ols = Ridge(alpha=alpha * n, solver="svd").fit(X, y)
+        assert_allclose(reg.coef_, ols.coef_, rtol=1e-8)
+        y_sc = np.std(y)
+        fixed_mean = (ols.predict(X) - y.mean()) / y_sc
+    w, b, v, c, objective = _reference_fit(
+        X, y, sw, alpha, fit_intercept, y_std=y_std, fixed_mean=fixed_mean
+    )
+    if fixed_mean is None:
+        assert_allclose(reg.coef_, w, rtol=1e-5)
+        assert_allclose(reg.intercept_, b, rtol=1e-5, atol=1e-8)
+    assert_allclose(reg.var_coef_, v, rtol=1e-5)
+    assert_allclose(reg.var_intercept_, c, rtol=1e-5)
+    if kind == "squared_error":
+        objective += 0.5 * alpha * np.sum((reg.coef_ / y_sc) ** 2)
+    assert_allclose(reg.objective_, objective, rtol=1e-8)
+
+
+# ----------------------------------------------------------- equivalences
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize(
+    "params", [{}, {"loss": "squared_error"}, {"beta": 0.5}], ids=["nll", "se", "beta"]
+)
+def test_integer_weights_equal_repeated_rows(params, sparse):
+    X, y = _hetero_data(200, seed=4)
+    X = np.column_stack([X, np.random.default_rng(5).normal(size=200)])
+    sw = np.random.default_rng(6).integers(0, 4, size=200)
+    X_rep, y_rep = X.repeat(sw, axis=0), y.repeat(sw)
+    if sparse:
+        X, X_rep = sp.csr_matrix(X), sp.csr_matrix(X_rep)
+    weighted = GaussianRegressor(**params, tol=1e-10).fit(X, y, sample_weight=sw)
+    repeated = GaussianRegressor(**params, tol=1e-10).fit(X_rep, y_rep)
+    for attr in ["coef_", "intercept_", "var_coef_", "var_intercept_", "objective_"]:
+        assert_allclose(getattr(weighted, attr), getattr(repeated, attr), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("variance", ["heteroscedastic", "constant"])
+def test_scale_equivariance(variance):
+    X, y = _hetero_data(500, seed=7)
+    scale = 1e6
+    small = GaussianRegressor(variance=variance).fit(X, y)
+    big = GaussianRegressor(variance=variance).fit(X, scale * y)
+    assert_allclose(big.coef_, scale * small.coef_, rtol=1e-7)
+    assert_allclose(big.intercept_, scale * small.intercept_, rtol=1e-7)
+    assert_allclose(big.var_coef_, small.var_coef_, rtol=1e-7, atol=1e-12)
+    assert_allclose(big.var_intercept_, small.var_intercept_ + 2 * np.log(scale), rtol=1e-7)
+    assert_allclose(big.objective_, small.objective_, rtol=1e-7)
+    _, std_small = small.predict(X, return_std=True)
+    _, std_big = big.predict(X, return_std=True)
+    assert_allclose(std_big, scale * std_small, rtol=1e-7)
+
+
+def test_sparse_equals_dense_heteroscedastic():
+    X, y = _hetero_data(400, seed=8)
+    X = np.column_stack([X, np.random.default_rng(9).normal(size=400)])
+    X, Xs = _sparse_copy(X)
+    dense = GaussianRegressor(tol=1e-10).fit(X, y)
+    sparse = GaussianRegressor(tol=1e-10).fit(Xs, y)
+    assert_allclose(sparse.coef_, dense.coef_, rtol=1e-6)
+    assert_allclose(sparse.var_coef_, dense.var_coef_, rtol=1e-6)
+    assert_allclose(sparse.predict(Xs), dense.predict(X), rtol=1e-6)
+
+
+# ------------------------------------------------------------------- beta
+def test_beta_zero_is_plain_nll_and_half_moves_towards_least_squares():
+    # A misspecified linear mean (the truth is curved) with variance growing
+    # in x: the NLL fits the mean by 1/sigma^2-weighted least squares and so
+    # favours the low-variance end; beta=1 would be ordinary least squares;
+    # beta=0.5 lands in between.
+    rng = np.random.default_rng(10)
+    x = rng.uniform(0, 3, size=3000)
+    y = x + 0.5 * x**2 + rng.normal(size=3000) * np.exp(0.6 * x)
+    X = x[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        plain = GaussianRegressor().fit(X, y)
+        beta0 = GaussianRegressor(beta=0.0).fit(X, y)
+        beta_half = GaussianRegressor(beta=0.5).fit(X, y)
+    assert_allclose(beta0.coef_, plain.coef_, rtol=0)
+    ols = LinearRegression().fit(X, y).coef_[0]
+    assert plain.coef_[0] < beta_half.coef_[0] < ols
+    assert beta_half.coef_[0] - plain.coef_[0] > 0.1
+    # The variance head still follows the data.
+    assert beta_half.var_coef_[0] > 0.5
+    assert beta_half.n_iter_ > plain.n_iter_
+
+
+def test_beta_fixed_point_warns_when_capped(monkeypatch):
+    monkeypatch.setattr("skdiv._regressor._BETA_MAX_OUTER", 2)
+    X, y = _hetero_data(300, seed=11)
+    with pytest.warns(ConvergenceWarning, match="beta-NLL re-weighting"):
+        GaussianRegressor(beta=0.5, tol=1e-12).fit(X, y)
+
+
+# --------------------------------------------------------------------- KL
+def test_kl_constant_variance_adds_target_variance():
+    X, y = _linear_data(seed=12)
+    y_std = np.random.default_rng(13).uniform(0.1, 2.0, size=len(y))
+    sw = np.random.default_rng(14).uniform(0.5, 2.0, size=len(y))
+    nll = GaussianRegressor(variance="constant").fit(X, y, sample_weight=sw)
+    kl = GaussianRegressor("kl_divergence", variance="constant").fit(
+        X, y, sample_weight=sw, y_std=y_std
+    )
+    assert_allclose(kl.coef_, nll.coef_, rtol=1e-12)
+    var_nll = np.exp(nll.var_intercept_)
+    assert_allclose(np.exp(kl.var_intercept_), var_nll + np.average(y_std**2, weights=sw))
+
+
+def test_kl_tends_to_nll_as_target_std_vanishes():
+    X, y = _hetero_data(2000, seed=15)
+    nll = GaussianRegressor(tol=1e-10).fit(X, y)
+    previous = np.inf
+    for tau in [0.3, 0.03, 1e-4]:
+        kl = GaussianRegressor("kl_divergence", tol=1e-10).fit(
+            X, y, y_std=np.full(len(y), tau)
+        )
+        gap = abs(kl.var_intercept_ - nll.var_intercept_) + abs(kl.var_coef_[0] - nll.var_coef_[0])
+        assert gap < previous
+        previous = gap
+    assert previous < 1e-6
+    assert_allclose(kl.coef_, nll.coef_, rtol=1e-5)
+
+
+def test_y_std_is_routed_as_fit_metadata():
+    X, y = _hetero_data(300, seed=16)
+    y_std = np.full(len(y), 0.5)
+    with config_context(enable_metadata_routing=True):
+        reg = GaussianRegressor("kl_divergence").set_fit_request(y_std=True)
+        result = cross_validate(reg, X, y, cv=3, params={"y_std": y_std})
+        assert np.all(np.isfinite(result["test_score"]))
+        pipe = make_pipeline(StandardScaler(), clone(reg)).fit(X, y, y_std=y_std)
+        assert pipe[-1].std_floor_ > 0
+
+
+# ------------------------------------------------------ ecosystem use
+def test_pipeline_search_clone_pickle():
+    X, y = _hetero_data(600, seed=17)
+    X = np.column_stack([X, 100 * X[:, 0] + np.random.default_rng(18).normal(size=600)])
+    pipe = make_pipeline(StandardScaler(), GaussianRegressor())
+    pipe.fit(X, y)
+    mean, std = pipe.predict(X, return_std=True)
+    direct = GaussianRegressor().fit(StandardScaler().fit_transform(X), y)
+    assert_allclose(mean, direct.predict(StandardScaler().fit_transform(X)), rtol=1e-6)
+    assert std.shape == mean.shape and np.all(std > 0)
+
+    search = GridSearchCV(
+        pipe, {"gaussianregressor__alpha": [1e-4, 1.0]}, cv=KFold(3)
+    ).fit(X, y)
+    assert search.best_params_["gaussianregressor__alpha"] == 1e-4
+    scores = cross_validate(GaussianRegressor(), X, y, cv=3)["test_score"]
+    assert np.all(scores > 0.3)
+
+    reg = GaussianRegressor(variance="constant", alpha=0.1)
+    cloned = clone(reg)
+    assert cloned.get_params() == reg.get_params() and not hasattr(cloned, "coef_")
+    restored = pickle.loads(pickle.dumps(direct))
+    assert_allclose(restored.predict(X, return_std=True), direct.predict(X, return_std=True))
+
+
+def test_std_floor_and_no_overflow():
+    # An exactly linear target: every residual is 0, the likelihood is
+    # unbounded without the floor. Extrapolating far out must not overflow.
+    X = np.linspace(-1, 1, 50)[:, None]
+    y = 3 * X[:, 0] + 1
+    for variance in ["heteroscedastic", "constant"]:
+        reg = GaussianRegressor(variance=variance, min_std=1e-4).fit(X, y)
+        _, std = reg.predict(np.array([[-1e6], [0.0], [1e6]]), return_std=True)
+        assert np.all(np.isfinite(std))
+        assert np.all(std >= reg.std_floor_ * (1 - 1e-12))
+        assert_allclose(reg.std_floor_, 1e-4 * np.std(y))
+    X, y = _hetero_data(300, seed=19)
+    reg = GaussianRegressor().fit(X, y)
+    _, std = reg.predict(np.array([[-1e9], [1e9]]), return_std=True)
+    assert np.all(np.isfinite(std)) and np.all(std >= reg.std_floor_ * (1 - 1e-12))
+
+
+# ------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "params, fit_kwargs, match",
+    [
+        ({"loss": "kl_divergence"}, {}, "needs the standard deviation"),
+        ({"loss": "kl_divergence"}, {"y_std": "zeros"}, "strictly positive"),
+        ({"loss": "kl_divergence"}, {"y_std": "negative"}, "strictly positive"),
+        ({"loss": "kl_divergence"}, {"y_std": "nan"}, "Input y_std contains NaN"),
+        ({"loss": "kl_divergence"}, {"y_std": "short"}, "inconsistent numbers"),
+        ({}, {"y_std": "ones"}, "only used with loss='kl_divergence'"),
+        ({"loss": "squared_error"}, {"y_std": "ones"}, "only used with"),
+        ({}, {"sample_weight": "negative"}, "Negative values in data passed to `sample_weight`"),
+        ({}, {"sample_weight": "zeros"}, "Sample weights must contain at least one non-zero"),
+        ({"loss": "squared_error", "beta": 0.5}, {}, "least squares already"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_bad_fit_input(params, fit_kwargs, match):
+    X, y = _linear_data(n=20)
+    arrays = {
+        "zeros": np.zeros(20), "ones": np.ones(20), "nan": np.r_[np.nan, np.ones(19)],
+        "negative": np.r_[-1.0, np.ones(19)], "short": np.ones(19),
+    }
+    kwargs = {key: arrays[value] for key, value in fit_kwargs.items()}
+    with pytest.raises(ValueError, match=match):
+        GaussianRegressor(**params).fit(X, y, **kwargs)
+
+
+@pytest.mark.parametrize("value, match", [(np.nan, "NaN"), (np.inf, "infinity")])
+def test_non_finite_data(value, match):
+    X, y = _linear_data(n=20)
+    X_bad = X.copy()
+    X_bad[3, 1] = value
+    with pytest.raises(ValueError, match=f"Input X contains {match}"):
+        GaussianRegressor().fit(X_bad, y)
+    y_bad = y.copy()
+    y_bad[2] = value
+    with pytest.raises(ValueError, match=f"Input y contains {match}"):
+        GaussianRegressor().fit(X, y_bad)
+    reg = GaussianRegressor().fit(X, y)
+    with pytest.raises(ValueError, match=f"Input X contains {match}"):
+        reg.predict(X_bad)
+
+
+@pytest.mark.parametrize(
+    "params", [{"min_std": 0.0}, {"min_std": -1.0}, {"beta": 2.0}, {"loss": "nll"}]
+)
+def test_bad_parameters(params):
+    X, y = _linear_data(n=20)
+    with pytest.raises(InvalidParameterError, match=next(iter(params))):
+        GaussianRegressor(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("coverage", [0.0, 1.0, -0.5, 1.5, "0.9"])
+def test_bad_coverage(coverage):
+    X, y = _linear_data(n=20)
+    reg = GaussianRegressor().fit(X, y)
+    with pytest.raises(ValueError, match=r"coverage must be a float in the open interval \(0, 1\)"):
+        reg.predict_interval(X, coverage=coverage)
