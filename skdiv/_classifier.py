@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
 
 from ._linear import LinearObjective
 from ._objectives import CrossEntropy, _log_softmax, get_objective
-from ._solvers import lbfgs
+from ._solvers import minimize
 from ._validation import check_probability_rows
 
 
@@ -57,8 +57,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    loss : {"cross_entropy", "kl_divergence"} or objective instance, \
-            default="cross_entropy"
+    loss : {"cross_entropy", "kl_divergence"} or objective, default="cross_entropy"
         The training objective; an instance of
         ``skdiv._objectives.CrossEntropy`` or ``KLDivergence`` is accepted.
     alpha : float, default=1e-4
@@ -80,8 +79,14 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
     label_smoothing : float in [0, 1), default=0.0
         Replace targets by :math:`(1 - \epsilon) p_i + \epsilon / K` (the
         PyTorch definition).
+    solver : {"auto", "newton-cg", "lbfgs"}, default="auto"
+        ``"newton-cg"``: trust-region Newton with exact Hessian-vector
+        products, few iterations and robust to ill-conditioning;
+        ``"lbfgs"``: quasi-Newton, cheaper iterations. ``"auto"`` picks
+        ``"newton-cg"``. Both run in preconditioned coordinates and stop on
+        the same criterion, so they give the same answer within ``tol``.
     max_iter : int, default=1000
-        Maximum number of L-BFGS iterations.
+        Maximum number of solver iterations.
     tol : float, default=1e-4
         Stop when the max-norm of the gradient of :math:`F` with respect to
         ``coef_`` and ``intercept_`` is below ``tol``.
@@ -107,7 +112,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         weighted mean plus the penalty).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also
@@ -117,9 +122,10 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    The solver is L-BFGS on the flattened ``(coef, intercept)``, in
-    coordinates preconditioned by the feature scales and means (see
-    ``skdiv._linear.LinearObjective``), with analytic gradients. Sparse ``X``
+    The solver works on the flattened ``(coef, intercept)`` in coordinates
+    preconditioned by the feature means and covariance (whitening up to
+    1000 features, scaling beyond; see ``skdiv._linear.LinearObjective``),
+    with analytic gradients and Hessian-vector products. Sparse ``X``
     (CSR) is never densified or centred. ``float32`` ``X`` is used in
     ``float32`` for the matrix products (no copy of ``X``), while losses,
     gradients and coefficients are accumulated in ``float64``.
@@ -135,7 +141,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
     >>> bool(np.allclose(ce.coef_, kl.coef_, atol=1e-4))
     True
     >>> round(ce.objective_ - kl.objective_, 4)  # mean target entropy
-    0.4298
+    0.468
     >>> ce.predict(X)
     array([0, 0, 1, 1])
     """
@@ -147,6 +153,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "classes": ["array-like", None],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "solver": [StrOptions({"auto", "newton-cg", "lbfgs"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
@@ -162,6 +169,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         class_weight=None,
         classes=None,
         label_smoothing=0.0,
+        solver="auto",
         max_iter=1000,
         tol=1e-4,
         warm_start=False,
@@ -173,6 +181,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.classes = classes
         self.label_smoothing = label_smoothing
+        self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
         self.warm_start = warm_start
@@ -235,13 +244,13 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
             fit_intercept=self.fit_intercept,
         )
         params0 = problem.pack(*self._initial_coef(problem, target, sample_weight))
-        params, self.n_iter_ = lbfgs(
-            problem.loss_gradient,
+        params, self.n_iter_ = minimize(
+            problem,
             params0,
+            solver=self.solver,
             max_iter=self.max_iter,
             tol=self.tol,
             verbose=self.verbose,
-            gradient_norm=problem.gradient_norm,
         )
         self.coef_, self.intercept_ = problem.unpack(params)
         self.objective_ = problem.loss(params)

@@ -32,12 +32,14 @@ class LinearObjective:
 
     .. math::
 
-        W = W' \operatorname{diag}(c), \qquad b = b' - W \mu ,
+        W = W' M, \qquad b = b' - W \mu ,
 
-    where :math:`c_j = 1 / \mathrm{std}(x_j)` and :math:`\mu` the (weighted)
-    feature means when there is an intercept. This is the model fitted on
-    standardised features, written without ever copying, centring or
-    densifying ``X``: the products use :math:`W` and :math:`b` directly. The
+    where :math:`\mu` holds the (weighted) feature means when there is an
+    intercept and :math:`M` is either :math:`\operatorname{diag}(1 /
+    \mathrm{std}(x_j))` or the whitening :math:`(\Sigma + \alpha I)^{-1/2}`.
+    This is the model fitted on standardised (or whitened) features, written
+    without ever copying, centring or densifying ``X``: the products use
+    :math:`W` and :math:`b` directly. The
     penalty is still computed on the original :math:`W`, so the optimum maps
     back exactly and ``alpha`` keeps its meaning; only the conditioning of the
     problem the solver sees changes.
@@ -55,8 +57,12 @@ class LinearObjective:
     alpha : float
         L2 penalty strength.
     fit_intercept : bool
-    precondition : bool, default=True
-        Use the change of variables above.
+    precondition : {"auto", "whiten", "diagonal", "none"}, default="auto"
+        The change of variables: :math:`M = \operatorname{diag}(c)` as above
+        (``"diagonal"``), the whitening :math:`M = (\Sigma + \alpha
+        I)^{-1/2}` of the feature covariance :math:`\Sigma` (``"whiten"``,
+        which also undoes correlations between features), or none.
+        ``"auto"`` whitens up to 1000 features.
     """
 
     def __init__(
@@ -69,7 +75,7 @@ class LinearObjective:
         sample_weight=None,
         alpha=0.0,
         fit_intercept=True,
-        precondition=True,
+        precondition="auto",
     ):
         self.objective = objective
         self.X = X
@@ -81,35 +87,77 @@ class LinearObjective:
         n_samples, n_features = X.shape
         self.n_features = n_features
         self.sw_sum = n_samples if sample_weight is None else sample_weight.sum()
-        self._offset = self._offset_scale(precondition)
+        self._offset_scale(precondition)
 
     # ----------------------------------------------------- parametrisation
     def _offset_scale(self, precondition):
+        """Choose the change of variables ``W = W' M``, ``b = b' - W mu``.
+
+        ``M`` is ``diag(1 / std)`` (``"diagonal"``), or the symmetric
+        ``(Cov + alpha I)^(-1/2)`` (``"whiten"``), computed from one
+        eigendecomposition of the ``d x d`` covariance; the floor ``alpha``
+        (plus a tiny relative one) keeps ``M`` bounded when features are
+        redundant and ``Cov`` is singular. ``"auto"`` whitens when the
+        covariance is cheap next to the fit (``n_features <= 1000``).
+        """
+        if precondition is True:
+            precondition = "auto"
         n_features = self.n_features
-        mean = np.zeros(n_features)
-        scale = np.ones(n_features)
-        if precondition:
-            X, sw = self.X, self.sample_weight
-            weights = None if sw is None else sw / self.sw_sum
+        X, sw = self.X, self.sample_weight
+        self.x_mean = np.zeros(n_features)
+        self.x_scale = np.ones(n_features)
+        self._whitener = self._whitener_inv = None
+        if precondition in (False, None, "none"):
+            return
+        weights = None if sw is None else sw / self.sw_sum
+        if sp.issparse(X):
+            mean = np.asarray(X.mean(axis=0) if weights is None else X.T @ weights)
+            mean = mean.ravel().astype(np.float64)
+        else:
+            mean = np.average(X, axis=0, weights=weights).astype(np.float64)
+        centre = mean if self.fit_intercept else np.zeros(n_features)
+        if precondition == "auto":
+            precondition = "whiten" if n_features <= 1000 else "diagonal"
+        if precondition == "whiten":
             if sp.issparse(X):
+                Xw = X if weights is None else X.multiply(weights[:, None]).tocsr()
+                second = np.asarray((X.T @ Xw).toarray(), dtype=np.float64)
                 if weights is None:
-                    mean = np.asarray(X.mean(axis=0)).ravel()
-                    sq = np.asarray(X.multiply(X).mean(axis=0)).ravel()
-                else:
-                    mean = np.asarray(X.T @ weights).ravel()
-                    sq = np.asarray(X.multiply(X).T @ weights).ravel()
-                var = np.maximum(sq - mean**2, 0.0)
+                    second /= X.shape[0]
             else:
-                mean = np.average(X, axis=0, weights=weights).astype(np.float64)
+                Xw = X if weights is None else X * weights[:, None].astype(X.dtype)
+                second = np.asarray(X.T @ Xw, dtype=np.float64)
+                if weights is None:
+                    second /= X.shape[0]
+            cov = second - np.outer(centre, mean) - np.outer(mean, centre)
+            cov += np.outer(centre, centre)
+            eigval, eigvec = np.linalg.eigh((cov + cov.T) / 2)
+            floor = self.alpha + 1e-10 * max(eigval.max(), 1e-300)
+            eigval = np.maximum(eigval, 0.0) + floor
+            self._whitener = (eigvec / np.sqrt(eigval)) @ eigvec.T
+            self._whitener_inv = (eigvec * np.sqrt(eigval)) @ eigvec.T
+        else:
+            if sp.issparse(X):
+                sq = X.multiply(X)
+                sq = np.asarray(sq.mean(axis=0) if weights is None else sq.T @ weights)
+                var = np.maximum(sq.ravel() - mean**2, 0.0)
+            else:
                 var = np.average((X - mean) ** 2, axis=0, weights=weights)
             std = np.sqrt(var)
             # A constant column keeps scale 1: nothing to gain, nothing to break.
-            scale = np.where(std > 1e-12 * max(1.0, np.abs(mean).max(initial=0)),
-                             1.0 / np.where(std > 0, std, 1.0), 1.0)
-            if not self.fit_intercept:
-                mean = np.zeros(n_features)
-        self.x_mean, self.x_scale = mean, scale
-        return mean, scale
+            tiny = 1e-12 * max(1.0, np.abs(mean).max(initial=0))
+            self.x_scale = np.where(std > tiny, 1.0 / np.where(std > 0, std, 1.0), 1.0)
+        self.x_mean = centre
+
+    def _solver_to_coef(self, coef_solver):
+        if self._whitener is not None:
+            return coef_solver @ self._whitener
+        return coef_solver * self.x_scale
+
+    def _coef_to_solver(self, coef):
+        if self._whitener is not None:
+            return coef @ self._whitener_inv
+        return coef / self.x_scale
 
     @property
     def n_params(self):
@@ -122,7 +170,7 @@ class LinearObjective:
         ``(n_outputs,)`` (zeros without an intercept).
         """
         k, d = self.n_outputs, self.n_features
-        coef = params[: k * d].reshape(k, d) * self.x_scale
+        coef = self._solver_to_coef(params[: k * d].reshape(k, d))
         if self.fit_intercept:
             intercept = params[k * d :] - coef @ self.x_mean
         else:
@@ -132,18 +180,20 @@ class LinearObjective:
     def pack(self, coef, intercept=None):
         """``(coef, intercept)`` in original coordinates -> solver parameters."""
         coef = np.asarray(coef, dtype=np.float64).reshape(self.n_outputs, -1)
-        parts = [(coef / self.x_scale).ravel()]
+        parts = [self._coef_to_solver(coef).ravel()]
         if self.fit_intercept:
             intercept = np.zeros(self.n_outputs) if intercept is None else intercept
             parts.append(np.asarray(intercept, dtype=np.float64) + coef @ self.x_mean)
         return np.concatenate(parts)
 
     def _pullback(self, grad_coef, grad_intercept):
-        """Gradient in (coef, intercept) -> gradient in solver parameters."""
-        parts = []
+        """Gradient in (coef, intercept) -> gradient in solver parameters.
+
+        The transpose of the Jacobian of :meth:`unpack`; ``M`` is symmetric.
+        """
         if self.fit_intercept:
             grad_coef = grad_coef - np.outer(grad_intercept, self.x_mean)
-        parts.append((grad_coef * self.x_scale).ravel())
+        parts = [self._solver_to_coef(grad_coef).ravel()]
         if self.fit_intercept:
             parts.append(grad_intercept)
         return np.concatenate(parts)
@@ -155,7 +205,7 @@ class LinearObjective:
         the problem is preconditioned or not.
         """
         k, d = self.n_outputs, self.n_features
-        grad_coef = grad[: k * d].reshape(k, d) / self.x_scale
+        grad_coef = self._coef_to_solver(grad[: k * d].reshape(k, d))
         norm = 0.0
         if self.fit_intercept:
             grad_intercept = grad[k * d :]
