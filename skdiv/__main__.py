@@ -1,0 +1,6 @@
+"""``python -m skdiv``: the ``skdiv`` command."""
+
+from ._cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
