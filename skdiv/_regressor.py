@@ -21,8 +21,10 @@ from ._linear import LinearObjective
 from ._objectives import LOG_VAR_LIMIT, GaussianKL, GaussianNLL
 from ._solvers import lbfgs
 
-# Cap on the outer (re-weighting) iterations of the beta-NLL fixed point.
+# Cap on the refits of the beta-NLL fixed point, and the number of previous
+# refits its Anderson acceleration combines.
 _BETA_MAX_OUTER = 100
+_ANDERSON_MEMORY = 5
 
 
 class _LogVarianceHead:
@@ -160,7 +162,10 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
             + \lVert v \rVert^2\right),
 
     with :math:`s_i` the sample weights, :math:`\tilde w = w / s_y` the mean
-    coefficients in standardised units and :math:`\ell_i` the per-sample loss:
+    coefficients in standardised units (:math:`s_y = 1` for a constant
+    target) and :math:`\ell_i` the per-sample loss, in which
+    :math:`\mu_i` and :math:`\sigma_i^2` are the predictions in standardised
+    units too:
 
     * ``loss="gaussian_nll"``: the Gaussian negative log-likelihood
       :math:`\ell_i = \tfrac12\left(\log 2\pi\sigma_i^2
@@ -232,8 +237,16 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         least-squares gradient), ``beta=0.5`` is a common choice. Computed
         by a fixed point: freeze the weights :math:`s_i \sigma_i^{2\beta}`,
         refit with L-BFGS from the previous solution, update the weights,
-        until the coefficients change by at most ``tol`` (at most 100 outer
-        iterations, else a :class:`~sklearn.exceptions.ConvergenceWarning`).
+        until a refit changes no coefficient by more than ``tol`` (at most
+        100 re-weightings, else a
+        :class:`~sklearn.exceptions.ConvergenceWarning`);
+        the iteration is Anderson-accelerated, since on misspecified models
+        the plain one can converge very slowly. ``n_iter_`` sums the L-BFGS
+        iterations of all refits. On degenerate data (few samples per
+        parameter) the re-weighting can run away, each refit giving ever
+        more weight to the samples it predicts to be noisiest; the fit then
+        stops with a ``ConvergenceWarning`` at the last iterate whose
+        variances stay bounded.
         It has no effect with ``variance="constant"`` and is rejected with
         ``loss="squared_error"``, whose mean is least squares already.
 
@@ -291,6 +304,12 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
     -----
     ``score`` is the :math:`R^2` of the mean, as for every scikit-learn
     regressor.
+
+    The heteroscedastic likelihood is unbounded when some samples can be
+    fitted exactly (few samples per parameter): their predicted variance
+    collapses to the floor ``std_floor_ ** 2`` and the fit may need many
+    iterations. A larger ``alpha`` regularises the log-variance head in that
+    regime.
 
     Examples
     --------
@@ -420,15 +439,21 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         if self.variance == "heteroscedastic":
             if self.loss == "squared_error":
                 var_coef, var_intercept, n_lbfgs = self._fit_log_variance(
-                    X, target, sample_weight, objective, X @ coef + intercept,
+                    X,
+                    target,
+                    sample_weight,
+                    objective,
+                    X @ coef + intercept,
                     var_intercept,
                 )
             else:
-                (coef, var_coef), (intercept, var_intercept), n_lbfgs = (
-                    self._fit_joint(
-                        X, target, sample_weight, objective,
-                        np.vstack([coef, var_coef]), [intercept, var_intercept],
-                    )
+                (coef, var_coef), (intercept, var_intercept), n_lbfgs = self._fit_joint(
+                    X,
+                    target,
+                    sample_weight,
+                    objective,
+                    np.vstack([coef, var_coef]),
+                    [intercept, var_intercept],
                 )
             n_iter += n_lbfgs
 
@@ -479,21 +504,35 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
     def _fit_log_variance(self, X, target, sample_weight, objective, mean, start):
         """Second stage of ``squared_error``: log-variance head, mean fixed."""
         problem = LinearObjective(
-            _LogVarianceHead(objective, mean), X, target, n_outputs=1,
-            sample_weight=sample_weight, alpha=self.alpha, fit_intercept=True,
+            _LogVarianceHead(objective, mean),
+            X,
+            target,
+            n_outputs=1,
+            sample_weight=sample_weight,
+            alpha=self.alpha,
+            fit_intercept=True,
         )
         x0 = problem.pack(np.zeros((1, X.shape[1])), [start])
         params, n_iter = lbfgs(
-            problem.loss_gradient, x0, max_iter=self.max_iter, tol=self.tol,
-            verbose=self.verbose, gradient_norm=problem.gradient_norm,
+            problem.loss_gradient,
+            x0,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            verbose=self.verbose,
+            gradient_norm=problem.gradient_norm,
         )
         coef, intercept = problem.unpack(params)
         return coef[0], float(intercept[0]), n_iter
 
     def _joint_problem(self, X, target, weights, objective):
         problem = LinearObjective(
-            objective, X, target, n_outputs=2, sample_weight=weights,
-            alpha=self.alpha, fit_intercept=True,
+            objective,
+            X,
+            target,
+            n_outputs=2,
+            sample_weight=weights,
+            alpha=self.alpha,
+            fit_intercept=True,
         )
         return problem if self.fit_intercept else _ZeroMeanIntercept(problem)
 
@@ -501,50 +540,94 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         """Mean and log-variance jointly by L-BFGS, with the beta-NLL loop.
 
         ``coef`` (2, n_features) and ``intercept`` (2,) are the start, in
-        original coordinates; they are also what is carried between the
-        beta-NLL outer iterations, since each re-weighting changes the
-        preconditioning and so the solver coordinates.
+        original coordinates. With ``beta > 0`` the fit is the fixed point
+        of ``T``: freeze the weights at the current variances, refit. The
+        parameters are carried between refits in original coordinates,
+        since each re-weighting changes the adapter's preconditioning and so
+        the solver coordinates. The plain iteration converges linearly, at
+        a rate that can be close to 1 when the model is misspecified, so it
+        is Anderson-accelerated (the next point is the combination of the
+        last few ``T`` images whose residuals ``T(theta) - theta`` combine
+        to the least norm; restarted whenever the residual grows, and
+        dropped for the plain step when its refit diverges).
         """
-        coef = np.asarray(coef, dtype=np.float64)
-        intercept = np.asarray(intercept, dtype=np.float64)
-        weights = sample_weight
-        n_iter = 0
-        n_outer = 1 if self.beta == 0 else _BETA_MAX_OUTER
-        for _ in range(n_outer):
+        n_features = X.shape[1]
+
+        def refit(theta):
+            coef, intercept = theta[:-2].reshape(2, n_features), theta[-2:]
+            weights = sample_weight
             if self.beta > 0:
                 log_var = np.clip(
                     X @ coef[1] + intercept[1], objective.log_var_min, LOG_VAR_LIMIT
                 )
-                # Shifted by the max: the normalisation by sum(weights) in the
-                # objective makes the common factor irrelevant.
-                weights = sample_weight * np.exp(
-                    self.beta * (log_var - log_var.max())
-                )
+                # Shifted by the max: the objective's normalisation by the sum
+                # of the weights makes the common factor irrelevant.
+                weights = sample_weight * np.exp(self.beta * (log_var - log_var.max()))
             problem = self._joint_problem(X, target, weights, objective)
-            params, n = lbfgs(
-                problem.loss_gradient, problem.pack(coef, intercept),
-                max_iter=self.max_iter, tol=self.tol, verbose=self.verbose,
+            params, n_iter = lbfgs(
+                problem.loss_gradient,
+                problem.pack(coef, intercept),
+                max_iter=self.max_iter,
+                tol=self.tol,
+                verbose=self.verbose,
                 gradient_norm=problem.gradient_norm,
             )
-            n_iter += n
-            new_coef, new_intercept = problem.unpack(params)
-            change = max(
-                np.max(np.abs(new_coef - coef), initial=0.0),
-                np.max(np.abs(new_intercept - intercept)),
-            )
-            coef, intercept = new_coef, new_intercept
-            if self.beta > 0 and change <= self.tol:
-                break
-        else:
-            if self.beta > 0:
+            coef, intercept = problem.unpack(params)
+            return np.concatenate([coef.ravel(), intercept]), n_iter
+
+        def diverged(theta):
+            # Above the upper clip bound the objective is flat in the
+            # log-variance, so such points are spurious fixed points.
+            return np.any(X @ theta[n_features:-2] + theta[-1] > LOG_VAR_LIMIT)
+
+        theta = np.concatenate([np.ravel(coef), np.asarray(intercept, dtype=float)])
+        image, n_iter = refit(theta)
+        if self.beta > 0:
+            images, residuals = [], []
+            message = None
+            for _ in range(_BETA_MAX_OUTER - 1):
+                residual = image - theta
+                change = np.max(np.abs(residual))
+                if change <= self.tol:
+                    break
+                if residuals and change > np.max(np.abs(residuals[-1])):
+                    images, residuals = [], []
+                images = [*images[-_ANDERSON_MEMORY:], image]
+                residuals = [*residuals[-_ANDERSON_MEMORY:], residual]
+                if len(images) > 1:
+                    d_residual = np.diff(residuals, axis=0).T
+                    gamma = scipy.linalg.lstsq(d_residual, residual)[0]
+                    extrapolated = image - np.diff(images, axis=0).T @ gamma
+                    candidate, n = refit(extrapolated)
+                    n_iter += n
+                    if not diverged(candidate):
+                        theta, image = extrapolated, candidate
+                        continue
+                    images, residuals = [image], [residual]
+                candidate, n = refit(image)
+                n_iter += n
+                if diverged(candidate):
+                    message = (
+                        "diverged: the re-weighted fit drives predicted "
+                        "variances to the upper bound. The last iterate before "
+                        "that is kept; a smaller beta or a larger alpha helps"
+                    )
+                    break
+                theta, image = image, candidate
+            else:
+                change = np.max(np.abs(image - theta))
+                if change > self.tol:
+                    message = (
+                        f"did not converge in {_BETA_MAX_OUTER} re-weightings: the "
+                        f"coefficients still change by {change:.3g} > tol={self.tol:g}"
+                    )
+            if message is not None:
                 warnings.warn(
-                    f"The beta-NLL re-weighting (beta={self.beta}) did not "
-                    f"converge in {_BETA_MAX_OUTER} outer iterations: the "
-                    f"coefficients still change by {change:.3g} > tol="
-                    f"{self.tol:g}.",
+                    f"The beta-NLL re-weighting (beta={self.beta}) {message}.",
                     ConvergenceWarning,
                     stacklevel=3,
                 )
+        coef, intercept = image[:-2].reshape(2, n_features), image[-2:]
         if not self.fit_intercept:
             intercept[0] = 0.0
         return coef, intercept, n_iter
@@ -552,9 +635,7 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
     # -------------------------------------------------------------- predict
     def _mean_log_var(self, X):
         check_is_fitted(self)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=np.float64, reset=False
-        )
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
         mean = np.asarray(X @ self.coef_).ravel() + self.intercept_
         log_var = np.asarray(X @ self.var_coef_).ravel() + self.var_intercept_
         return mean, np.clip(log_var, *self._log_var_bounds)
