@@ -268,7 +268,9 @@ def _load_csv(path, target, task):
     columns = {name: [row[j].strip() for row in body] for j, name in enumerate(header)}
     y_text = np.array(columns.pop(target))
     if not columns:
-        raise _UsageError(f"--data: {path.name} has no feature columns besides {target!r}")
+        raise _UsageError(
+            f"--data: {path.name} has no feature columns besides {target!r}"
+        )
 
     features, non_numeric, missing = [], [], []
     for name, values in columns.items():
@@ -309,9 +311,10 @@ def _load_csv(path, target, task):
             task = "regression"
     if task == "regression":
         if y_numeric is None:
+            example = next(v for v in y_text if _parse_floats([v]) is None)
             raise _UsageError(
                 f"--task regression needs a numeric target; column {target!r} "
-                f"has values such as {next(v for v in y_text if _parse_floats([v]) is None)!r}"
+                f"has values such as {example!r}"
             )
         y = y_numeric
     elif y_numeric is not None and np.all(y_numeric == np.round(y_numeric)):
@@ -325,10 +328,11 @@ def _check_classes(y, cv):
     classes, counts = np.unique(y, return_counts=True)
     if classes.size < 2:
         raise _UsageError(
-            f"the target has a single class ({classes[0]!r}); classification "
-            "needs at least two"
+            f"the target has a single class ({classes[0].item()!r}); "
+            "classification needs at least two"
         )
-    rare = [f"{c!r} ({n})" for c, n in zip(classes, counts) if n < cv]
+    rare = [f"{c.item()!r} ({n})" for c, n in zip(classes, counts, strict=True)
+            if n < cv]
     if rare:
         raise _UsageError(
             f"every class needs at least --cv {cv} samples for stratified folds; "
@@ -391,7 +395,8 @@ def _classifiers(random_state, soft):
             "hard",
         ),
         _Candidate(
-            "HistGradientBoostingClassifier" + (" (teacher)" if soft else ""), "log_loss",
+            "HistGradientBoostingClassifier" + (" (teacher)" if soft else ""),
+            "log_loss",
             lambda n_train, classes: HistGradientBoostingClassifier(
                 random_state=random_state
             ),
@@ -537,7 +542,9 @@ def _run(data, candidates, scoring, args):
     folds = list(cv.split(data.X, data.y))
     classes = np.unique(data.y) if data.task == "classification" else None
     n_fits = len(candidates) * len(folds)
-    fold_scores = {(i, k): None for i in range(len(candidates)) for k in range(len(folds))}
+    fold_scores = dict.fromkeys(
+        (i, k) for i in range(len(candidates)) for k in range(len(folds))
+    )
     problems = {}
 
     def record(kind, key, result, messages, error):
@@ -683,13 +690,13 @@ def _table(header, names, rows, notes, show_targets):
         cells.append("failed" if t is None else f"{t:.3f}")
         lines.append(cells)
     titles = columns + names + ["fit time (s)"]
-    widths = [max(len(str(c)) for c in column) for column in zip(titles, *lines)]
+    widths = [max(map(len, column)) for column in zip(titles, *lines, strict=True)]
     n_left = len(columns)
 
     def render(cells):
         return "  ".join(
             c.ljust(w) if j < n_left else c.rjust(w)
-            for j, (c, w) in enumerate(zip(cells, widths))
+            for j, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
     out = [header, "", render(titles), render(["-" * w for w in widths])]
@@ -733,7 +740,7 @@ def _plot(path, header, names, rows):
     fig = Figure(figsize=(3.2 * len(names) + 2.5, 0.5 * len(rows) + 1.8),
                  layout="constrained")
     axes = fig.subplots(1, len(names), sharey=True, squeeze=False)[0]
-    for ax, name in zip(axes, names):
+    for ax, name in zip(axes, names, strict=True):
         means = [np.nan if r["scores"][name]["mean"] is None
                  else r["scores"][name]["mean"] for r in rows]
         stds = [0.0 if r["scores"][name]["std"] is None

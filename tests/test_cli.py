@@ -1,0 +1,443 @@
+"""Tests of the ``skdiv`` command (``skdiv compare``).
+
+Most tests call ``main`` in-process on small CSV files with two folds; two
+run the installed command in a subprocess.
+"""
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import make_classification, make_regression
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import BayesianRidge, LogisticRegression
+from sklearn.model_selection import (
+    KFold,
+    StratifiedKFold,
+    cross_val_predict,
+    cross_val_score,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skdiv import DivergenceClassifier, GaussianRegressor
+from skdiv._cli import main
+from skdiv.metrics import get_scorer, kl_divergence
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(argv, capsys):
+    """``main(argv)`` -> (exit status, stdout, stderr)."""
+    try:
+        status = main(argv)
+    except SystemExit as exc:
+        status = exc.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def write_csv(path, columns):
+    """Write a dict of equal-length columns to ``path``."""
+    names = list(columns)
+    with open(path, "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(names)
+        writer.writerows(zip(*columns.values(), strict=True))
+    return path
+
+
+def classification_data(n_classes=3):
+    X, y = make_classification(
+        n_samples=90, n_features=4, n_informative=3, n_redundant=0,
+        n_classes=n_classes, random_state=0,
+    )
+    return X, y
+
+
+def write_data(path, X, y, target):
+    columns = {f"x{j}": X[:, j] for j in range(X.shape[1])}
+    columns[target] = y
+    return write_csv(path, columns)
+
+
+def regression_data():
+    X, y = make_regression(n_samples=80, n_features=3, noise=10.0, random_state=0)
+    return X, y
+
+
+@pytest.fixture
+def clf_csv(tmp_path):
+    return write_data(tmp_path / "clf.csv", *classification_data(), "label")
+
+
+@pytest.fixture
+def reg_csv(tmp_path):
+    return write_data(tmp_path / "reg.csv", *regression_data(), "y")
+
+
+def rows_by_objective(report):
+    return {(r["model"], r["objective"]): r for r in report["results"]}
+
+
+# --------------------------------------------------------------- defaults
+def test_default_classification_table(capsys):
+    status, out, err = run(["compare", "--cv", "2"], capsys)
+    assert status == 0, err
+    assert out.startswith("classification on load_digits (1797 samples, 64 features, "
+                          "10 classes); 2-fold stratified")
+    for name in ["DivergenceClassifier", "LogisticRegression",
+                 "HistGradientBoostingClassifier", "cross_entropy", "kl_divergence",
+                 "neg_cross_entropy", "accuracy", "fit time (s)"]:
+        assert name in out
+    assert "Penalties are matched" in out
+    assert "neg_kl_to_teacher" not in out
+    assert err == ""  # stderr is not a TTY under capsys: no progress bar
+
+
+def test_default_regression_matches_cross_val_score(capsys):
+    status, out, _ = run(
+        ["compare", "--task", "regression", "--cv", "2", "--format", "json"], capsys
+    )
+    assert status == 0
+    report = json.loads(out)
+    assert report["data"] == "load_diabetes"
+    assert report["scoring"] == ["neg_gaussian_nll", "neg_gaussian_crps",
+                                 "neg_root_mean_squared_error"]
+    rows = rows_by_objective(report)
+    assert len(rows) == 4
+
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    cv = KFold(2, shuffle=True, random_state=0)
+    expected = cross_val_score(
+        make_pipeline(StandardScaler(), GaussianRegressor(variance="constant")),
+        X, y, cv=cv, scoring=get_scorer("neg_gaussian_nll"),
+    )
+    got = rows[("GaussianRegressor", "gaussian_nll, constant")]["scores"]
+    np.testing.assert_allclose(got["neg_gaussian_nll"]["folds"], expected, rtol=1e-10)
+    assert got["neg_gaussian_nll"]["mean"] == pytest.approx(expected.mean())
+    assert got["neg_gaussian_nll"]["std"] == pytest.approx(expected.std())
+
+    expected = cross_val_score(
+        make_pipeline(StandardScaler(), BayesianRidge()), X, y, cv=cv,
+        scoring="neg_root_mean_squared_error",
+    )
+    got = rows[("BayesianRidge", "evidence")]["scores"]["neg_root_mean_squared_error"]
+    np.testing.assert_allclose(got["folds"], expected, rtol=1e-10)
+
+
+# ------------------------------------------------------ numbers are right
+def test_classification_json_matches_direct_computation(clf_csv, capsys):
+    status, out, _ = run(
+        ["compare", "--data", str(clf_csv), "--target", "label", "--cv", "2",
+         "--format", "json"], capsys,
+    )
+    assert status == 0
+    report = json.loads(out)
+    assert report["task"] == "classification"
+    assert report["scoring"] == ["neg_cross_entropy", "accuracy"]
+    rows = rows_by_objective(report)
+    X, y = classification_data()
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+
+    for name in ["neg_cross_entropy", "accuracy"]:
+        expected = cross_val_score(
+            make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+            X, y, cv=cv, scoring=get_scorer(name),
+        )
+        got = rows[("LogisticRegression", "log_loss")]["scores"][name]["folds"]
+        np.testing.assert_allclose(got, expected, rtol=1e-8)
+
+    expected = cross_val_score(
+        HistGradientBoostingClassifier(random_state=0), X, y, cv=cv,
+        scoring=get_scorer("neg_cross_entropy"),
+    )
+    got = rows[("HistGradientBoostingClassifier", "log_loss")]["scores"]
+    np.testing.assert_allclose(got["neg_cross_entropy"]["folds"], expected, rtol=1e-7)
+
+    # The penalty follows each training fold's size: alpha = 1 / n_train.
+    scorer = get_scorer("neg_cross_entropy")
+    expected = []
+    for train, test in cv.split(X, y):
+        model = make_pipeline(
+            StandardScaler(),
+            DivergenceClassifier("kl_divergence", alpha=1.0 / len(train)),
+        ).fit(X[train], y[train])
+        expected.append(scorer(model, X[test], y[test]))
+    for objective in ["cross_entropy", "kl_divergence"]:
+        got = rows[("DivergenceClassifier", objective)]["scores"]
+        np.testing.assert_allclose(
+            got["neg_cross_entropy"]["folds"], expected, rtol=1e-6
+        )
+
+
+def test_soft_labels_match_direct_computation(tmp_path, capsys):
+    # Two classes: the gradient boosting teacher fits one tree per iteration.
+    X, y = classification_data(n_classes=2)
+    path = write_data(tmp_path / "binary.csv", X, y, "label")
+    status, out, _ = run(
+        ["compare", "--data", str(path), "--target", "label", "--cv", "2",
+         "--soft-labels", "--format", "json"], capsys,
+    )
+    assert status == 0
+    report = json.loads(out)
+    assert report["scoring"] == ["neg_cross_entropy", "accuracy", "neg_kl_to_teacher"]
+    rows = rows_by_objective(report)
+    student_row = rows[("DivergenceClassifier", "cross_entropy")]
+    assert student_row["targets"] == "soft (teacher)"
+    assert rows[("LogisticRegression", "log_loss")]["targets"] == "hard"
+    teacher_row = rows[("HistGradientBoostingClassifier (teacher)", "log_loss")]
+    assert teacher_row["scores"]["neg_kl_to_teacher"]["mean"] == 0.0
+
+    classes = np.unique(y)
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    teacher = HistGradientBoostingClassifier(random_state=0)
+    expected = {"neg_cross_entropy": [], "accuracy": [], "neg_kl_to_teacher": []}
+    teacher_accuracy = []
+    for train, test in cv.split(X, y):
+        soft = cross_val_predict(clone(teacher), X[train], y[train], cv=cv,
+                                 method="predict_proba")
+        fitted = clone(teacher).fit(X[train], y[train])
+        teacher_proba = fitted.predict_proba(X[test])
+        teacher_accuracy.append(fitted.score(X[test], y[test]))
+        student = make_pipeline(
+            StandardScaler(),
+            DivergenceClassifier(alpha=1.0 / len(train), classes=classes),
+        ).fit(X[train], soft)
+        for name in ["neg_cross_entropy", "accuracy"]:
+            expected[name].append(get_scorer(name)(student, X[test], y[test]))
+        expected["neg_kl_to_teacher"].append(
+            -kl_divergence(teacher_proba, student.predict_proba(X[test]))
+        )
+    got = student_row["scores"]
+    for name, values in expected.items():
+        np.testing.assert_allclose(got[name]["folds"], values, rtol=1e-6, err_msg=name)
+    np.testing.assert_allclose(
+        teacher_row["scores"]["accuracy"]["folds"], teacher_accuracy
+    )
+
+
+# ------------------------------------------------------------------ options
+def test_csv_format_agrees_with_json(reg_csv, capsys):
+    argv = ["compare", "--data", str(reg_csv), "--target", "y", "--cv", "2"]
+    _, out_json, _ = run(argv + ["--format", "json"], capsys)
+    status, out_csv, _ = run(argv + ["--format", "csv"], capsys)
+    assert status == 0
+    report = json.loads(out_json)
+    assert report["task"] == "regression"  # a float target
+    table = list(csv.DictReader(io.StringIO(out_csv)))
+    assert [r["model"] for r in table] == [r["model"] for r in report["results"]]
+    for line, row in zip(table, report["results"], strict=True):
+        assert line["targets"] == ""
+        for name in report["scoring"]:
+            for stat in ["mean", "std"]:
+                assert float(line[f"{name}_{stat}"]) == row["scores"][name][stat]
+        assert float(line["fit_time_mean"]) > 0
+
+
+def test_scoring_repeatable_and_mixed(clf_csv, capsys):
+    status, out, _ = run(
+        ["compare", "--data", str(clf_csv), "--target", "label", "--cv", "2",
+         "--scoring", "f1_macro", "--scoring", "neg_kl_divergence",
+         "--scoring", "f1_macro", "--format", "json"], capsys,
+    )
+    assert status == 0
+    report = json.loads(out)
+    assert report["scoring"] == ["f1_macro", "neg_kl_divergence"]
+    row = report["results"][0]
+    assert 0 < row["scores"]["f1_macro"]["mean"] <= 1
+    assert row["scores"]["neg_kl_divergence"]["mean"] < 0
+
+
+def test_failing_scorer_is_reported_and_others_still_run(clf_csv, capsys):
+    # roc_auc is for binary targets; the data have three classes.
+    status, out, err = run(
+        ["compare", "--data", str(clf_csv), "--target", "label", "--cv", "2",
+         "--scoring", "roc_auc", "--scoring", "accuracy"], capsys,
+    )
+    assert status == 0
+    assert "failed" in out
+    assert "LogisticRegression (log_loss), folds 1, 2: failed: ValueError" in err
+    assert "Traceback" not in err
+
+
+def test_random_state_and_n_jobs(reg_csv, capsys):
+    def folds(*extra):
+        status, out, _ = run(
+            ["compare", "--data", str(reg_csv), "--target", "y", "--cv", "2",
+             "--format", "json", *extra], capsys,
+        )
+        assert status == 0
+        return [r["scores"]["neg_gaussian_nll"]["folds"]
+                for r in json.loads(out)["results"]]
+
+    seed0 = folds("--random-state", "0")
+    assert folds() == seed0  # 0 is the default
+    assert folds("--random-state", "1") != seed0
+    np.testing.assert_allclose(folds("--n-jobs", "2"), seed0, rtol=1e-12)
+
+
+def test_cv_must_be_at_least_two(capsys):
+    status, _, err = run(["compare", "--cv", "1"], capsys)
+    assert status == 2
+    assert "--cv: must be at least 2" in err
+
+
+def test_task_inference_and_override(tmp_path, capsys):
+    X, _ = regression_data()
+    rng = np.random.default_rng(0)
+    base = {f"x{j}": X[:, j] for j in range(X.shape[1])}
+    integer = write_csv(tmp_path / "int.csv", {**base, "t": rng.integers(0, 3, 80)})
+    text = write_csv(
+        tmp_path / "text.csv", {**base, "t": rng.choice(["cat", "dog"], 80)}
+    )
+    counts = write_csv(tmp_path / "counts.csv", {**base, "t": np.arange(80)})
+
+    def task(path, *extra):
+        status, out, err = run(
+            ["compare", "--data", str(path), "--target", "t", "--cv", "2",
+             "--format", "json", "--scoring", "r2" if "regression" in extra
+             or path == counts else "accuracy", *extra], capsys,
+        )
+        assert status == 0, err
+        return json.loads(out)["task"]
+
+    assert task(integer) == "classification"
+    assert task(text) == "classification"
+    assert task(counts) == "regression"  # integers, but 80 distinct values
+    assert task(integer, "--task", "regression") == "regression"
+
+
+def test_plot(reg_csv, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "scores.png"
+    status, _, _ = run(
+        ["compare", "--data", str(reg_csv), "--target", "y", "--cv", "2",
+         "--plot", str(path)], capsys,
+    )
+    assert status == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_without_matplotlib(reg_csv, tmp_path, capsys, monkeypatch):
+    # A None entry in sys.modules makes the import raise ImportError.
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    status, out, err = run(
+        ["compare", "--data", str(reg_csv), "--target", "y", "--cv", "2",
+         "--plot", str(tmp_path / "scores.png")], capsys,
+    )
+    assert status == 1
+    assert out == ""  # it fails before fitting anything
+    assert 'pip install "skdiv[examples]"' in err
+    assert "Traceback" not in err
+
+
+def test_progress_bar_on_a_tty_unless_quiet(reg_csv, capsys, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    argv = ["compare", "--data", str(reg_csv), "--target", "y", "--cv", "2"]
+    for extra, shown in [([], True), (["--quiet"], False)]:
+        terminal = Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        assert main(argv + extra) == 0
+        assert ("fitting" in terminal.getvalue()) is shown
+    capsys.readouterr()
+
+
+# ------------------------------------------------------------------- errors
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--data", "{tmp}/nope.csv", "--target", "y"], "no such file"),
+        (["--data", "{reg}", "--target", "price"],
+         "no column 'price' in reg.csv; the columns are: x0, x1, x2, y"),
+        (["--data", "{reg}"], "--data and --target go together"),
+        (["--scoring", "neg_kl_divergense"], "unknown scorer 'neg_kl_divergense'"),
+        (["--task", "regression", "--soft-labels"], "--soft-labels is for "
+         "classification"),
+        (["--data", "{reg}", "--target", "y", "--soft-labels"],
+         "looks continuous"),
+        (["--data", "{text}", "--target", "y"],
+         "non-numeric columns: colour (e.g. 'red')"),
+        (["--data", "{holes}", "--target", "y"], "missing or infinite values in "
+         "columns: x1"),
+        (["--data", "{one}", "--target", "y"], "single class"),
+        (["--data", "{rare}", "--target", "y", "--cv", "3"],
+         "too few: 2 (2)"),
+    ],
+    ids=["missing-file", "missing-column", "data-without-target", "unknown-scorer",
+         "soft-regression", "soft-continuous", "non-numeric", "missing-values",
+         "one-class", "rare-class"],
+)
+def test_errors(argv, message, reg_csv, tmp_path, capsys):
+    base = {"x0": [0.1 * i for i in range(12)], "x1": [float(i % 5) for i in range(12)]}
+    paths = {
+        "tmp": tmp_path,
+        "reg": reg_csv,
+        "text": write_csv(tmp_path / "text.csv",
+                          {**base, "colour": ["red", "blue"] * 6, "y": [0, 1] * 6}),
+        "holes": write_csv(tmp_path / "holes.csv",
+                           {**base, "x1": ["1", ""] * 6, "y": [0, 1] * 6}),
+        "one": write_csv(tmp_path / "one.csv", {**base, "y": [1] * 12}),
+        "rare": write_csv(tmp_path / "rare.csv", {**base, "y": [0, 1] * 5 + [2, 2]}),
+    }
+    argv = ["compare"] + [a.format(**paths) for a in argv]
+    status, out, err = run(argv, capsys)
+    assert status == 2
+    assert out == ""
+    assert message in err
+    assert err.startswith("usage: skdiv compare")
+    assert "Traceback" not in err
+
+
+def test_unknown_scorer_lists_valid_names(capsys):
+    _, _, err = run(["compare", "--scoring", "nope"], capsys)
+    for name in ["neg_cross_entropy", "neg_kl_divergence", "neg_gaussian_nll",
+                 "neg_gaussian_crps", "accuracy", "neg_log_loss"]:
+        assert name in err
+
+
+# ---------------------------------------------------------------- the command
+def test_python_m_skdiv_help():
+    proc = subprocess.run(
+        [sys.executable, "-m", "skdiv", "compare", "--help"],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: skdiv compare")
+    help_text = " ".join(proc.stdout.split())
+    assert "The penalties are matched" in help_text
+    assert "alpha = 1 / (C * n_train)" in help_text
+    for option in ["--task", "--soft-labels", "--data", "--target", "--cv",
+                   "--scoring", "--n-jobs", "--random-state", "--format",
+                   "--plot", "--quiet"]:
+        assert option in proc.stdout
+
+
+def test_console_script(reg_csv):
+    script = shutil.which("skdiv", path=os.pathsep.join(
+        [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
+    ))
+    if script is None:
+        pytest.skip("the skdiv console script is not installed")
+    proc = subprocess.run(
+        [script, "compare", "--data", str(reg_csv), "--target", "y", "--cv", "2",
+         "--format", "json"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["task"] == "regression"
+    assert proc.stderr == ""  # not a TTY: no progress bar
