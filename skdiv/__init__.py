@@ -4,5 +4,25 @@ __version__ = "0.1.0.dev0"
 
 from ._classifier import DivergenceClassifier  # noqa: E402
 from ._regressor import GaussianRegressor  # noqa: E402
+from .metrics import (  # noqa: E402
+    get_scorer,
+    get_scorer_names,
+    make_divergence_scorer,
+    neg_cross_entropy_scorer,
+    neg_gaussian_crps_scorer,
+    neg_gaussian_nll_scorer,
+    neg_kl_divergence_scorer,
+)
 
-__all__ = ["DivergenceClassifier", "GaussianRegressor", "__version__"]
+__all__ = [
+    "DivergenceClassifier",
+    "GaussianRegressor",
+    "get_scorer",
+    "get_scorer_names",
+    "make_divergence_scorer",
+    "neg_cross_entropy_scorer",
+    "neg_gaussian_crps_scorer",
+    "neg_gaussian_nll_scorer",
+    "neg_kl_divergence_scorer",
+    "__version__",
+]
