@@ -493,7 +493,8 @@ def _teach(teacher, inner_cv, X_train, y_train, X_test, y_test, scoring, classes
     teacher.fit(X_train, y_train)
     fit_time = time.perf_counter() - start
     test_proba = _proba_over(teacher, X_test, classes)
-    scores = _score(teacher, X_test, y_test, scoring, test_proba, classes)
+    # The teacher's divergence to itself is no comparison: left out.
+    scores = _score(teacher, X_test, y_test, scoring, None, classes)
     return soft, test_proba, scores, fit_time
 
 
@@ -604,13 +605,18 @@ def _run(data, candidates, scoring, args):
     return fold_scores, problems
 
 
-def _summarise(data, candidates, scoring, fold_scores, n_folds):
+def _summarise(candidates, scoring, fold_scores, n_folds):
+    """Per-row statistics; a score is None where it does not apply."""
     names = scoring + ([_KL_TO_TEACHER] if any(c.soft for c in candidates) else [])
     rows = []
     for i, candidate in enumerate(candidates):
         per_fold = [fold_scores[i, k] for k in range(n_folds)]
+        done = [f[0] for f in per_fold if f is not None]
         scores = {}
         for name in names:
+            if done and all(name not in s for s in done):
+                scores[name] = None
+                continue
             values = np.array([np.nan if f is None else f[0][name] for f in per_fold])
             scores[name] = _stats(values)
         times = np.array([np.nan if f is None else f[1] for f in per_fold])
@@ -673,6 +679,8 @@ def _notes(data, soft):
 
 
 def _fmt(stats):
+    if stats is None:
+        return "n/a"
     if stats["mean"] is None:
         return "failed"
     return f"{stats['mean']:.3f} +/- {stats['std']:.3f}"
@@ -719,7 +727,7 @@ def _csv(names, rows):
         stats = [row["scores"][n] for n in names] + [row["fit_time"]]
         writer.writerow(
             [row["model"], row["objective"], row["targets"] or ""]
-            + ["" if s[key] is None else repr(s[key]) for s in stats
+            + ["" if s is None or s[key] is None else repr(s[key]) for s in stats
                for key in ("mean", "std")]
         )
     return stream.getvalue()
@@ -741,10 +749,9 @@ def _plot(path, header, names, rows):
                  layout="constrained")
     axes = fig.subplots(1, len(names), sharey=True, squeeze=False)[0]
     for ax, name in zip(axes, names, strict=True):
-        means = [np.nan if r["scores"][name]["mean"] is None
-                 else r["scores"][name]["mean"] for r in rows]
-        stds = [0.0 if r["scores"][name]["std"] is None
-                else r["scores"][name]["std"] for r in rows]
+        stats = [r["scores"][name] or {"mean": None, "std": None} for r in rows]
+        means = [np.nan if s["mean"] is None else s["mean"] for s in stats]
+        stds = [0.0 if s["std"] is None else s["std"] for s in stats]
         ax.errorbar(means, positions, xerr=stds, fmt="o", capsize=4)
         ax.set_title(name)
         ax.set_xlabel("mean +/- std over folds")
@@ -786,7 +793,7 @@ def _compare(args):
         candidates = _regressors()
 
     fold_scores, problems = _run(data, candidates, scoring, args)
-    names, rows = _summarise(data, candidates, scoring, fold_scores, args.cv)
+    names, rows = _summarise(candidates, scoring, fold_scores, args.cv)
     header = _header(data, args, len(classes))
     notes = _notes(data, args.soft_labels)
 
