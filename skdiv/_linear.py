@@ -249,20 +249,26 @@ class LinearObjective:
         return self.loss_gradient(params)[0]
 
     def gradient_hessian_product(self, params):
-        """Gradient and a function computing Hessian-vector products.
+        """Gradient and Hessian-vector product function at ``params``."""
+        return self.loss_gradient_hessp(params)[1:]
 
-        Both are with respect to the solver parameters; the Hessian is
-        :math:`J^\\top \\nabla^2 F J` for the linear change of variables
-        :math:`J`, so Newton steps in either coordinates agree.
+    def loss_gradient_hessp(self, params):
+        """Objective value, gradient and a Hessian-vector product function.
+
+        All with respect to the solver parameters; the Hessian is
+        :math:`J^\top \nabla^2 F J` for the linear change of variables
+        :math:`J`, so Newton steps in either coordinates agree. One pass over
+        the data computes all three; ``hessp`` costs two more products with
+        ``X`` per call.
         """
         coef, intercept = self.unpack(params)
         raw = self.raw_prediction(coef, intercept)
-        grad_raw, hessp_raw = self.objective.gradient_hessian_product(
+        loss, grad_raw, hessp_raw = self.objective.loss_gradient_hessp(
             self.y, raw, self.sample_weight
         )
         grad_coef, grad_intercept = self._backward(grad_raw, coef)
         grad_coef += self.alpha * coef
-        gradient = self._pullback(grad_coef, grad_intercept)
+        value = loss.sum() / self.sw_sum + 0.5 * self.alpha * np.vdot(coef, coef)
 
         def hessp(direction):
             v_coef, v_intercept = self.unpack(direction)
@@ -271,4 +277,4 @@ class LinearObjective:
             h_coef += self.alpha * v_coef
             return self._pullback(h_coef, h_intercept)
 
-        return gradient, hessp
+        return float(value), self._pullback(grad_coef, grad_intercept), hessp

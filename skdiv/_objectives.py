@@ -12,10 +12,11 @@ Conventions shared by every objective:
   ``(loss, gradient)`` where ``loss`` has shape ``(n_samples,)`` and
   ``gradient`` the shape of ``raw_prediction``; both already multiplied by
   ``sample_weight`` when it is given (as in :mod:`sklearn._loss`).
-* ``gradient_hessian_product(y_true, raw_prediction, sample_weight=None)``
-  returns ``(gradient, hessp)`` where ``hessp(v)`` applies the Hessian of the
-  weighted pointwise losses (block diagonal over samples) to a direction
-  ``v`` in raw space.
+* ``loss_gradient_hessp(y_true, raw_prediction, sample_weight=None)``
+  returns ``(loss, gradient, hessp)`` where ``hessp(v)`` applies the Hessian
+  of the weighted pointwise losses (block diagonal over samples) to a
+  direction ``v`` in raw space; ``gradient_hessian_product`` returns the last
+  two.
 * Everything is computed stably: log-sum-exp with the maximum subtracted,
   ``xlogy`` for :math:`0 \\log 0 = 0`, log-variance clipped so that the
   variance never under- or overflows.
@@ -50,20 +51,6 @@ def _log_softmax(raw):
     sum_exp = proba.sum(axis=1, keepdims=True)
     proba /= sum_exp
     return shifted - np.log(sum_exp), proba
-
-
-def _target_matrix(y_true, n_classes, dtype):
-    """Return targets as a dense probability matrix.
-
-    ``y_true`` is a 1-D array of integer class indices (hard labels) or a
-    2-D ``(n_samples, n_classes)`` array of probabilities.
-    """
-    y_true = np.asarray(y_true)
-    if y_true.ndim == 2:
-        return y_true
-    onehot = np.zeros((y_true.shape[0], n_classes), dtype=dtype)
-    onehot[np.arange(y_true.shape[0]), y_true.astype(np.intp, copy=False)] = 1
-    return onehot
 
 
 def row_entropy(y_true):
@@ -127,31 +114,44 @@ class CrossEntropy:
             loss, grad = self._binary(y_true, raw_prediction)
         else:
             loss, grad = self._multinomial(y_true, raw_prediction)
+        loss = loss + self.target_offset(y_true)
         return _weighted(loss, sample_weight), _weighted(grad, sample_weight)
 
     def gradient_hessian_product(self, y_true, raw_prediction, sample_weight=None):
-        r"""Gradient and a function applying the Hessian in logit space.
+        """Weighted gradient and a function applying the Hessian to ``v``."""
+        return self.loss_gradient_hessp(y_true, raw_prediction, sample_weight)[1:]
+
+    def loss_gradient_hessp(self, y_true, raw_prediction, sample_weight=None):
+        r"""Weighted loss, gradient, and Hessian product, from one softmax.
 
         For the softmax the per-sample Hessian is :math:`\mathrm{diag}(q_i) -
         q_i q_i^\top`, so :math:`H v = q \odot v - q\,(q^\top v)`; for the
         sigmoid it is :math:`\sigma(z)(1 - \sigma(z))`.
         """
-        _, grad = self.loss_gradient(y_true, raw_prediction, sample_weight)
-        proba = self.predict_proba(raw_prediction)
         if raw_prediction.ndim == 1:
+            loss, grad = self._binary(y_true, raw_prediction)
+            proba = expit(raw_prediction)
             curvature = _weighted(proba * (1.0 - proba), sample_weight)
 
             def hessp(v):
                 return curvature * v
 
         else:
+            log_proba, proba = _log_softmax(raw_prediction)
+            loss, grad = self._multinomial_from(y_true, log_proba, proba.copy())
             weighted_proba = _weighted(proba, sample_weight)
 
             def hessp(v):
                 qv = weighted_proba * v
-                return qv - proba * qv.sum(axis=1, keepdims=True)
+                qv -= proba * qv.sum(axis=1, keepdims=True)
+                return qv
 
-        return grad, hessp
+        offset = self.target_offset(y_true)
+        return (
+            _weighted(loss + offset, sample_weight),
+            _weighted(grad, sample_weight),
+            hessp,
+        )
 
     def predict_proba(self, raw_prediction):
         """Probabilities from raw predictions (positive class if 1-D)."""
@@ -161,7 +161,7 @@ class CrossEntropy:
 
     def target_offset(self, y_true):
         """Per-sample constant added to the cross-entropy (none here)."""
-        return np.zeros(np.shape(y_true)[0])
+        return 0.0
 
     # ------------------------------------------------------------ internals
     @staticmethod
@@ -171,13 +171,16 @@ class CrossEntropy:
         loss = log1pexp - y_true * raw
         return loss, expit(raw) - y_true
 
+    @classmethod
+    def _multinomial(cls, y_true, raw):
+        return cls._multinomial_from(y_true, *_log_softmax(raw))
+
     @staticmethod
-    def _multinomial(y_true, raw):
-        log_proba, proba = _log_softmax(raw)
-        y_true = np.asarray(y_true)
+    def _multinomial_from(y_true, log_proba, proba):
+        """Loss and gradient given log-softmax and softmax (overwritten)."""
         if y_true.ndim == 1:
             idx = y_true.astype(np.intp, copy=False)
-            rows = np.arange(raw.shape[0])
+            rows = np.arange(proba.shape[0])
             loss = -log_proba[rows, idx]
             proba[rows, idx] -= 1
             return loss, proba
@@ -218,11 +221,6 @@ class KLDivergence(CrossEntropy):
 
     name = "kl_divergence"
 
-    def loss_gradient(self, y_true, raw_prediction, sample_weight=None):
-        """Weighted per-sample KL and its gradient with respect to the logits."""
-        loss, grad = super().loss_gradient(y_true, raw_prediction, sample_weight)
-        return loss + _weighted(self.target_offset(y_true), sample_weight), grad
-
     def target_offset(self, y_true):
         """Per-sample constant :math:`-H(p_i)` that turns CE into KL."""
         y_true = np.asarray(y_true)
@@ -230,10 +228,6 @@ class KLDivergence(CrossEntropy):
             # Binary positive-class probabilities.
             return -row_entropy(np.column_stack([1.0 - y_true, y_true]))
         return -row_entropy(y_true)
-
-
-def _clip_log_var(log_var):
-    return np.clip(log_var, -LOG_VAR_LIMIT, LOG_VAR_LIMIT)
 
 
 class GaussianNLL:
@@ -308,7 +302,11 @@ class GaussianNLL:
         return _weighted(loss, sample_weight), _weighted(grad, sample_weight)
 
     def gradient_hessian_product(self, y_true, raw_prediction, sample_weight=None):
-        r"""Gradient and a function applying the per-sample 2x2 Hessian.
+        """Weighted gradient and a function applying the Hessian to ``v``."""
+        return self.loss_gradient_hessp(y_true, raw_prediction, sample_weight)[1:]
+
+    def loss_gradient_hessp(self, y_true, raw_prediction, sample_weight=None):
+        r"""Weighted loss, gradient, and the per-sample 2x2 Hessian product.
 
         .. math::
 
@@ -316,15 +314,17 @@ class GaussianNLL:
                   (y - \mu) e^{-\eta} & \tfrac12 m_2 e^{-\eta} \end{pmatrix}
 
         with :math:`m_2` the second moment of the residual. It is not
-        positive definite far from the optimum, which the Newton solvers
-        handle (truncated CG stops on negative curvature).
+        positive definite far from the optimum, which the Newton solver
+        handles (truncated CG stops on negative curvature).
         """
         mean, log_var, inside = self._unpack(y_true, raw_prediction)
-        _, grad = self.loss_gradient(y_true, raw_prediction, sample_weight)
+        loss, grad = self.loss_gradient(y_true, raw_prediction, sample_weight)
         inv_var = np.exp(-log_var)
         h_mm = _weighted(inv_var, sample_weight)
-        h_me = _weighted(np.where(inside, (self._residual(y_true) - mean) * inv_var, 0.0),
-                         sample_weight)
+        h_me = _weighted(
+            np.where(inside, (self._residual(y_true) - mean) * inv_var, 0.0),
+            sample_weight,
+        )
         h_ee = _weighted(
             np.where(inside, 0.5 * self._second_moment(y_true, mean) * inv_var, 0.0),
             sample_weight,
@@ -336,7 +336,7 @@ class GaussianNLL:
             out[:, 1] = h_me * v[:, 0] + h_ee * v[:, 1]
             return out
 
-        return grad, hessp
+        return loss, grad, hessp
 
     def _constant(self, y_true):
         return _HALF_LOG_2PI
@@ -422,10 +422,14 @@ class SquaredError:
         )
 
     def gradient_hessian_product(self, y_true, raw_prediction, sample_weight=None):
-        """Gradient and the (diagonal, constant) Hessian product."""
-        _, grad = self.loss_gradient(y_true, raw_prediction, sample_weight)
+        """Weighted gradient and a function applying the Hessian to ``v``."""
+        return self.loss_gradient_hessp(y_true, raw_prediction, sample_weight)[1:]
+
+    def loss_gradient_hessp(self, y_true, raw_prediction, sample_weight=None):
+        """Weighted loss, gradient, and the (diagonal, constant) Hessian product."""
+        loss, grad = self.loss_gradient(y_true, raw_prediction, sample_weight)
         ones = _weighted(np.ones_like(grad), sample_weight)
-        return grad, lambda v: ones * v
+        return loss, grad, lambda v: ones * v
 
 
 OBJECTIVES = {

@@ -1,0 +1,132 @@
+"""The adapter: packing, penalty, normalisation and preconditioning."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skdiv._linear import LinearObjective
+from skdiv._objectives import CrossEntropy, GaussianNLL, KLDivergence, SquaredError
+
+PRECONDITIONERS = ["none", "diagonal", "whiten"]
+
+
+def _data(rng, n=40, d=5):
+    # Badly scaled, off-centre, correlated columns, one constant column.
+    X = rng.normal(size=(n, d)) * np.logspace(-2, 2, d) + 5.0
+    X[:, 1] += 0.5 * X[:, 0]
+    X[:, 2] = 3.0
+    return X
+
+
+def _problems(rng, X):
+    n = X.shape[0]
+    return {
+        "softmax-hard": (CrossEntropy(), rng.integers(0, 3, size=n), 3),
+        "softmax-soft-kl": (KLDivergence(), rng.dirichlet(np.ones(3), size=n), 3),
+        "sigmoid": (CrossEntropy(), rng.uniform(size=n), 1),
+        "gaussian": (GaussianNLL(), rng.normal(size=n), 2),
+        "squared": (SquaredError(), rng.normal(size=n), 1),
+    }
+
+
+def _reference_objective(objective, X, y, n_outputs, sw, alpha, coef, intercept):
+    """The objective written out directly, in original coordinates."""
+    raw = X @ coef.T + intercept
+    raw = raw[:, 0] if n_outputs == 1 else raw
+    sw = np.ones(X.shape[0]) if sw is None else sw
+    loss = objective.loss(y, raw)
+    return np.sum(sw * loss) / sw.sum() + 0.5 * alpha * np.sum(coef**2)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+@pytest.mark.parametrize("precondition", PRECONDITIONERS)
+@pytest.mark.parametrize(
+    "problem", ["softmax-hard", "softmax-soft-kl", "sigmoid", "gaussian", "squared"]
+)
+def test_value_gradient_and_hessp(problem, precondition, fit_intercept, sparse):
+    rng = np.random.default_rng(0)
+    X = _data(rng)
+    objective, y, k = _problems(rng, X)[problem]
+    sw = rng.uniform(0.2, 2.0, size=X.shape[0])
+    alpha = 0.05
+    Xfit = sp.csr_matrix(X) if sparse else X
+    adapter = LinearObjective(
+        objective, Xfit, y, n_outputs=k, sample_weight=sw, alpha=alpha,
+        fit_intercept=fit_intercept, precondition=precondition,
+    )
+    params = rng.normal(size=adapter.n_params) * 0.1
+    coef, intercept = adapter.unpack(params)
+    value, grad = adapter.loss_gradient(params)
+    expected = _reference_objective(objective, X, y, k, sw, alpha, coef, intercept)
+    assert value == pytest.approx(expected, rel=1e-12)
+
+    eps = 1e-6
+    numeric = np.array([
+        (adapter.loss(params + eps * e) - adapter.loss(params - eps * e)) / (2 * eps)
+        for e in np.eye(adapter.n_params)
+    ])
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
+
+    grad2, hessp = adapter.gradient_hessian_product(params)
+    np.testing.assert_allclose(grad2, grad, rtol=1e-12)
+    v = rng.normal(size=adapter.n_params)
+    numeric_hv = (
+        adapter.loss_gradient(params + eps * v)[1]
+        - adapter.loss_gradient(params - eps * v)[1]
+    ) / (2 * eps)
+    np.testing.assert_allclose(hessp(v), numeric_hv, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("precondition", PRECONDITIONERS)
+def test_pack_unpack_round_trip_and_gradient_norm(precondition):
+    rng = np.random.default_rng(1)
+    X = _data(rng)
+    y = rng.integers(0, 3, size=X.shape[0])
+    adapter = LinearObjective(
+        CrossEntropy(), X, y, n_outputs=3, alpha=0.1, precondition=precondition
+    )
+    coef, intercept = rng.normal(size=(3, X.shape[1])), rng.normal(size=3)
+    coef2, intercept2 = adapter.unpack(adapter.pack(coef, intercept))
+    np.testing.assert_allclose(coef2, coef, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(intercept2, intercept, rtol=1e-9, atol=1e-9)
+
+    # The stopping measure is the gradient in (coef, intercept): same number
+    # whatever the coordinates.
+    plain = LinearObjective(CrossEntropy(), X, y, n_outputs=3, alpha=0.1,
+                            precondition="none")
+    _, grad_plain = plain.loss_gradient(plain.pack(coef, intercept))
+    _, grad = adapter.loss_gradient(adapter.pack(coef, intercept))
+    assert adapter.gradient_norm(grad) == pytest.approx(
+        np.abs(grad_plain).max(), rel=1e-8
+    )
+
+
+def test_whitening_survives_redundant_features_and_zero_alpha():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(30, 3))
+    X = np.column_stack([X, X[:, 0] + X[:, 1], X[:, 2]])  # singular covariance
+    y = rng.integers(0, 2, size=30).astype(float)
+    adapter = LinearObjective(CrossEntropy(), X, y, n_outputs=1, alpha=0.0,
+                              precondition="whiten")
+    params = adapter.pack(np.ones((1, 5)), np.zeros(1))
+    value, grad = adapter.loss_gradient(params)
+    assert np.isfinite(value) and np.isfinite(grad).all()
+    coef, _ = adapter.unpack(params)
+    np.testing.assert_allclose(coef, np.ones((1, 5)), rtol=1e-6)
+
+
+def test_float32_input_is_not_copied_and_matches_float64():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 4))
+    y = rng.integers(0, 3, size=200)
+    a64 = LinearObjective(CrossEntropy(), X, y, n_outputs=3, alpha=0.01)
+    X32 = X.astype(np.float32)
+    a32 = LinearObjective(CrossEntropy(), X32, y, n_outputs=3, alpha=0.01)
+    assert a32.X is X32
+    params = a64.pack(rng.normal(size=(3, 4)), rng.normal(size=3))
+    v64, g64 = a64.loss_gradient(params)
+    v32, g32 = a32.loss_gradient(a32.pack(*a64.unpack(params)))
+    assert g32.dtype == np.float64
+    assert v32 == pytest.approx(v64, rel=1e-5)
+    np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-5)

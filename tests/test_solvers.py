@@ -1,0 +1,137 @@
+"""Solvers: same optimum for every solver and parametrisation; warnings."""
+
+import numpy as np
+import pytest
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from skdiv._linear import LinearObjective
+from skdiv._objectives import CrossEntropy, GaussianNLL, KLDivergence
+from skdiv._solvers import lbfgs, minimize, newton_cg
+
+
+def _features(kind, rng, n=300, d=6):
+    X = rng.normal(size=(n, d)) + 1.0
+    if kind == "badly-scaled":
+        X *= np.logspace(-2, 2, d)
+    if kind == "sparse":
+        X = sp.random(n, 3 * d, density=0.2, random_state=0, format="csr") * 3
+    return X
+
+
+def _target(name, X, rng):
+    n = X.shape[0]
+    Xd = X.toarray() if sp.issparse(X) else X
+    Xs = (Xd - Xd.mean(0)) / (Xd.std(0) + 1e-12)
+    if name == "ce-hard":
+        logits = Xs[:, :3] @ rng.normal(size=(3, 3))
+        return CrossEntropy(), (logits + rng.gumbel(size=logits.shape)).argmax(1), 3
+    if name == "kl-soft":
+        logits = Xs[:, :4] @ rng.normal(size=(4, 4))
+        return KLDivergence(), rng.dirichlet(np.ones(4), size=n) * 0.5 + 0.5 * np.exp(
+            logits - np.log(np.exp(logits).sum(1, keepdims=True))
+        ), 4
+    # Heteroscedastic Gaussian: log-variance linear in the features.
+    y = Xs[:, 0] + np.exp(0.5 * 0.7 * Xs[:, 1]) * rng.normal(size=n)
+    return GaussianNLL(), y, 2
+
+
+def _reference(adapter):
+    """A tight solve in the original coordinates, by SciPy's trust-ncg."""
+    plain = LinearObjective(
+        adapter.objective, adapter.X, adapter.y, n_outputs=adapter.n_outputs,
+        sample_weight=adapter.sample_weight, alpha=adapter.alpha,
+        fit_intercept=adapter.fit_intercept, precondition="none",
+    )
+    cache = {}
+
+    def hessp(x, v):
+        key = x.tobytes()
+        if key not in cache:
+            cache.clear()
+            cache[key] = plain.gradient_hessian_product(x)[1]
+        return cache[key](v)
+
+    x0 = plain.pack(np.zeros((adapter.n_outputs, adapter.n_features)))
+    result = scipy.optimize.minimize(
+        plain.loss_gradient, x0, jac=True, hessp=hessp, method="trust-ncg",
+        options={"gtol": 1e-11, "maxiter": 2000},
+    )
+    # trust-ncg stops when the value no longer resolves progress.
+    assert plain.gradient_norm(result.jac) < 1e-7
+    return plain.unpack(result.x)
+
+
+@pytest.mark.parametrize("features", ["well-scaled", "badly-scaled", "sparse"])
+@pytest.mark.parametrize("target", ["ce-hard", "kl-soft", "gaussian-nll"])
+def test_every_solver_and_parametrisation_reaches_the_reference(target, features):
+    rng = np.random.default_rng(0)
+    X = _features(features, rng)
+    objective, y, k = _target(target, X, rng)
+    sw = rng.uniform(0.5, 2.0, size=X.shape[0])
+    common = dict(n_outputs=k, sample_weight=sw, alpha=1e-3)
+    ref_coef, ref_intercept = _reference(LinearObjective(objective, X, y, **common))
+    for precondition in ["diagonal", "whiten"]:
+        adapter = LinearObjective(objective, X, y, precondition=precondition, **common)
+        for solver in ["lbfgs", "newton-cg"]:
+            x, n_iter = minimize(
+                adapter, adapter.pack(np.zeros((k, adapter.n_features))),
+                solver=solver, tol=1e-9, max_iter=5000,
+            )
+            coef, intercept = adapter.unpack(x)
+            scale = max(1.0, np.abs(ref_coef).max())
+            np.testing.assert_allclose(coef, ref_coef, atol=1e-5 * scale,
+                                       err_msg=f"{precondition}/{solver}")
+            np.testing.assert_allclose(intercept, ref_intercept, atol=1e-5 * scale,
+                                       err_msg=f"{precondition}/{solver}")
+
+
+def _cosh(x):
+    """sum(cosh(x)): minimum 2 at 0, Hessian diag(cosh(x))."""
+    return np.sum(np.cosh(x)), np.sinh(x), lambda v: np.cosh(x) * v
+
+
+def _quadratic(x):
+    scales = np.array([1.0, 100.0])
+    return 0.5 * np.sum(scales * x**2), scales * x
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg"])
+def test_max_iter_reached_warns(solver):
+    if solver == "lbfgs":
+        run = lambda: lbfgs(_quadratic, np.array([1.0, 1.0]), max_iter=1, tol=1e-12)  # noqa: E731
+    else:
+        # A non-quadratic function needs more than one Newton step.
+        run = lambda: newton_cg(_cosh, np.array([3.0, -2.0]), max_iter=1,  # noqa: E731
+                                tol=1e-12)
+    with pytest.warns(ConvergenceWarning, match="did not converge in max_iter=1"):
+        x, n_iter = run()
+    assert n_iter == 1
+
+
+def test_start_at_optimum_returns_without_iterating():
+    x, n_iter = lbfgs(_quadratic, np.zeros(2), tol=1e-8)
+    assert n_iter == 0 and np.all(x == 0)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg"])
+def test_verbose_prints_progress(solver, capsys):
+    if solver == "lbfgs":
+        x, n_iter = lbfgs(lambda x: _cosh(x)[:2], np.array([2.0, -1.0]), tol=1e-7,
+                          verbose=1)
+    else:
+        # Gradients far below sqrt(eps), where the value no longer changes.
+        x, n_iter = newton_cg(_cosh, np.array([2.0, -1.0]), tol=1e-14, verbose=1)
+        np.testing.assert_allclose(x, 0.0, atol=1e-14)
+    np.testing.assert_allclose(x, 0.0, atol=1e-7)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == n_iter and "gradient max-norm" in lines[-1]
+
+
+def test_unknown_solver_lists_valid_names():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10, 2))
+    adapter = LinearObjective(CrossEntropy(), X, rng.uniform(size=10), n_outputs=1)
+    with pytest.raises(ValueError, match=r"\['lbfgs', 'newton-cg'\]"):
+        minimize(adapter, np.zeros(3), solver="sag")
