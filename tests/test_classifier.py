@@ -1,0 +1,309 @@
+"""DivergenceClassifier against scikit-learn, closed forms and itself."""
+
+import pickle
+import re
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skdiv import DivergenceClassifier
+from skdiv.metrics import cross_entropy, entropy, kl_divergence
+
+
+def _soft_problem(n=300, d=5, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    logits = X @ rng.normal(size=(d, k))
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    # Mix with noise so the targets are not exactly representable.
+    p = 0.7 * p + 0.3 * rng.dirichlet(np.ones(k), size=n)
+    return X, p
+
+
+@pytest.mark.parametrize("load", [load_iris, load_digits, load_breast_cancer],
+                         ids=["iris", "digits", "breast_cancer-binary"])
+def test_matches_logistic_regression(load):
+    X, y = load(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    C = 0.5
+    lr = LogisticRegression(C=C, tol=1e-12, max_iter=100_000).fit(X, y)
+    dc = DivergenceClassifier(alpha=1 / (C * X.shape[0]), tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(dc.predict_proba(X), lr.predict_proba(X), atol=1e-5)
+    assert dc.coef_.shape == lr.coef_.shape
+    np.testing.assert_array_equal(dc.classes_, lr.classes_)
+    np.testing.assert_array_equal(dc.predict(X), lr.predict(X))
+    # objective_ is LogisticRegression's loss / n plus the matched penalty.
+    expected = cross_entropy(y, lr.predict_proba(X)) + 0.5 / (C * X.shape[0]) * np.sum(
+        lr.coef_**2
+    )
+    assert dc.objective_ == pytest.approx(expected, rel=1e-6)
+
+
+def test_matches_logistic_regression_with_sample_weight_and_sparse():
+    X, y = make_classification(n_samples=400, n_features=30, n_informative=8,
+                               n_classes=4, random_state=0)
+    X[X < 0.5] = 0.0
+    sw = np.random.default_rng(0).uniform(0.1, 3.0, size=len(y))
+    C = 2.0
+    lr = LogisticRegression(C=C, tol=1e-12, max_iter=100_000).fit(X, y, sample_weight=sw)
+    for Xfit in (X, sp.csr_matrix(X)):
+        dc = DivergenceClassifier(alpha=1 / (C * sw.sum())).fit(Xfit, y, sample_weight=sw)
+        np.testing.assert_allclose(dc.predict_proba(Xfit), lr.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["newton-cg", "lbfgs"])
+def test_ce_and_kl_same_coefficients_objectives_differ_by_target_entropy(solver):
+    X, p = _soft_problem()
+    kw = dict(alpha=1e-3, solver=solver, tol=1e-9)
+    ce = DivergenceClassifier("cross_entropy", **kw).fit(X, p)
+    kl = DivergenceClassifier("kl_divergence", **kw).fit(X, p)
+    np.testing.assert_allclose(ce.coef_, kl.coef_, atol=1e-7)
+    np.testing.assert_allclose(ce.intercept_, kl.intercept_, atol=1e-7)
+    assert ce.objective_ - kl.objective_ == pytest.approx(entropy(p), rel=1e-10)
+    # The data terms are the public metrics of the fitted model's predictions.
+    penalty = 0.5 * 1e-3 * np.sum(ce.coef_**2)
+    assert ce.objective_ == pytest.approx(cross_entropy(p, ce.predict_proba(X)) + penalty)
+    assert kl.objective_ == pytest.approx(kl_divergence(p, kl.predict_proba(X)) + penalty)
+
+
+def test_kl_objective_reaches_zero_when_model_can_match_targets():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 3))
+    logits = X @ rng.normal(size=(3, 4)) + rng.normal(size=4)
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    kl = DivergenceClassifier("kl_divergence", alpha=0.0, tol=1e-10).fit(X, p)
+    ce = DivergenceClassifier("cross_entropy", alpha=0.0, tol=1e-10).fit(X, p)
+    assert abs(kl.objective_) < 1e-12
+    assert ce.objective_ == pytest.approx(entropy(p), rel=1e-10)
+    np.testing.assert_allclose(kl.predict_proba(X), p, atol=1e-7)
+
+
+def test_soft_fit_equals_duplicated_rows_workaround():
+    X, p = _soft_problem(n=200, k=3)
+    n, k = p.shape
+    C = 1.0
+    X_dup = np.repeat(X, k, axis=0)
+    y_dup = np.tile(np.arange(k), n)
+    w_dup = p.ravel()
+    lr = LogisticRegression(C=C, tol=1e-12, max_iter=100_000).fit(
+        X_dup, y_dup, sample_weight=w_dup
+    )
+    # The duplicated problem has sum(w) = n: the same alpha as n rows.
+    dc = DivergenceClassifier(alpha=1 / (C * n)).fit(X, p)
+    np.testing.assert_allclose(dc.predict_proba(X), lr.predict_proba(X), atol=1e-6)
+
+
+def test_one_hot_soft_targets_equal_hard_labels():
+    X, y = make_classification(n_samples=200, n_classes=3, n_informative=4,
+                               random_state=1)
+    hard = DivergenceClassifier().fit(X, y)
+    soft = DivergenceClassifier().fit(X, np.eye(3)[y])
+    np.testing.assert_allclose(soft.coef_, hard.coef_, atol=1e-8)
+    np.testing.assert_allclose(soft.intercept_, hard.intercept_, atol=1e-8)
+    # Binary, one-hot with two columns -> one logit, as for hard labels.
+    yb = (y > 0).astype(int)
+    hard_b = DivergenceClassifier().fit(X, yb)
+    soft_b = DivergenceClassifier().fit(X, np.eye(2)[yb])
+    assert soft_b.coef_.shape == (1, X.shape[1])
+    np.testing.assert_allclose(soft_b.coef_, hard_b.coef_, atol=1e-8)
+
+
+def test_integer_sample_weight_equals_repeated_rows():
+    X, y = make_classification(n_samples=60, n_classes=3, n_informative=4,
+                               random_state=2)
+    sw = np.random.default_rng(0).integers(0, 4, size=60)
+    weighted = DivergenceClassifier(alpha=1e-2).fit(X, y, sample_weight=sw)
+    repeated = DivergenceClassifier(alpha=1e-2).fit(np.repeat(X, sw, 0), np.repeat(y, sw))
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, atol=1e-8)
+
+
+def test_class_weight_balanced_matches_scikit_learn():
+    X, y = make_classification(n_samples=300, n_classes=3, n_informative=4,
+                               weights=[0.7, 0.2, 0.1], random_state=3)
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, size=len(y))
+    C = 1.0
+    lr = LogisticRegression(C=C, class_weight="balanced", tol=1e-12,
+                            max_iter=100_000).fit(X, y, sample_weight=sw)
+    # scikit-learn folds class weights into sample weights before scaling C.
+    from sklearn.utils.class_weight import compute_class_weight
+
+    cw = compute_class_weight("balanced", classes=np.unique(y), y=y, sample_weight=sw)
+    dc = DivergenceClassifier(alpha=1 / (C * (sw * cw[y]).sum()),
+                              class_weight="balanced").fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(dc.predict_proba(X), lr.predict_proba(X), atol=1e-5)
+    # A dict too.
+    weights = {0: 1.0, 1: 3.0, 2: 0.5}
+    lr = LogisticRegression(C=C, class_weight=weights, tol=1e-12,
+                            max_iter=100_000).fit(X, y)
+    dc = DivergenceClassifier(alpha=1 / (C * np.vectorize(weights.get)(y).sum()),
+                              class_weight=weights).fit(X, y)
+    np.testing.assert_allclose(dc.predict_proba(X), lr.predict_proba(X), atol=1e-5)
+
+
+def test_class_weight_on_soft_labels_equals_weighted_duplicated_rows():
+    X, p = _soft_problem(n=150, k=3, seed=4)
+    n, k = p.shape
+    cw = {0: 2.0, 1: 0.5, 2: 1.0}
+    dc = DivergenceClassifier(alpha=1e-2, class_weight=cw).fit(X, p)
+    X_dup = np.repeat(X, k, axis=0)
+    y_dup = np.tile(np.arange(k), n)
+    w_dup = (p * np.array([2.0, 0.5, 1.0])).ravel()
+    # Both normalise by sum_i sum_k c_k p_ik = w_dup.sum(): the same alpha.
+    dup = DivergenceClassifier(alpha=1e-2).fit(X_dup, y_dup, sample_weight=w_dup)
+    np.testing.assert_allclose(dc.predict_proba(X), dup.predict_proba(X), atol=1e-7)
+
+
+def test_label_smoothing_is_the_pytorch_mixture():
+    X, y = make_classification(n_samples=200, n_classes=3, n_informative=4,
+                               random_state=5)
+    eps = 0.2
+    smoothed = DivergenceClassifier(label_smoothing=eps).fit(X, y)
+    manual = DivergenceClassifier().fit(X, (1 - eps) * np.eye(3)[y] + eps / 3)
+    np.testing.assert_allclose(smoothed.coef_, manual.coef_, atol=1e-8)
+    # Smoothing keeps probabilities away from 0 and 1.
+    assert smoothed.predict_proba(X).min() > DivergenceClassifier().fit(X, y).predict_proba(
+        X
+    ).min()
+
+
+def test_string_labels_classes_parameter_and_missing_class():
+    X, y = make_classification(n_samples=150, n_classes=3, n_informative=4,
+                               random_state=6)
+    labels = np.array(["cat", "dog", "emu"])[y]
+    dc = DivergenceClassifier().fit(X, labels)
+    np.testing.assert_array_equal(dc.classes_, ["cat", "dog", "emu"])
+    assert set(dc.predict(X)) <= {"cat", "dog", "emu"}
+    # A class named in `classes` but absent from y gets a (small) column.
+    dc4 = DivergenceClassifier(classes=["cat", "dog", "emu", "fox"]).fit(X, labels)
+    proba = dc4.predict_proba(X)
+    assert proba.shape == (150, 4) and proba[:, 3].max() < 1e-3
+    # Soft targets with named classes.
+    soft = DivergenceClassifier(classes=["a", "b", "c"]).fit(X, np.eye(3)[y])
+    np.testing.assert_array_equal(soft.classes_, ["a", "b", "c"])
+
+
+def test_predict_log_proba_is_stable_and_consistent():
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    y = np.array([0, 0, 1, 1])
+    dc = DivergenceClassifier(alpha=0.0, tol=1e-6, max_iter=5)
+    with pytest.warns(ConvergenceWarning, match="max_iter=5"):
+        dc.fit(X, y)  # separable: the coefficients would grow without bound
+    far = np.array([[-1e6], [1e6]])
+    log_proba = dc.predict_log_proba(far)
+    assert np.isfinite(log_proba).all() and log_proba.min() < -700
+    np.testing.assert_allclose(np.exp(dc.predict_log_proba(X)), dc.predict_proba(X))
+    X3, y3 = make_classification(n_samples=100, n_classes=3, n_informative=3,
+                                 random_state=0)
+    dc3 = DivergenceClassifier().fit(X3, y3)
+    assert np.isfinite(dc3.predict_log_proba(X3 * 1e6)).all()
+    np.testing.assert_allclose(dc3.predict_proba(X3).sum(1), 1.0)
+
+
+def test_score_on_soft_targets_uses_argmax():
+    X, p = _soft_problem(seed=7)
+    dc = DivergenceClassifier().fit(X, p)
+    expected = np.mean(dc.predict(X) == p.argmax(1))
+    assert dc.score(X, p) == pytest.approx(expected)
+
+
+def test_float32_input_kept_and_close_to_float64():
+    X, y = make_classification(n_samples=300, n_classes=3, n_informative=4,
+                               random_state=8)
+    dc64 = DivergenceClassifier().fit(X, y)
+    dc32 = DivergenceClassifier().fit(X.astype(np.float32), y)
+    np.testing.assert_allclose(dc32.predict_proba(X), dc64.predict_proba(X), atol=1e-4)
+
+
+def test_warm_start_starts_from_previous_solution():
+    X, y = make_classification(n_samples=300, n_classes=3, n_informative=4,
+                               random_state=9)
+    dc = DivergenceClassifier(warm_start=True).fit(X, y)
+    dc.fit(X, y)
+    assert dc.n_iter_ == 0
+
+
+def test_verbose_prints_iterations(capsys):
+    X, y = load_iris(return_X_y=True)
+    DivergenceClassifier(verbose=1).fit(X, y)
+    assert "[newton-cg] iter" in capsys.readouterr().out
+
+
+def test_pandas_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    dc = DivergenceClassifier().fit(X, y)
+    np.testing.assert_array_equal(dc.feature_names_in_, X.columns)
+    soft = pd.DataFrame(np.eye(3)[y], columns=["a", "b", "c"])
+    dc2 = DivergenceClassifier().fit(X, soft)
+    np.testing.assert_allclose(dc2.coef_, dc.coef_, atol=1e-8)
+
+
+def test_works_in_the_ecosystem():
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), DivergenceClassifier())
+    assert cross_val_score(pipe, X, y, cv=3).mean() > 0.9
+    search = GridSearchCV(pipe, {"divergenceclassifier__alpha": [1e-3, 1e-1]}, cv=3)
+    search.fit(X, y)
+    assert search.best_params_["divergenceclassifier__alpha"] in (1e-3, 1e-1)
+    calibrated = CalibratedClassifierCV(DivergenceClassifier(), cv=3).fit(X, y)
+    np.testing.assert_allclose(calibrated.predict_proba(X).sum(1), 1.0)
+    fitted = DivergenceClassifier().fit(X, y)
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
+    cloned = clone(fitted)
+    assert not hasattr(cloned, "coef_") and cloned.get_params() == fitted.get_params()
+
+
+BAD_INPUT = [
+    ("negative soft entry", {}, lambda X: np.tile([1.2, -0.2, 0.0], (len(X), 1)),
+     "negative entry"),
+    ("rows not summing to 1", {}, lambda X: np.tile([0.5, 0.2, 0.2], (len(X), 1)),
+     "must sum to 1"),
+    ("width disagrees with classes", {"classes": [0, 1]},
+     lambda X: np.tile([0.2, 0.3, 0.5], (len(X), 1)), "3 columns but classes names 2"),
+    ("single class", {}, lambda X: np.zeros(len(X)), "only one class"),
+    ("label outside classes", {"classes": [0, 1]}, lambda X: np.arange(len(X)) % 3,
+     "not in classes"),
+    ("continuous labels", {}, lambda X: np.linspace(0, 1, len(X)), "Unknown label type"),
+]
+
+
+@pytest.mark.parametrize("name, params, make_y, match", BAD_INPUT,
+                         ids=[case[0] for case in BAD_INPUT])
+def test_bad_targets_raise_clear_errors(name, params, make_y, match):
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    with pytest.raises(ValueError, match=match):
+        DivergenceClassifier(**params).fit(X, make_y(X))
+
+
+def test_bad_parameters_and_inputs_raise_clear_errors():
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    y = np.arange(12) % 2
+    for smoothing in (1.0, -0.1):
+        with pytest.raises(InvalidParameterError, match="label_smoothing"):
+            DivergenceClassifier(label_smoothing=smoothing).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'loss' parameter"):
+        DivergenceClassifier(loss="hinge").fit(X, y)
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        DivergenceClassifier().fit(X_nan, y)
+    with pytest.raises(ValueError, match="non-zero"):
+        DivergenceClassifier().fit(X, y, sample_weight=np.zeros(12))
+    with pytest.raises(ValueError, match=re.escape("Negative values in data")):
+        DivergenceClassifier().fit(X, y, sample_weight=-np.ones(12))
+    soft = np.tile([0.5, np.nan], (12, 1))
+    with pytest.raises(ValueError, match="NaN"):
+        DivergenceClassifier().fit(X, soft)
