@@ -153,7 +153,9 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
     holds. Near the optimum the objective's value stops resolving progress in
     floating point before its gradient does, so a step that leaves the value
     unchanged to rounding but lowers the gradient norm is accepted too: this
-    lets the solver reach gradients far below :math:`\sqrt{\epsilon}`.
+    lets the solver reach gradients far below :math:`\sqrt{\epsilon}`. It
+    stops early, without a warning, after five such steps in a row: the
+    gradient then sits at the noise floor of the data's precision.
 
     Parameters
     ----------
@@ -182,8 +184,8 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
     x = np.array(x0, dtype=np.float64)
     value, grad, hessp = fun_hess(x)
     norm = gradient_norm(grad)
-    n_iter = 0
-    while norm > tol and n_iter < max_iter:
+    n_iter = stalled = 0
+    while norm > tol and n_iter < max_iter and stalled < 5:
         n_iter += 1
         step = _truncated_cg(hessp, grad)
         slope = grad @ step
@@ -201,6 +203,9 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
         else:
             # No step makes progress: the optimum is resolved to rounding.
             break
+        # Steps the value cannot resolve, five in a row, mean the gradient has
+        # reached the noise floor of the data's precision (float32 X, say).
+        stalled = stalled + 1 if value - value_new <= rounding else 0
         x, value, grad, hessp, norm = x_new, value_new, grad_new, hessp_new, norm_new
         if verbose:
             print(
