@@ -49,6 +49,10 @@ class _RunError(Exception):
     """A failure while running: reported on stderr with exit code 1."""
 
 
+class _ScorerFailed(UserWarning):
+    """One score of one fold could not be computed; it is NaN."""
+
+
 # ---------------------------------------------------------------------- parser
 _COMPARE_DESCRIPTION = """\
 Cross-validate skdiv's estimators next to scikit-learn's on the same folds
@@ -145,7 +149,7 @@ def _build_parser():
         "several (default: see above)",
     )
     evaluation.add_argument(
-        "--n-jobs", metavar="N", type=int, default=1,
+        "--n-jobs", metavar="N", type=_nonzero_int, default=1,
         help="folds fitted in parallel; -1 for all cores (default: 1). Each "
         "fit runs single-threaded",
     )
@@ -181,6 +185,13 @@ def _int_at_least(minimum):
         return value
 
     return parse
+
+
+def _nonzero_int(text):
+    value = _int_at_least(-(2**31))(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must not be 0 (1 runs one fit at a time)")
+    return value
 
 
 def main(argv=None):
@@ -356,6 +367,8 @@ class _Candidate:
     build: object
     # "hard" or "soft (teacher)" for classifiers, None for regressors.
     targets: object = None
+    # With --soft-labels, the model whose probabilities the students learn.
+    teacher: bool = False
 
     @property
     def soft(self):
@@ -401,6 +414,7 @@ def _classifiers(random_state, soft):
                 random_state=random_state
             ),
             "hard",
+            teacher=soft,
         ),
     ]
 
@@ -444,8 +458,16 @@ def _proba_over(estimator, X, classes):
 def _score(estimator, X_test, y_test, scoring, teacher_proba, classes):
     from .metrics import get_scorer, kl_divergence
 
-    scores = {name: float(get_scorer(name)(estimator, X_test, y_test))
-              for name in scoring}
+    scores = {}
+    for name in scoring:
+        # As cross_validate with error_score=nan: a failing scorer costs its
+        # own column, not the fold's other scores.
+        try:
+            scores[name] = float(get_scorer(name)(estimator, X_test, y_test))
+        except Exception as exc:
+            warnings.warn(f"{name}: {type(exc).__name__}: {exc}", _ScorerFailed,
+                          stacklevel=1)
+            scores[name] = np.nan
     if teacher_proba is not None:
         scores[_KL_TO_TEACHER] = -float(
             kl_divergence(teacher_proba, _proba_over(estimator, X_test, classes))
@@ -468,7 +490,11 @@ def _quietly(function, *args):
             result, error = function(*args), None
         except Exception as exc:  # reported per fold, the other rows still run
             result, error = None, f"{type(exc).__name__}: {exc}"
-    messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+    messages = sorted({
+        f"failed: {w.message}" if issubclass(w.category, _ScorerFailed)
+        else f"warning: {w.category.__name__}: {w.message}"
+        for w in caught
+    })
     return result, messages, error
 
 
@@ -538,7 +564,6 @@ def _progress(total, quiet):
 def _run(data, candidates, scoring, args):
     from joblib import Parallel, delayed
 
-    soft = args.soft_labels
     cv = _splitter(data.task, args.cv, args.random_state)
     folds = list(cv.split(data.X, data.y))
     classes = np.unique(data.y) if data.task == "classification" else None
@@ -549,24 +574,24 @@ def _run(data, candidates, scoring, args):
     problems = {}
 
     def record(kind, key, result, messages, error):
-        i, k = (len(candidates) - 1, key) if kind == "teach" else key
+        i, k = (teacher, key) if kind == "teach" else key
         for message in messages:
-            problems.setdefault((i, f"warning: {message}"), []).append(k)
+            problems.setdefault((i, message), []).append(k)
         if error is not None:
             problems.setdefault((i, f"failed: {error}"), []).append(k)
         return result
 
     parallel = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")
+    teacher = next((i for i, c in enumerate(candidates) if c.teacher), None)
     teacher_out = {}
     with _progress(n_fits, args.quiet) as bar:
-        if soft:
-            # The teacher is the last candidate; its fits come first since
-            # the students learn from its predictions.
-            teacher = candidates[-1]
+        if teacher is not None:
+            # The teacher's fits come first: the students learn from them.
             inner = _splitter(data.task, args.cv, args.random_state)
+            build = candidates[teacher].build
             jobs = (
                 delayed(_task)(
-                    "teach", k, teacher.build(len(train), classes), inner,
+                    "teach", k, build(len(train), classes), inner,
                     data.X[train], data.y[train], data.X[test], data.y[test],
                     scoring, classes,
                 )
@@ -581,10 +606,7 @@ def _run(data, candidates, scoring, args):
                     )
                 soft_train, test_proba, scores, fit_time = result
                 teacher_out[k] = (soft_train, test_proba)
-                fold_scores[len(candidates) - 1, k] = (scores, fit_time)
-            students = candidates[:-1]
-        else:
-            students = candidates
+                fold_scores[teacher, k] = (scores, fit_time)
 
         def targets(candidate, k, train):
             return teacher_out[k][0] if candidate.soft else data.y[train]
@@ -594,9 +616,9 @@ def _run(data, candidates, scoring, args):
                 "fit", (i, k), candidate.build(len(train), classes),
                 data.X[train], targets(candidate, k, train),
                 data.X[test], data.y[test], scoring,
-                teacher_out[k][1] if soft else None, classes,
+                teacher_out[k][1] if teacher_out else None, classes,
             )
-            for i, candidate in enumerate(students)
+            for i, candidate in enumerate(candidates) if i != teacher
             for k, (train, test) in enumerate(folds)
         )
         for kind, key, result, messages, error in parallel(jobs):
@@ -810,6 +832,7 @@ def _compare(args):
             "data": data.name,
             "n_samples": int(data.X.shape[0]),
             "n_features": int(data.X.shape[1]),
+            "n_classes": len(classes) if data.task == "classification" else None,
             "cv": args.cv,
             "random_state": args.random_state,
             "soft_labels": args.soft_labels,

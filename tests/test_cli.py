@@ -145,6 +145,7 @@ def test_classification_json_matches_direct_computation(clf_csv, capsys):
     assert status == 0
     report = json.loads(out)
     assert report["task"] == "classification"
+    assert report["n_classes"] == 3
     assert report["scoring"] == ["neg_cross_entropy", "accuracy"]
     rows = rows_by_objective(report)
     X, y = classification_data()
@@ -261,14 +262,19 @@ def test_scoring_repeatable_and_mixed(clf_csv, capsys):
 
 def test_failing_scorer_is_reported_and_others_still_run(clf_csv, capsys):
     # roc_auc is for binary targets; the data have three classes.
-    status, out, err = run(
-        ["compare", "--data", str(clf_csv), "--target", "label", "--cv", "2",
-         "--scoring", "roc_auc", "--scoring", "accuracy"], capsys,
-    )
+    argv = ["compare", "--data", str(clf_csv), "--target", "label", "--cv", "2",
+            "--scoring", "roc_auc", "--scoring", "accuracy"]
+    status, out, err = run(argv, capsys)
     assert status == 0
     assert "failed" in out
-    assert "LogisticRegression (log_loss), folds 1, 2: failed: ValueError" in err
+    expected = "LogisticRegression (log_loss), folds 1, 2: failed: roc_auc: ValueError"
+    assert expected in err
     assert "Traceback" not in err
+    status, out, _ = run(argv + ["--format", "json", "--quiet"], capsys)
+    for row in json.loads(out)["results"]:
+        assert row["scores"]["roc_auc"]["mean"] is None
+        assert row["scores"]["roc_auc"]["folds"] == [None, None]
+        assert 0.5 < row["scores"]["accuracy"]["mean"] <= 1
 
 
 def test_random_state_and_n_jobs(reg_csv, capsys):
@@ -287,10 +293,15 @@ def test_random_state_and_n_jobs(reg_csv, capsys):
     np.testing.assert_allclose(folds("--n-jobs", "2"), seed0, rtol=1e-12)
 
 
-def test_cv_must_be_at_least_two(capsys):
-    status, _, err = run(["compare", "--cv", "1"], capsys)
+@pytest.mark.parametrize("argv, message", [
+    (["--cv", "1"], "--cv: must be at least 2"),
+    (["--n-jobs", "0"], "--n-jobs: must not be 0"),
+    (["--format", "xml"], "--format: invalid choice"),
+])
+def test_bad_option_values(argv, message, capsys):
+    status, _, err = run(["compare", *argv], capsys)
     assert status == 2
-    assert "--cv: must be at least 2" in err
+    assert message in err
 
 
 def test_task_inference_and_override(tmp_path, capsys):
