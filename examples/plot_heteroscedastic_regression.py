@@ -124,8 +124,9 @@ axes[0].legend(loc="upper left")
 # Over the whole test set both intervals can cover about 90% of the
 # observations; what differs is *where*. The constant band covers nearly
 # everything at small :math:`x` and far less than 90% at large :math:`x`. The
-# heteroscedastic band is close to 90% in every bin, within the error of the
-# log-linear shape (slightly wide at the ends, slightly narrow in the middle).
+# heteroscedastic band stays within a few points of 90% in every bin; what
+# is left is the error of the log-linear shape, slightly wide at the ends and
+# slightly narrow in the middle.
 bin_edges = np.array([0, 2, 4, 6, 8, 10])
 bin_index = np.digitize(X_test[:, 0], bin_edges[1:-1])
 bin_labels = [

@@ -122,6 +122,33 @@ def check_heteroscedastic_regression(ns):
     assert nll[0] < half[0] < least[0]
 
 
+def check_model_selection(ns):
+    # Classifier: CE and KL select the same alpha, offset by the fold entropy.
+    alphas = ns["alphas"]
+    assert alphas[0] < ns["best_alpha"] < alphas[-1]
+    assert ns["best_by_ce"] == ns["best_alpha"]
+    offset = ns["ce_minus_kl"]
+    assert offset.max() - offset.min() < 1e-10
+    assert offset.mean() == pytest.approx(ns["fold_entropy"], abs=1e-8)
+    test_kl = ns["test_kl"]
+    assert test_kl["selected"] < test_kl[f"alpha={alphas[0]:g}"]
+    assert test_kl["true probabilities"] < test_kl["selected"]
+    # Regressor: the NLL rejects the overfitted variance and selects a
+    # penalised heteroscedastic model, which is best on the test set.
+    best = ns["best"]
+    assert best["gaussianregressor__variance"] == "heteroscedastic"
+    assert best["gaussianregressor__alpha"] >= 0.1
+    cv_scores = ns["cv_scores"]
+    hetero_nll = cv_scores["heteroscedastic, smallest alpha"][0]
+    assert hetero_nll > cv_scores["constant, smallest alpha"][0]
+    test_nll = {name: scores[0] for name, scores in ns["test_scores"].items()}
+    assert test_nll["selected by NLL"] == min(test_nll.values())
+    assert (
+        test_nll["heteroscedastic, smallest alpha"]
+        > test_nll["constant, smallest alpha"]
+    )
+
+
 EXAMPLE_CHECKS = [
     pytest.param("plot_ce_vs_kl.py", 2, check_ce_vs_kl, id="ce_vs_kl"),
     pytest.param(
@@ -135,6 +162,9 @@ EXAMPLE_CHECKS = [
         3,
         check_heteroscedastic_regression,
         id="heteroscedastic_regression",
+    ),
+    pytest.param(
+        "plot_model_selection.py", 2, check_model_selection, id="model_selection"
     ),
 ]
 
