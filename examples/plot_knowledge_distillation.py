@@ -154,7 +154,7 @@ for name, row in results.items():
         f"{row['agreement']:9.3f}  {row['log-loss']:8.3f}"
     )
 print(
-    f"{'teacher':22s} {teacher_accuracy:8.3f}  {0:13.3f}  {1:9.3f}  "
+    f"{'teacher':22s} {teacher_accuracy:8.3f}  {'n/a':>13s}  {'n/a':>9s}  "
     f"{cross_entropy(y_test, P_test):8.3f}"
 )
 
