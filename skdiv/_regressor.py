@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
 
 from ._linear import LinearObjective
 from ._objectives import LOG_VAR_LIMIT, GaussianKL, GaussianNLL
-from ._solvers import lbfgs
+from ._solvers import minimize
 
 # Cap on the refits of the beta-NLL fixed point, and the number of previous
 # refits its Anderson acceleration combines.
@@ -43,6 +43,16 @@ class _LogVarianceHead:
         raw = np.column_stack([self.mean, raw_prediction])
         loss, grad = self.objective.loss_gradient(y_true, raw, sample_weight)
         return loss, grad[:, 1]
+
+    def loss_gradient_hessp(self, y_true, raw_prediction, sample_weight=None):
+        raw = np.column_stack([self.mean, raw_prediction])
+        loss, grad, hessp = self.objective.loss_gradient_hessp(
+            y_true, raw, sample_weight
+        )
+        # The (log-variance, log-variance) entry of the 2x2 per-sample Hessian.
+        unit = np.column_stack([np.zeros_like(raw_prediction), np.ones_like(raw_prediction)])
+        curvature = hessp(unit)[:, 1]
+        return loss, grad[:, 1], lambda v: curvature * v
 
 
 class _ZeroMeanIntercept:
@@ -69,12 +79,26 @@ class _ZeroMeanIntercept:
         d = self._d
         return np.insert(theta, 2 * d, theta[:d] @ self._u)
 
-    def loss_gradient(self, theta):
+    def _reduce(self, grad):
+        """Transpose of :meth:`_full`: a full gradient to a reduced one."""
         d = self._d
-        value, grad = self.linear.loss_gradient(self._full(theta))
         reduced = np.delete(grad, 2 * d)
         reduced[:d] += grad[2 * d] * self._u
-        return value, reduced
+        return reduced
+
+    def loss_gradient(self, theta):
+        value, grad = self.linear.loss_gradient(self._full(theta))
+        return value, self._reduce(grad)
+
+    def loss_gradient_hessp(self, theta):
+        value, grad, hessp = self.linear.loss_gradient_hessp(self._full(theta))
+        # _full is affine with linear part A; the Hessian is A^T H A.
+        linear_part = self._full(np.zeros_like(theta))
+        return (
+            value,
+            self._reduce(grad),
+            lambda v: self._reduce(hessp(self._full(v) - linear_part)),
+        )
 
     def pack(self, coef, intercept):
         return np.delete(self.linear.pack(coef, intercept), 2 * self._d)
@@ -197,12 +221,11 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
     ``n_samples``).
 
     With ``variance="heteroscedastic"`` the fit starts from that
-    constant-variance model and refines it with L-BFGS.
+    constant-variance model and refines it with the ``solver``.
 
     Parameters
     ----------
-    loss : {"gaussian_nll", "squared_error", "kl_divergence"}, \
-            default="gaussian_nll"
+    loss : {"gaussian_nll", "squared_error", "kl_divergence"}, default="gaussian_nll"
         Loss minimised; see above.
 
     variance : {"heteroscedastic", "constant"}, default="heteroscedastic"
@@ -236,12 +259,12 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         between 0 and 1 trades that off (``beta=1`` gives the mean the
         least-squares gradient), ``beta=0.5`` is a common choice. Computed
         by a fixed point: freeze the weights :math:`s_i \sigma_i^{2\beta}`,
-        refit with L-BFGS from the previous solution, update the weights,
+        refit from the previous solution, update the weights,
         until a refit changes no coefficient by more than ``tol`` (at most
         100 re-weightings, else a
         :class:`~sklearn.exceptions.ConvergenceWarning`);
         the iteration is Anderson-accelerated, since on misspecified models
-        the plain one can converge very slowly. ``n_iter_`` sums the L-BFGS
+        the plain one can converge very slowly. ``n_iter_`` sums the solver
         iterations of all refits. On degenerate data (few samples per
         parameter) the re-weighting can run away, each refit giving ever
         more weight to the samples it predicts to be noisiest; the fit then
@@ -250,12 +273,20 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         It has no effect with ``variance="constant"`` and is rejected with
         ``loss="squared_error"``, whose mean is least squares already.
 
+    solver : {"auto", "newton-cg", "lbfgs"}, default="auto"
+        Solver of the heteroscedastic fits. ``"newton-cg"``: truncated
+        Newton with exact Hessian-vector products (negative curvature, which
+        the NLL has away from its optimum, is handled by the CG
+        truncation); ``"lbfgs"``: quasi-Newton. ``"auto"`` is
+        ``"newton-cg"``. Both work in the same preconditioned coordinates
+        and stop on the same criterion.
+
     max_iter : int, default=1000
-        Maximum number of L-BFGS iterations per solve.
+        Maximum number of solver iterations per solve.
 
     tol : float, default=1e-6
-        L-BFGS stops when the max-norm of the gradient of :math:`F` is at most
-        ``tol``; the beta-NLL fixed point stops when no coefficient (in
+        The solver stops when the max-norm of the gradient of :math:`F` is at
+        most ``tol``; the beta-NLL fixed point stops when no coefficient (in
         standardised units) changes by more than ``tol``.
 
     verbose : int, default=0
@@ -287,12 +318,12 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
 
     n_iter_ : int
         Iterations run: 1 for the closed-form least-squares step plus the
-        L-BFGS iterations (summed over stages and beta-NLL outer iterations).
+        solver iterations (summed over stages and beta-NLL outer iterations).
 
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also
@@ -335,6 +366,7 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         "fit_intercept": ["boolean"],
         "min_std": [Interval(Real, 0, 1, closed="neither")],
         "beta": [Interval(Real, 0, 1, closed="both")],
+        "solver": [StrOptions({"auto", "newton-cg", "lbfgs"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "verbose": ["verbose"],
@@ -349,6 +381,7 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         fit_intercept=True,
         min_std=1e-6,
         beta=0.0,
+        solver="auto",
         max_iter=1000,
         tol=1e-6,
         verbose=0,
@@ -359,6 +392,7 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         self.fit_intercept = fit_intercept
         self.min_std = min_std
         self.beta = beta
+        self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
         self.verbose = verbose
@@ -513,13 +547,13 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
             fit_intercept=True,
         )
         x0 = problem.pack(np.zeros((1, X.shape[1])), [start])
-        params, n_iter = lbfgs(
-            problem.loss_gradient,
+        params, n_iter = minimize(
+            problem,
             x0,
+            solver=self.solver,
             max_iter=self.max_iter,
             tol=self.tol,
             verbose=self.verbose,
-            gradient_norm=problem.gradient_norm,
         )
         coef, intercept = problem.unpack(params)
         return coef[0], float(intercept[0]), n_iter
@@ -564,13 +598,13 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
                 # of the weights makes the common factor irrelevant.
                 weights = sample_weight * np.exp(self.beta * (log_var - log_var.max()))
             problem = self._joint_problem(X, target, weights, objective)
-            params, n_iter = lbfgs(
-                problem.loss_gradient,
+            params, n_iter = minimize(
+                problem,
                 problem.pack(coef, intercept),
+                solver=self.solver,
                 max_iter=self.max_iter,
                 tol=self.tol,
                 verbose=self.verbose,
-                gradient_norm=problem.gradient_norm,
             )
             coef, intercept = problem.unpack(params)
             return np.concatenate([coef.ravel(), intercept]), n_iter
@@ -582,10 +616,20 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
 
         theta = np.concatenate([np.ravel(coef), np.asarray(intercept, dtype=float)])
         image, n_iter = refit(theta)
+        n_last = n_iter
         if self.beta > 0:
             images, residuals = [], []
             message = None
             for _ in range(_BETA_MAX_OUTER - 1):
+                if n_last >= self.max_iter:
+                    # The weighted likelihood has no finite optimum here
+                    # (samples fitted exactly): re-weighting cannot help.
+                    message = (
+                        "stopped: a weighted refit reached max_iter, as happens "
+                        "when samples can be fitted exactly and the likelihood "
+                        "is unbounded; a larger alpha helps"
+                    )
+                    break
                 residual = image - theta
                 change = np.max(np.abs(residual))
                 if change <= self.tol:
@@ -598,14 +642,14 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
                     d_residual = np.diff(residuals, axis=0).T
                     gamma = scipy.linalg.lstsq(d_residual, residual)[0]
                     extrapolated = image - np.diff(images, axis=0).T @ gamma
-                    candidate, n = refit(extrapolated)
-                    n_iter += n
+                    candidate, n_last = refit(extrapolated)
+                    n_iter += n_last
                     if not diverged(candidate):
                         theta, image = extrapolated, candidate
                         continue
                     images, residuals = [image], [residual]
-                candidate, n = refit(image)
-                n_iter += n
+                candidate, n_last = refit(image)
+                n_iter += n_last
                 if diverged(candidate):
                     message = (
                         "diverged: the re-weighted fit drives predicted "

@@ -17,21 +17,11 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdiv import GaussianRegressor
 
 
-@parametrize_with_checks(
-    [
-        GaussianRegressor(),
-        GaussianRegressor(variance="constant"),
-        GaussianRegressor(loss="squared_error"),
-        GaussianRegressor(beta=0.5),
-    ]
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
+# scikit-learn's estimator checks for every configuration live in test_common.py.
 
 
 # --------------------------------------------------------------------- data
