@@ -18,7 +18,7 @@ from sklearn.utils.validation import (
 )
 
 from ._linear import LinearObjective
-from ._objectives import CrossEntropy, _log_softmax, get_objective
+from ._objectives import CrossEntropy, _log_softmax, _softmax_lse, get_objective
 from ._solvers import minimize
 from ._validation import check_probability_rows
 
@@ -402,7 +402,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         if scores.ndim == 1:
             positive = np.exp(log_expit(scores))
             return np.column_stack([np.exp(log_expit(-scores)), positive])
-        return _log_softmax(scores)[1]
+        return _softmax_lse(scores)[0]
 
     def predict(self, X):
         """Most probable class.

@@ -40,17 +40,25 @@ def _weighted(values, sample_weight):
     return values * sample_weight
 
 
-def _log_softmax(raw):
-    """Row-wise log-softmax and softmax of a 2-D array of logits.
+def _softmax_lse(raw):
+    """Row-wise softmax and log-sum-exp of a 2-D array of logits.
 
-    Uses the max-shift so that logits of any magnitude neither overflow nor
-    lose the largest term: ``log_softmax = z - max - log(sum(exp(z - max)))``.
+    One pass of ``exp`` on max-shifted logits, so that logits of any
+    magnitude neither overflow nor lose the largest term:
+    ``lse = max + log(sum(exp(z - max)))``.
     """
-    shifted = raw - raw.max(axis=1, keepdims=True)
-    proba = np.exp(shifted)
+    row_max = raw.max(axis=1, keepdims=True)
+    proba = np.subtract(raw, row_max)
+    np.exp(proba, out=proba)
     sum_exp = proba.sum(axis=1, keepdims=True)
     proba /= sum_exp
-    return shifted - np.log(sum_exp), proba
+    return proba, (row_max + np.log(sum_exp))[:, 0]
+
+
+def _log_softmax(raw):
+    """Row-wise log-softmax and softmax: ``log q = z - lse(z)``, never log(0)."""
+    proba, lse = _softmax_lse(raw)
+    return raw - lse[:, None], proba
 
 
 def row_entropy(y_true):
@@ -137,8 +145,8 @@ class CrossEntropy:
                 return curvature * v
 
         else:
-            log_proba, proba = _log_softmax(raw_prediction)
-            loss, grad = self._multinomial_from(y_true, log_proba, proba.copy())
+            proba, lse = _softmax_lse(raw_prediction)
+            loss, grad = self._multinomial_from(y_true, raw_prediction, proba.copy(), lse)
             weighted_proba = _weighted(proba, sample_weight)
 
             def hessp(v):
@@ -157,7 +165,7 @@ class CrossEntropy:
         """Probabilities from raw predictions (positive class if 1-D)."""
         if raw_prediction.ndim == 1:
             return expit(raw_prediction)
-        return _log_softmax(raw_prediction)[1]
+        return _softmax_lse(raw_prediction)[0]
 
     def target_offset(self, y_true):
         """Per-sample constant added to the cross-entropy (none here)."""
@@ -173,20 +181,25 @@ class CrossEntropy:
 
     @classmethod
     def _multinomial(cls, y_true, raw):
-        return cls._multinomial_from(y_true, *_log_softmax(raw))
+        return cls._multinomial_from(y_true, raw, *_softmax_lse(raw))
 
     @staticmethod
-    def _multinomial_from(y_true, log_proba, proba):
-        """Loss and gradient given log-softmax and softmax (overwritten)."""
+    def _multinomial_from(y_true, raw, proba, lse):
+        """Loss and gradient from the softmax (overwritten) and log-sum-exp.
+
+        ``CE_i = s_i lse(z_i) - sum_k p_ik z_ik`` with ``s_i = sum_k p_ik``
+        (1 for probability rows): no n x K array of log-probabilities is
+        formed, and with hard labels the loss is ``lse(z_i) - z_{i y_i}``.
+        """
         if y_true.ndim == 1:
             idx = y_true.astype(np.intp, copy=False)
             rows = np.arange(proba.shape[0])
-            loss = -log_proba[rows, idx]
+            loss = lse - raw[rows, idx]
             proba[rows, idx] -= 1
             return loss, proba
-        # -sum_k p_k log q_k; log_proba is finite, so 0 * log q is exactly 0.
-        loss = -(y_true * log_proba).sum(axis=1)
-        return loss, proba - y_true
+        loss = lse * y_true.sum(axis=1) - np.einsum("ij,ij->i", y_true, raw)
+        proba -= y_true
+        return loss, proba
 
 
 class KLDivergence(CrossEntropy):
