@@ -6,10 +6,72 @@ objective of :mod:`skdiv._objectives` and the solvers of
 vector, the L2 penalty, the normalisation by the sum of sample weights, and a
 change of variables that preconditions the problem. Solvers only ever see
 ``fun(params) -> (loss, grad)`` (and a Hessian-vector product).
+
+The objective is a sum over samples. The per-sample part lives in
+:func:`data_terms` and :func:`data_terms_hessp`, free functions of one block
+of rows that return *unnormalised* sums; :class:`LinearObjective` adds the
+normalisation, the penalty and the change of variables around them. The
+Dask adapter (:class:`skdiv._dask.DaskLinearObjective`) evaluates the same
+functions on every row block of a Dask array and adds the results, so the
+two adapters compute the same function.
 """
 
 import numpy as np
 import scipy.sparse as sp
+
+
+def _is_dask_array(X):
+    """Whether ``X`` is a Dask collection, decided without importing Dask."""
+    return type(X).__module__.split(".")[0] == "dask"
+
+
+def _raw(X, coef, intercept):
+    """:math:`X W^\\top + b` in float64, 1-D when there is one output."""
+    raw = X @ coef.T.astype(X.dtype, copy=False)
+    raw = np.asarray(raw, dtype=np.float64) + intercept
+    return raw[:, 0] if coef.shape[0] == 1 else raw
+
+
+def _back(X, grad_raw):
+    """Raw-space gradient -> unnormalised ``(grad_coef, grad_intercept)`` sums."""
+    grad_raw_2d = grad_raw[:, None] if grad_raw.ndim == 1 else grad_raw
+    grad_coef = np.asarray(
+        X.T @ grad_raw_2d.astype(X.dtype, copy=False), dtype=np.float64
+    ).T
+    return grad_coef, grad_raw_2d.sum(axis=0)
+
+
+def data_terms(objective, coef, intercept, X, y, sample_weight=None):
+    """Per-sample sums of one block of rows at ``(coef, intercept)``.
+
+    Returns ``(loss_sum, grad_coef, grad_intercept)``: the weighted sum of the
+    pointwise losses and its gradient with respect to ``coef`` (shape
+    ``(n_outputs, n_features)``) and ``intercept`` (``(n_outputs,)``), in
+    original coordinates, neither normalised nor penalised. Being sums, the
+    terms of row blocks add up to the terms of their union.
+    """
+    raw = _raw(X, coef, intercept)
+    loss, grad_raw = objective.loss_gradient(y, raw, sample_weight)
+    grad_coef, grad_intercept = _back(X, grad_raw)
+    return float(loss.sum()), grad_coef, grad_intercept
+
+
+def data_terms_hessp(objective, coef, intercept, X, y, sample_weight=None):
+    """:func:`data_terms` plus the Hessian product of the same sums.
+
+    Returns ``(loss_sum, grad_coef, grad_intercept, hessp)`` with
+    ``hessp(v_coef, v_intercept) -> (h_coef, h_intercept)`` applying the
+    Hessian of the unnormalised loss sum (in original coordinates) to a
+    direction; each call costs two products with ``X``.
+    """
+    raw = _raw(X, coef, intercept)
+    loss, grad_raw, hessp_raw = objective.loss_gradient_hessp(y, raw, sample_weight)
+    grad_coef, grad_intercept = _back(X, grad_raw)
+
+    def hessp(v_coef, v_intercept):
+        return _back(X, hessp_raw(_raw(X, v_coef, v_intercept)))
+
+    return float(loss.sum()), grad_coef, grad_intercept, hessp
 
 
 class LinearObjective:
@@ -57,13 +119,35 @@ class LinearObjective:
     alpha : float
         L2 penalty strength.
     fit_intercept : bool
-    precondition : {"auto", "whiten", "diagonal", "none"}, default="auto"
+    precondition : {"auto", "whiten", "diagonal", "none"} or tuple, default="auto"
         The change of variables: :math:`M = \operatorname{diag}(c)` as above
         (``"diagonal"``), the whitening :math:`M = (\Sigma + \alpha
         I)^{-1/2}` of the feature covariance :math:`\Sigma` (``"whiten"``,
         which also undoes correlations between features), or none.
-        ``"auto"`` whitens up to 1000 features.
+        ``"auto"`` whitens up to 1000 features. A tuple is a fixed change of
+        variables taken from another adapter's :attr:`change_of_variables`
+        (the stochastic solver keeps the one of its first mini-batch).
+    weight_sum : float, default=None
+        The normaliser :math:`\sum_i s_i` of the data term; the sum of
+        ``sample_weight`` (or ``n_samples``) when None. The stochastic solver
+        passes a running estimate so that mini-batch gradients average to the
+        full gradient.
+
+    Notes
+    -----
+    Constructed with a Dask array ``X``, the class returns a
+    :class:`skdiv._dask.DaskLinearObjective`: the same function, evaluated
+    block by block on the Dask workers. Code written against this adapter
+    (such as the regressor's wrappers) thereby runs on Dask data unchanged.
     """
+
+    def __new__(cls, *args, **kwargs):
+        X = args[1] if len(args) > 1 else kwargs.get("X")
+        if cls is LinearObjective and _is_dask_array(X):
+            from ._dask import DaskLinearObjective
+
+            cls = DaskLinearObjective
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -76,6 +160,7 @@ class LinearObjective:
         alpha=0.0,
         fit_intercept=True,
         precondition="auto",
+        weight_sum=None,
     ):
         self.objective = objective
         self.X = X
@@ -86,8 +171,16 @@ class LinearObjective:
         self.fit_intercept = fit_intercept
         n_samples, n_features = X.shape
         self.n_features = n_features
-        self.sw_sum = n_samples if sample_weight is None else sample_weight.sum()
+        if weight_sum is not None:
+            self.sw_sum = weight_sum
+        else:
+            self.sw_sum = self._weight_sum()
         self._offset_scale(precondition)
+
+    def _weight_sum(self):
+        if self.sample_weight is None:
+            return self.X.shape[0]
+        return self.sample_weight.sum()
 
     # ----------------------------------------------------- parametrisation
     def _offset_scale(self, precondition):
@@ -99,36 +192,27 @@ class LinearObjective:
         (plus a tiny relative one) keeps ``M`` bounded when features are
         redundant and ``Cov`` is singular. ``"auto"`` whitens when the
         covariance is cheap next to the fit (``n_features <= 1000``).
+        The data enter only through :meth:`_feature_moments`.
         """
         if precondition is True:
             precondition = "auto"
         n_features = self.n_features
-        X, sw = self.X, self.sample_weight
         self.x_mean = np.zeros(n_features)
         self.x_scale = np.ones(n_features)
         self._whitener = self._whitener_inv = None
+        if isinstance(precondition, tuple):
+            x_mean, x_scale, whitener, whitener_inv = precondition
+            self.x_mean = np.array(x_mean, dtype=np.float64)
+            self.x_scale = np.array(x_scale, dtype=np.float64)
+            self._whitener, self._whitener_inv = whitener, whitener_inv
+            return
         if precondition in (False, None, "none"):
             return
-        weights = None if sw is None else sw / self.sw_sum
-        if sp.issparse(X):
-            mean = np.asarray(X.mean(axis=0) if weights is None else X.T @ weights)
-            mean = mean.ravel().astype(np.float64)
-        else:
-            mean = np.average(X, axis=0, weights=weights).astype(np.float64)
-        centre = mean if self.fit_intercept else np.zeros(n_features)
         if precondition == "auto":
             precondition = "whiten" if n_features <= 1000 else "diagonal"
+        mean, second = self._feature_moments(precondition == "whiten")
+        centre = mean if self.fit_intercept else np.zeros(n_features)
         if precondition == "whiten":
-            if sp.issparse(X):
-                Xw = X if weights is None else X.multiply(weights[:, None]).tocsr()
-                second = np.asarray((X.T @ Xw).toarray(), dtype=np.float64)
-                if weights is None:
-                    second /= X.shape[0]
-            else:
-                Xw = X if weights is None else X * weights[:, None].astype(X.dtype)
-                second = np.asarray(X.T @ Xw, dtype=np.float64)
-                if weights is None:
-                    second /= X.shape[0]
             cov = second - np.outer(centre, mean) - np.outer(mean, centre)
             cov += np.outer(centre, centre)
             eigval, eigvec = np.linalg.eigh((cov + cov.T) / 2)
@@ -137,17 +221,50 @@ class LinearObjective:
             self._whitener = (eigvec / np.sqrt(eigval)) @ eigvec.T
             self._whitener_inv = (eigvec * np.sqrt(eigval)) @ eigvec.T
         else:
-            if sp.issparse(X):
-                sq = X.multiply(X)
-                sq = np.asarray(sq.mean(axis=0) if weights is None else sq.T @ weights)
-                var = np.maximum(sq.ravel() - mean**2, 0.0)
-            else:
-                var = np.average((X - mean) ** 2, axis=0, weights=weights)
-            std = np.sqrt(var)
+            std = np.sqrt(second)
             # A constant column keeps scale 1: nothing to gain, nothing to break.
             tiny = 1e-12 * max(1.0, np.abs(mean).max(initial=0))
             self.x_scale = np.where(std > tiny, 1.0 / np.where(std > 0, std, 1.0), 1.0)
         self.x_mean = centre
+
+    def _feature_moments(self, matrix):
+        """Weighted feature means and second moments.
+
+        Returns ``(mean, second)``: ``second`` is the uncentred
+        :math:`\\sum_i s_i x_i x_i^\\top / \\sum_i s_i` (``d x d``) when
+        ``matrix``, else the weighted variance of each feature.
+        """
+        X, sw = self.X, self.sample_weight
+        weights = None if sw is None else sw / self.sw_sum
+        if sp.issparse(X):
+            mean = np.asarray(X.mean(axis=0) if weights is None else X.T @ weights)
+            mean = mean.ravel().astype(np.float64)
+        else:
+            mean = np.average(X, axis=0, weights=weights).astype(np.float64)
+        if matrix:
+            if sp.issparse(X):
+                Xw = X if weights is None else X.multiply(weights[:, None]).tocsr()
+                second = np.asarray((X.T @ Xw).toarray(), dtype=np.float64)
+            else:
+                Xw = X if weights is None else X * weights[:, None].astype(X.dtype)
+                second = np.asarray(X.T @ Xw, dtype=np.float64)
+            if weights is None:
+                second /= X.shape[0]
+            return mean, second
+        if sp.issparse(X):
+            sq = X.multiply(X)
+            sq = np.asarray(sq.mean(axis=0) if weights is None else sq.T @ weights)
+            return mean, np.maximum(sq.ravel() - mean**2, 0.0)
+        return mean, np.average((X - mean) ** 2, axis=0, weights=weights)
+
+    @property
+    def change_of_variables(self):
+        """The fixed ``(x_mean, x_scale, whitener, whitener_inv)``.
+
+        Passing it as ``precondition`` to another adapter gives that adapter
+        the same solver coordinates.
+        """
+        return self.x_mean, self.x_scale, self._whitener, self._whitener_inv
 
     def _solver_to_coef(self, coef_solver):
         if self._whitener is not None:
@@ -216,32 +333,28 @@ class LinearObjective:
     # --------------------------------------------------------- evaluation
     def raw_prediction(self, coef, intercept, X=None):
         """:math:`X W^\\top + b`, 1-D when there is one output."""
-        X = self.X if X is None else X
-        raw = X @ coef.T.astype(X.dtype, copy=False)
-        raw = np.asarray(raw, dtype=np.float64) + intercept
-        return raw[:, 0] if self.n_outputs == 1 else raw
+        return _raw(self.X if X is None else X, coef, intercept)
 
-    def _backward(self, grad_raw, coef):
-        """Raw-space gradient (already weighted) -> (grad_coef, grad_intercept)."""
-        X = self.X
-        grad_raw_2d = grad_raw[:, None] if grad_raw.ndim == 1 else grad_raw
-        grad_coef = np.asarray(
-            X.T @ grad_raw_2d.astype(X.dtype, copy=False), dtype=np.float64
-        ).T
-        grad_coef /= self.sw_sum
-        grad_intercept = grad_raw_2d.sum(axis=0) / self.sw_sum
-        return grad_coef, grad_intercept
+    def _data_terms(self, coef, intercept):
+        """Unnormalised loss sum and gradient over all samples (:func:`data_terms`)."""
+        return data_terms(
+            self.objective, coef, intercept, self.X, self.y, self.sample_weight
+        )
+
+    def _data_terms_hessp(self, coef, intercept):
+        """:meth:`_data_terms` and the Hessian product (:func:`data_terms_hessp`)."""
+        return data_terms_hessp(
+            self.objective, coef, intercept, self.X, self.y, self.sample_weight
+        )
 
     def loss_gradient(self, params):
         """Objective value and gradient with respect to the solver parameters."""
         coef, intercept = self.unpack(params)
-        raw = self.raw_prediction(coef, intercept)
-        loss, grad_raw = self.objective.loss_gradient(
-            self.y, raw, self.sample_weight
-        )
-        grad_coef, grad_intercept = self._backward(grad_raw, coef)
+        loss_sum, grad_coef, grad_intercept = self._data_terms(coef, intercept)
+        grad_coef /= self.sw_sum
         grad_coef += self.alpha * coef
-        value = loss.sum() / self.sw_sum + 0.5 * self.alpha * np.vdot(coef, coef)
+        grad_intercept = grad_intercept / self.sw_sum
+        value = loss_sum / self.sw_sum + 0.5 * self.alpha * np.vdot(coef, coef)
         return float(value), self._pullback(grad_coef, grad_intercept)
 
     def loss(self, params):
@@ -256,25 +369,25 @@ class LinearObjective:
         """Objective value, gradient and a Hessian-vector product function.
 
         All with respect to the solver parameters; the Hessian is
-        :math:`J^\top \nabla^2 F J` for the linear change of variables
+        :math:`J^\\top \\nabla^2 F J` for the linear change of variables
         :math:`J`, so Newton steps in either coordinates agree. One pass over
         the data computes all three; ``hessp`` costs two more products with
         ``X`` per call.
         """
         coef, intercept = self.unpack(params)
-        raw = self.raw_prediction(coef, intercept)
-        loss, grad_raw, hessp_raw = self.objective.loss_gradient_hessp(
-            self.y, raw, self.sample_weight
+        loss_sum, grad_coef, grad_intercept, hessp_data = self._data_terms_hessp(
+            coef, intercept
         )
-        grad_coef, grad_intercept = self._backward(grad_raw, coef)
+        grad_coef /= self.sw_sum
         grad_coef += self.alpha * coef
-        value = loss.sum() / self.sw_sum + 0.5 * self.alpha * np.vdot(coef, coef)
+        grad_intercept = grad_intercept / self.sw_sum
+        value = loss_sum / self.sw_sum + 0.5 * self.alpha * np.vdot(coef, coef)
 
         def hessp(direction):
             v_coef, v_intercept = self.unpack(direction)
-            v_raw = self.raw_prediction(v_coef, v_intercept)
-            h_coef, h_intercept = self._backward(hessp_raw(v_raw), v_coef)
+            h_coef, h_intercept = hessp_data(v_coef, v_intercept)
+            h_coef /= self.sw_sum
             h_coef += self.alpha * v_coef
-            return self._pullback(h_coef, h_intercept)
+            return self._pullback(h_coef, h_intercept / self.sw_sum)
 
         return float(value), self._pullback(grad_coef, grad_intercept), hessp
