@@ -251,11 +251,14 @@ def minimize(problem, x0, *, solver="auto", max_iter=1000, tol=1e-4, verbose=0):
         raise ValueError(f"Unknown solver {solver!r}; valid names are {sorted(SOLVERS)}.")
     options = dict(max_iter=max_iter, tol=tol, verbose=verbose,
                    gradient_norm=problem.gradient_norm)
-    if solver == "lbfgs":
-        # L-BFGS spends its time in many small products and numpy element-wise
-        # work between them: on 2 cores two BLAS threads next to that cost
-        # more than they bring (measured in benchmarks/bench_classifier.py).
-        # The limit is lifted on return, leaving the user's settings as they were.
-        with threadpool_limits(limits=1, user_api="blas"):
+    # Both solvers spend their time in memory-bound products with X (few
+    # outputs) and in numpy vector work between them. On the 2-core machines
+    # measured (shared, so often loaded), two BLAS threads next to that cost
+    # more than they bring: one
+    # thread was 1.3x (L-BFGS) to 2.5x (Newton-CG) faster on dense 100,000 x
+    # 100 (benchmarks/bench_classifier.py --threads). The limit is lifted on
+    # return, leaving the user's settings as they were.
+    with threadpool_limits(limits=1, user_api="blas"):
+        if solver == "lbfgs":
             return lbfgs(problem.loss_gradient, x0, **options)
-    return newton_cg(problem.loss_gradient_hessp, x0, **options)
+        return newton_cg(problem.loss_gradient_hessp, x0, **options)
