@@ -113,17 +113,19 @@ def lbfgs(fun, x0, *, max_iter=1000, tol=1e-4, verbose=0, gradient_norm=None):
 
 
 
-def _truncated_cg(hessp, grad, *, max_iter=200):
+def _truncated_cg(hessp, grad, *, floor=0.0, max_iter=200):
     """Approximately solve ``H p = -grad`` by conjugate gradients.
 
     The inner tolerance follows the forcing sequence ``min(0.5,
     sqrt(|g|)) |g|`` (Eisenstat & Walker), which gives superlinear
-    convergence of the outer Newton iterations. On non-positive curvature CG
+    convergence of the outer Newton iterations, but never goes below
+    ``floor``: the gradient after the step is about the CG residual, so
+    solving more exactly than the outer tolerance needs is wasted work. On non-positive curvature CG
     stops with the step found so far, or with steepest descent if that is
     the first direction, so the step is always a descent direction.
     """
     grad_norm = np.sqrt(grad @ grad)
-    inner_tol = min(0.5, np.sqrt(grad_norm)) * grad_norm
+    inner_tol = max(min(0.5, np.sqrt(grad_norm)) * grad_norm, floor)
     step = np.zeros_like(grad)
     residual = -grad
     direction = residual.copy()
@@ -188,7 +190,7 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
     n_iter = stalled = 0
     while norm > tol and n_iter < max_iter and stalled < 5:
         n_iter += 1
-        step = _truncated_cg(hessp, grad)
+        step = _truncated_cg(hessp, grad, floor=0.1 * tol)
         slope = grad @ step
         rounding = 64 * np.finfo(float).eps * max(abs(value), 1.0)
         t = 1.0
@@ -254,8 +256,7 @@ def minimize(problem, x0, *, solver="auto", max_iter=1000, tol=1e-4, verbose=0):
     # Both solvers spend their time in memory-bound products with X (few
     # outputs) and in numpy vector work between them. On the 2-core machines
     # measured (shared, so often loaded), two BLAS threads next to that cost
-    # more than they bring: one
-    # thread was 1.3x (L-BFGS) to 2.5x (Newton-CG) faster on dense 100,000 x
+    # more than they bring: one thread was 1.3x (L-BFGS) to 2.5x (Newton-CG) faster on dense 100,000 x
     # 100 (benchmarks/bench_classifier.py --threads). The limit is lifted on
     # return, leaving the user's settings as they were.
     with threadpool_limits(limits=1, user_api="blas"):
