@@ -17,6 +17,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import _dask, _stochastic
 from ._linear import LinearObjective
 from ._objectives import CrossEntropy, _log_softmax, _softmax_lse, get_objective
 from ._solvers import minimize
@@ -211,6 +212,9 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         self : DivergenceClassifier
             The fitted estimator.
         """
+        # Dask arrays: exact fit, block by block on the workers (skdiv._dask).
+        if _dask.is_dask_array(X):
+            return _dask.fit_classifier(self, X, y, sample_weight)
         X, y = validate_data(
             self,
             X,
@@ -347,6 +351,41 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         if n_outputs == 1:
             return coef, np.array([log_prior[1] - log_prior[0]])
         return coef, log_prior - log_prior.mean()
+
+    # ---------------------------------------------------------- partial_fit
+    # Streaming: one pass of Adam over the rows given (skdiv._stochastic).
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Update the model with one pass of Adam over ``X`` in mini-batches.
+
+        The same objective as :meth:`fit`, minimised by a stochastic
+        optimiser over a stream of batches: repeated calls on (shuffled)
+        batches converge to the model ``fit`` finds on their union. The
+        schedule (Adam, step size :math:`0.3/\\sqrt{t}` in standardised
+        coordinates, mini-batches of 128 rows, averaged iterates) is
+        described in the user guide (:doc:`/scaling`). ``class_weight=
+        "balanced"`` uses the class counts of all rows seen so far.
+        Called after :meth:`fit`, it continues from the fitted model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A batch of training data; its rows are used in the order given.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Class labels or rows of target class probabilities.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes of the stream. Required on the first call with
+            hard labels (unless the ``classes`` parameter is set), and must
+            not change afterwards; with soft labels it names the columns.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, not all zero.
+
+        Returns
+        -------
+        self : DivergenceClassifier
+            The updated estimator.
+        """
+        return _stochastic.partial_fit_classifier(self, X, y, classes, sample_weight)
 
     # -------------------------------------------------------------- predict
     def decision_function(self, X):

@@ -17,6 +17,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import _dask, _stochastic
 from ._linear import LinearObjective
 from ._objectives import LOG_VAR_LIMIT, GaussianKL, GaussianNLL
 from ._solvers import minimize
@@ -430,6 +431,9 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        # Dask arrays: exact fit, block by block on the workers (skdiv._dask).
+        if _dask.is_dask_array(X):
+            return _dask.fit_regressor(self, X, y, sample_weight, y_std)
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=np.float64, y_numeric=True
         )
@@ -675,6 +679,41 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         if not self.fit_intercept:
             intercept[0] = 0.0
         return coef, intercept, n_iter
+
+    # ---------------------------------------------------------- partial_fit
+    # Streaming: one pass of Adam over the rows given (skdiv._stochastic).
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, y_std=None):
+        """Update the model with one pass of Adam over ``X`` in mini-batches.
+
+        The same model as :meth:`fit`, found by a stochastic optimiser over
+        a stream of batches: repeated calls on (shuffled) batches converge
+        to the model ``fit`` finds on their union. The target is
+        standardised, and the floor ``min_std`` set, with the weighted mean
+        and standard deviation of the first batch's ``y``; the schedule
+        (Adam, step size :math:`0.3/\\sqrt{t}`, mini-batches of 128 rows,
+        averaged iterates) is described in the user guide
+        (:doc:`/scaling`). Called after :meth:`fit`, it continues from the
+        fitted model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A batch of training data; its rows are used in the order given.
+        y : array-like of shape (n_samples,)
+            Target values (the target means for ``loss="kl_divergence"``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, not all zero.
+        y_std : array-like of shape (n_samples,), default=None
+            Standard deviations of the target distributions; required with
+            ``loss="kl_divergence"``, as in :meth:`fit`.
+
+        Returns
+        -------
+        self : GaussianRegressor
+            The updated estimator.
+        """
+        return _stochastic.partial_fit_regressor(self, X, y, sample_weight, y_std)
 
     # -------------------------------------------------------------- predict
     def _mean_log_var(self, X):

@@ -1,0 +1,398 @@
+r"""Streaming fits: ``partial_fit`` by Adam over mini-batches.
+
+Each ``partial_fit(X, y)`` call splits its rows, in the order given, into
+mini-batches of :data:`BATCH_SIZE` rows and takes one Adam step per
+mini-batch on the same objective as ``fit``, evaluated on the mini-batch by
+a :class:`~skdiv._linear.LinearObjective`:
+
+* **Coordinates.** The adapter's solver coordinates with a *fixed* diagonal
+  change of variables, the weighted means and standard deviations of the
+  features of the first call (standardised features: the step size means
+  the same whatever the units of ``X``).
+* **Normalisation.** A mini-batch's data term is divided by its number of
+  rows times the running mean sample weight (:math:`\bar s`, over all rows
+  seen so far), not by its own weight sum, and the penalty is added in
+  full at every step. Averaged over the batches of a pass, the stochastic
+  gradient is then the gradient of
+
+  .. math::
+
+      F(W, b) = \frac{1}{\sum_i s_i} \sum_i s_i\, \ell(y_i, z_i)
+                + \frac{\alpha}{2} \lVert W \rVert_F^2 ,
+
+  the objective ``fit`` minimises, so the fixed point is ``fit``'s optimum.
+* **Schedule.** Adam (:math:`\beta_1 = 0.9`, :math:`\beta_2 = 0.999`,
+  :math:`\epsilon = 10^{-8}`) with step size :math:`\eta_t =
+  \eta_0 / \sqrt{t}`, :math:`\eta_0 =` :data:`LEARNING_RATE`, :math:`t`
+  counting steps over all calls. The decreasing step lets the iterates
+  settle; the model reported after each call is the polynomial-decay
+  average of the iterates (Shamir and Zhang, 2013),
+  :math:`\bar\theta_t = (1 - \frac{c + 1}{t + c})\,\bar\theta_{t-1} +
+  \frac{c + 1}{t + c}\,\theta_t` with :math:`c =` :data:`AVERAGING`, an
+  average over roughly the last :math:`1/(c+1)` of the steps, which removes
+  most of the mini-batch noise.
+
+``partial_fit`` after ``fit`` (or after ``fit`` replaced the coefficients)
+starts from the fitted model, at step :data:`WARM_STEP` of the schedule so
+that the first steps do not undo it.
+"""
+
+import numpy as np
+from sklearn.utils import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    column_or_1d,
+    validate_data,
+)
+
+from ._linear import LinearObjective
+from ._objectives import LOG_VAR_LIMIT, GaussianKL, GaussianNLL, get_objective
+from ._validation import check_probability_rows
+
+#: Rows per Adam step.
+BATCH_SIZE = 128
+#: :math:`\eta_0` of the step size :math:`\eta_0 / \sqrt{t}`, in standardised
+#: coordinates.
+LEARNING_RATE = 0.3
+#: :math:`c` of the polynomial-decay average of the iterates.
+AVERAGING = 4
+#: Schedule step at which a stream continuing a ``fit`` starts.
+WARM_STEP = 1000
+_BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8
+
+
+class _AdamStream:
+    """Adam state, fixed coordinates and running weight mean of one stream."""
+
+    def __init__(self, params, change_of_variables, step=0):
+        self.params = np.array(params, dtype=np.float64)
+        self.average = self.params.copy()
+        self.m = np.zeros_like(self.params)
+        self.v = np.zeros_like(self.params)
+        self.t = step  # schedule step
+        self.k = 0  # steps since the moments were reset (bias correction)
+        self.change_of_variables = change_of_variables
+        self.n_seen = 0
+        self.weight_seen = 0.0
+        self.coef = None  # the coef_ array this stream last produced
+
+    def run(self, make_problem, n_rows, *, mask=None, project=None, weights=None):
+        """One pass over ``n_rows`` rows in mini-batches of BATCH_SIZE.
+
+        ``make_problem(rows, sample_weight, weight_sum)`` returns the
+        adapter of the rows ``rows``; ``weights(rows, params)`` the sample
+        weights of those rows at ``params``; ``mask`` zeroes gradient
+        components (parameters held fixed); ``project`` maps iterates back
+        onto the set where the solution lies.
+        """
+        for start in range(0, n_rows, BATCH_SIZE):
+            rows = slice(start, min(start + BATCH_SIZE, n_rows))
+            sample_weight = weights(rows, self.params)
+            self.n_seen += rows.stop - rows.start
+            self.weight_seen += float(sample_weight.sum())
+            if not self.weight_seen > 0:
+                continue
+            mean_weight = self.weight_seen / self.n_seen
+            problem = make_problem(
+                rows, sample_weight, (rows.stop - rows.start) * mean_weight
+            )
+            grad = problem.loss_gradient(self.params)[1]
+            if mask is not None:
+                grad = grad * mask
+            self.t += 1
+            self.k += 1
+            self.m = _BETA1 * self.m + (1 - _BETA1) * grad
+            self.v = _BETA2 * self.v + (1 - _BETA2) * grad**2
+            m_hat = self.m / (1 - _BETA1**self.k)
+            v_hat = self.v / (1 - _BETA2**self.k)
+            step = LEARNING_RATE / np.sqrt(self.t)
+            self.params = self.params - step * m_hat / (np.sqrt(v_hat) + _EPS)
+            if project is not None:
+                self.params = project(self.params)
+            rate = (AVERAGING + 1) / (self.t + AVERAGING)
+            self.average += min(rate, 1.0) * (self.params - self.average)
+
+
+def _check_weights(sample_weight):
+    if not sample_weight.any():
+        raise ValueError("sample_weight must not be all zero.")
+
+
+def _diagonal_coordinates(X, sample_weight, centre):
+    """The fixed change of variables: feature means (if ``centre``) and scales."""
+    probe = LinearObjective(
+        None, X, None, n_outputs=1, sample_weight=sample_weight,
+        fit_intercept=centre, precondition="diagonal",
+    )
+    return probe.change_of_variables
+
+
+def _stream(estimator, X, sample_weight, centre, start):
+    """The estimator's stream: kept if it produced the current coef_, else new.
+
+    ``start()`` returns the initial ``(params_fn, step)``: a function of the
+    change of variables giving the start in solver coordinates, and the
+    schedule step to start at.
+    """
+    stream = getattr(estimator, "_stream", None)
+    if stream is not None and stream.coef is getattr(estimator, "coef_", None):
+        return stream
+    coordinates = _diagonal_coordinates(X, sample_weight, centre)
+    params, step = start(coordinates)
+    stream = _AdamStream(params, coordinates, step)
+    estimator._stream = stream
+    return stream
+
+
+# -------------------------------------------------------------- classifier
+def partial_fit_classifier(est, X, y, classes=None, sample_weight=None):
+    """:meth:`DivergenceClassifier.partial_fit`: one pass of Adam over ``X``."""
+    first = not hasattr(est, "classes_")
+    X, y = validate_data(
+        est, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+        multi_output=True, y_numeric=False, reset=first,
+    )
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    _check_weights(sample_weight)
+    soft = y.ndim == 2 and y.shape[1] > 1
+    if classes is None and est.classes is not None:
+        classes = est.classes
+    if classes is not None:
+        classes = column_or_1d(classes)
+        if np.unique(classes).shape[0] != classes.shape[0]:
+            raise ValueError(f"classes must be unique, got {classes!r}.")
+    if first:
+        if classes is None:
+            if not soft:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit "
+                    "(with hard labels; soft-label columns name their classes)."
+                )
+            classes = np.arange(y.shape[1])
+        if classes.shape[0] < 2:
+            raise ValueError(
+                f"DivergenceClassifier needs at least 2 classes, got {classes!r}."
+            )
+        est.classes_ = classes
+    elif classes is not None and not np.array_equal(classes, est.classes_):
+        raise ValueError(
+            f"classes={classes.tolist()} is not the same as classes_="
+            f"{est.classes_.tolist()} of the first call to partial_fit (or fit)."
+        )
+    classes, n_classes = est.classes_, est.classes_.shape[0]
+
+    if soft:
+        if y.shape[1] != n_classes:
+            raise ValueError(
+                f"Soft-label y has {y.shape[1]} columns but the model has "
+                f"{n_classes} classes."
+            )
+        target = check_array(y, dtype=np.float64, input_name="y")
+        check_probability_rows(target, name="soft-label y")
+    else:
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        missing = np.setdiff1d(y, classes)
+        if missing.size:
+            raise ValueError(
+                f"y contains labels {missing.tolist()} that are not in "
+                f"classes={classes.tolist()}."
+            )
+        order = np.argsort(classes, kind="stable")
+        codes = order[np.searchsorted(classes, y, sorter=order)]
+        target = np.zeros((y.shape[0], n_classes))
+        target[np.arange(y.shape[0]), codes] = 1.0
+
+    objective = get_objective(est.loss, allowed=["cross_entropy", "kl_divergence"])
+    n_outputs = 1 if n_classes == 2 else n_classes
+    n_features = X.shape[1]
+
+    def start(coordinates):
+        probe = LinearObjective(
+            objective, X[:1], target[:1, 1] if n_outputs == 1 else target[:1],
+            n_outputs=n_outputs, fit_intercept=est.fit_intercept,
+            precondition=coordinates,
+        )
+        if hasattr(est, "coef_") and est.coef_.shape == (n_outputs, n_features):
+            return probe.pack(est.coef_, est.intercept_), WARM_STEP
+        return np.zeros(probe.n_params), 0
+
+    stream = _stream(est, X, sample_weight, est.fit_intercept, start)
+
+    # Class weights; "balanced" from the running (soft) class counts.
+    if est.class_weight == "balanced":
+        counts = getattr(stream, "class_counts", np.zeros(n_classes))
+        stream.class_counts = counts + sample_weight @ target
+        present = stream.class_counts > 0
+        class_weight = np.ones(n_classes)
+        class_weight[present] = stream.class_counts.sum() / (
+            present.sum() * stream.class_counts[present]
+        )
+    elif est.class_weight is not None:
+        class_weight = compute_class_weight(
+            est.class_weight, classes=classes, y=classes
+        )
+    if est.class_weight is not None:
+        weighted = target * class_weight
+        row_weight = weighted.sum(axis=1)
+        keep = row_weight > 0
+        weighted[keep] /= row_weight[keep, None]
+        weighted[~keep] = target[~keep]
+        target, sample_weight = weighted, sample_weight * row_weight
+    if est.label_smoothing:
+        target = (1.0 - est.label_smoothing) * target + est.label_smoothing / n_classes
+    y_fit = target[:, 1] if n_outputs == 1 else target
+
+    def make_problem(rows, weights, weight_sum):
+        return LinearObjective(
+            objective, X[rows], y_fit[rows], n_outputs=n_outputs,
+            sample_weight=weights, alpha=est.alpha, fit_intercept=est.fit_intercept,
+            precondition=stream.change_of_variables, weight_sum=weight_sum,
+        )
+
+    project = None
+    if n_outputs > 2:
+        # Adding one vector to every class's logit changes no probability;
+        # the penalty's optimum (fit's) has zero class sums. Adam's
+        # per-coordinate steps would drift along that direction, so iterates
+        # are projected back (the diagonal change of variables keeps the
+        # class sums of W' and b' those of W and b).
+        k = n_outputs
+
+        def project(params):
+            coef = params[: k * n_features].reshape(k, n_features)
+            out = [(coef - coef.mean(axis=0)).ravel()]
+            if est.fit_intercept:
+                out.append(params[k * n_features :] - params[k * n_features :].mean())
+            return np.concatenate(out)
+
+    stream.run(
+        make_problem, X.shape[0], project=project,
+        weights=lambda rows, params: sample_weight[rows],
+    )
+    full = make_problem(slice(None), sample_weight, None)
+    est.coef_, est.intercept_ = full.unpack(stream.average)
+    est.objective_ = full.loss(stream.average)
+    est.n_iter_ = stream.t
+    stream.coef = est.coef_
+    return est
+
+
+# --------------------------------------------------------------- regressor
+class _StagewiseGaussian:
+    """Least-squares gradient for the mean, the objective's for the variance.
+
+    Not the gradient of one function: its zero is the least-squares mean
+    together with the variance that minimises ``objective`` given that mean,
+    i.e. ``fit``'s two-stage model (``loss="squared_error"``, and every
+    ``variance="constant"`` fit). The loss value is the objective's.
+    """
+
+    def __init__(self, objective):
+        self.objective = objective
+
+    def loss_gradient(self, y_true, raw_prediction, sample_weight=None):
+        loss, grad = self.objective.loss_gradient(y_true, raw_prediction, sample_weight)
+        point = y_true if y_true.ndim == 1 else y_true[:, 0]
+        residual = raw_prediction[:, 0] - point
+        grad[:, 0] = residual if sample_weight is None else residual * sample_weight
+        return loss, grad
+
+
+def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None):
+    """:meth:`GaussianRegressor.partial_fit`: one pass of Adam over ``X``."""
+    first = not hasattr(est, "coef_")
+    X, y = validate_data(
+        est, X, y, accept_sparse="csr", dtype=np.float64, y_numeric=True,
+        reset=first,
+    )
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    _check_weights(sample_weight)
+    y_std = est._check_y_std(y_std, y)
+    if est.loss == "squared_error" and est.beta > 0:
+        raise ValueError(
+            "beta > 0 weights the joint mean-variance fit of "
+            "loss='gaussian_nll' or 'kl_divergence'; loss='squared_error' "
+            f"fits the mean by least squares already. Got beta={est.beta}."
+        )
+    n_features = X.shape[1]
+    log_var_min = 2.0 * np.log(est.min_std)
+
+    def start(coordinates):
+        # The standardisation of the target, fixed by the first batch.
+        offset = float(np.average(y, weights=sample_weight)) if est.fit_intercept else 0.0
+        scale = float(np.sqrt(np.average((y - offset) ** 2, weights=sample_weight)))
+        est._stream_target = (offset, scale if scale > 0 else 1.0)
+        offset, scale = est._stream_target
+        probe = LinearObjective(
+            None, X[:1], None, n_outputs=2, fit_intercept=True,
+            precondition=coordinates,
+        )
+        if hasattr(est, "coef_") and est.coef_.shape == (n_features,):
+            coef = np.vstack([est.coef_ / scale, est.var_coef_])
+            intercept = [
+                (est.intercept_ - offset) / scale,
+                est.var_intercept_ - 2.0 * np.log(scale),
+            ]
+            return probe.pack(coef, intercept), WARM_STEP
+        return np.zeros(probe.n_params), 0
+
+    stream = _stream(est, X, sample_weight, est.fit_intercept, start)
+    offset, scale = est._stream_target
+    y_tilde = (y - offset) / scale
+    if y_std is None:
+        objective = GaussianNLL(log_var_min, LOG_VAR_LIMIT)
+        target = y_tilde
+    else:
+        objective = GaussianKL(log_var_min, LOG_VAR_LIMIT)
+        target = np.column_stack([y_tilde, y_std / scale])
+    stagewise = est.loss == "squared_error" or est.variance == "constant"
+    fit_objective = _StagewiseGaussian(objective) if stagewise else objective
+
+    # Parameters held fixed: the log-variance coefficients of a constant
+    # variance, and the mean intercept without fit_intercept (the change of
+    # variables is then not centred, so b'_0 = b_0).
+    mask = np.ones(2 * n_features + 2)
+    if est.variance == "constant":
+        mask[n_features : 2 * n_features] = 0.0
+    if not est.fit_intercept:
+        mask[2 * n_features] = 0.0
+
+    def weights(rows, params):
+        if not est.beta > 0 or stagewise:
+            return sample_weight[rows]
+        # beta-NLL: weights s_i sigma_i^(2 beta) at the current iterate.
+        theta = params[n_features : 2 * n_features] * stream.change_of_variables[1]
+        intercept = params[-1] - theta @ stream.change_of_variables[0]
+        log_var = np.clip(X[rows] @ theta + intercept, log_var_min, LOG_VAR_LIMIT)
+        return sample_weight[rows] * np.exp(est.beta * log_var)
+
+    def make_problem(rows, weights, weight_sum, objective=fit_objective):
+        return LinearObjective(
+            objective, X[rows], target[rows], n_outputs=2, sample_weight=weights,
+            alpha=est.alpha, fit_intercept=True,
+            precondition=stream.change_of_variables, weight_sum=weight_sum,
+        )
+
+    stream.run(make_problem, X.shape[0], mask=mask, weights=weights)
+    full = make_problem(slice(None), sample_weight, None, objective)
+    (coef, var_coef), (intercept, var_intercept) = full.unpack(stream.average)
+    if not est.fit_intercept:
+        intercept = 0.0
+    est.objective_ = float(full.loss(stream.average))
+    est.coef_ = coef * scale
+    est.intercept_ = float(offset + scale * intercept)
+    est.var_coef_ = np.asarray(var_coef, dtype=np.float64)
+    log_scale2 = 2.0 * np.log(scale)
+    est.var_intercept_ = float(var_intercept + log_scale2)
+    est.std_floor_ = float(est.min_std * scale)
+    est._log_var_bounds = (log_var_min + log_scale2, LOG_VAR_LIMIT + log_scale2)
+    est.n_iter_ = stream.t
+    stream.coef = est.coef_
+    return est
