@@ -1,0 +1,257 @@
+"""Fits on Dask arrays equal the in-memory fits; the Dask model-search recipe.
+
+The cluster tests start a LocalCluster of two single-threaded worker
+processes on the loopback interface, once for the module, and use it only
+inside ``client.as_current()``: the other tests run on Dask's default
+(threaded) scheduler.
+"""
+
+import sys
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+
+from skdiv import DivergenceClassifier, GaussianRegressor  # noqa: E402
+from skdiv.metrics import (  # noqa: E402
+    neg_cross_entropy_scorer,
+    neg_kl_divergence_scorer,
+)
+
+N, D, CHUNK = 600, 3, 150
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(N, D)) * [1.0, 3.0, 0.3] + [1.0, -2.0, 0.0]
+X[:, 1] += 0.5 * X[:, 0]
+LABELS = np.array(["a", "b", "c"])[
+    np.argmax(X @ rng.normal(size=(D, 3)) + rng.gumbel(size=(N, 3)), axis=1)
+]
+SOFT = 0.5 * rng.dirichlet(np.ones(3), size=N) + 0.5 * (
+    LABELS[:, None] == np.array(["a", "b", "c"])
+)
+WEIGHT = rng.uniform(0.2, 2.0, size=N)
+Y_REG = X @ [1.0, -0.5, 2.0] + rng.normal(size=N) * np.exp(0.3 * X[:, 0]) + 3.0
+Y_STD = rng.uniform(0.1, 1.0, size=N)
+
+CLASSIFIER_CASES = {
+    "hard-multiclass": (dict(), LABELS, None),
+    "binary-weighted": (dict(alpha=1e-2), LABELS == "a", WEIGHT),
+    "soft-kl-weighted": (dict(loss="kl_divergence"), SOFT, WEIGHT),
+    "balanced-smoothed": (
+        dict(class_weight="balanced", label_smoothing=0.1), LABELS, WEIGHT
+    ),
+}
+REGRESSOR_CASES = {
+    "heteroscedastic": (dict(), None, WEIGHT),
+    "constant": (dict(variance="constant"), None, WEIGHT),
+    "kl": (dict(loss="kl_divergence"), Y_STD, None),
+    "squared-error-no-intercept": (
+        dict(loss="squared_error", fit_intercept=False), None, None
+    ),
+    "beta": (dict(beta=0.5), None, None),
+}
+CLIENT_CLASSIFIER_CASES = ["hard-multiclass", "soft-kl-weighted"]
+CLIENT_REGRESSOR_CASES = ["heteroscedastic", "kl"]
+
+
+def _dask(values):
+    return da.from_array(values, chunks=(CHUNK,) + np.shape(values)[1:])
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True,
+        dashboard_address=None, host="127.0.0.1",
+    )
+    client = distributed.Client(cluster, set_as_default=False)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def _assert_same_classifier(dask_fit, memory_fit):
+    assert_array_equal(dask_fit.classes_, memory_fit.classes_)
+    assert_allclose(dask_fit.coef_, memory_fit.coef_, rtol=1e-7, atol=1e-9)
+    assert_allclose(dask_fit.intercept_, memory_fit.intercept_, rtol=1e-7, atol=1e-9)
+    assert_allclose(dask_fit.objective_, memory_fit.objective_, rtol=1e-10)
+    assert dask_fit.n_features_in_ == D
+
+
+def _assert_same_regressor(dask_fit, memory_fit):
+    for name in ["coef_", "intercept_", "var_coef_", "var_intercept_",
+                 "std_floor_", "objective_"]:
+        assert_allclose(
+            getattr(dask_fit, name), getattr(memory_fit, name),
+            rtol=1e-6, atol=1e-8, err_msg=name,
+        )
+    assert_allclose(dask_fit.predict(X[:5]), memory_fit.predict(X[:5]), rtol=1e-6)
+
+
+# --------------------------------------------------------------- no client
+@pytest.mark.parametrize("case", CLASSIFIER_CASES)
+def test_classifier_dask_equals_in_memory(case):
+    params, y, weight = CLASSIFIER_CASES[case]
+    memory_fit = DivergenceClassifier(**params).fit(X, y, sample_weight=weight)
+    dask_fit = DivergenceClassifier(**params).fit(
+        _dask(X), _dask(y), sample_weight=None if weight is None else _dask(weight)
+    )
+    _assert_same_classifier(dask_fit, memory_fit)
+
+
+@pytest.mark.parametrize("case", REGRESSOR_CASES)
+def test_regressor_dask_equals_in_memory(case):
+    params, y_std, weight = REGRESSOR_CASES[case]
+    memory_fit = GaussianRegressor(**params).fit(
+        X, Y_REG, sample_weight=weight, y_std=y_std
+    )
+    dask_fit = GaussianRegressor(**params).fit(
+        _dask(X), _dask(Y_REG),
+        sample_weight=None if weight is None else _dask(weight),
+        y_std=None if y_std is None else _dask(y_std),
+    )
+    _assert_same_regressor(dask_fit, memory_fit)
+
+
+def test_numpy_targets_and_other_chunks_are_aligned():
+    # y and sample_weight in memory, X chunked along both axes.
+    Xd = da.from_array(X, chunks=(100, 2))
+    memory_fit = DivergenceClassifier().fit(X, LABELS, sample_weight=WEIGHT)
+    dask_fit = DivergenceClassifier().fit(Xd, LABELS, sample_weight=WEIGHT)
+    _assert_same_classifier(dask_fit, memory_fit)
+
+
+class _LargestBlock(dask.callbacks.Callback):
+    """Records the largest number of rows of any task result."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows = 0
+
+    def _posttask(self, key, result, dsk, state, worker_id):
+        if isinstance(result, np.ndarray) and result.ndim:
+            self.rows = max(self.rows, result.shape[0])
+
+
+@pytest.mark.parametrize(
+    "fit",
+    [
+        lambda Xd: DivergenceClassifier(class_weight="balanced").fit(
+            Xd, _dask(LABELS), sample_weight=_dask(WEIGHT)
+        ),
+        lambda Xd: GaussianRegressor(beta=0.5).fit(Xd, _dask(Y_REG)),
+    ],
+    ids=["classifier", "regressor"],
+)
+def test_no_task_gathers_the_rows(fit):
+    # Every result computed during the fit has at most one block of rows:
+    # X (or any per-sample array) is never concatenated in one place.
+    with _LargestBlock() as largest:
+        fit(_dask(X))
+    assert 0 < largest.rows <= CHUNK
+
+
+# ---------------------------------------------------------- LocalCluster
+@pytest.mark.parametrize("case", CLIENT_CLASSIFIER_CASES)
+def test_classifier_on_local_cluster(client, case):
+    distributed = pytest.importorskip("distributed")
+    params, y, weight = CLASSIFIER_CASES[case]
+    memory_fit = DivergenceClassifier(**params).fit(X, y, sample_weight=weight)
+    with client.as_current(), distributed.get_task_stream(client) as tasks:
+        Xd = client.persist(_dask(X))
+        dask_fit = DivergenceClassifier(**params).fit(
+            Xd, _dask(y), sample_weight=None if weight is None else _dask(weight)
+        )
+    _assert_same_classifier(dask_fit, memory_fit)
+    # The data terms were computed by both workers, block by block.
+    block_tasks = [t for t in tasks.data if "block_terms" in str(t["key"])]
+    assert {t["worker"] for t in block_tasks} == set(client.scheduler_info()["workers"])
+
+
+@pytest.mark.parametrize("case", CLIENT_REGRESSOR_CASES)
+def test_regressor_on_local_cluster(client, case):
+    params, y_std, weight = REGRESSOR_CASES[case]
+    memory_fit = GaussianRegressor(**params).fit(
+        X, Y_REG, sample_weight=weight, y_std=y_std
+    )
+    with client.as_current():
+        dask_fit = GaussianRegressor(**params).fit(
+            client.persist(_dask(X)), _dask(Y_REG),
+            sample_weight=None if weight is None else _dask(weight),
+            y_std=None if y_std is None else _dask(y_std),
+        )
+    _assert_same_regressor(dask_fit, memory_fit)
+
+
+def test_grid_search_on_dask_joblib_backend(client):
+    # The documented recipe: scikit-learn's search, skdiv's scorers, joblib's
+    # Dask backend; the candidates are fitted on the workers, in memory.
+    joblib = pytest.importorskip("joblib")
+
+    def search(n_jobs):
+        return GridSearchCV(
+            DivergenceClassifier(), {"alpha": [1e-3, 1e-1, 1.0]}, cv=3,
+            scoring={"kl": neg_kl_divergence_scorer, "ce": neg_cross_entropy_scorer},
+            refit="kl", n_jobs=n_jobs, error_score="raise",
+        )
+
+    local = search(None).fit(X, SOFT)
+    with client.as_current(), joblib.parallel_backend("dask"):
+        distributed_search = search(-1).fit(X, SOFT)
+    for key in ["mean_test_kl", "std_test_kl", "mean_test_ce", "rank_test_kl"]:
+        assert_allclose(distributed_search.cv_results_[key], local.cv_results_[key],
+                        rtol=1e-12, err_msg=key)
+    assert distributed_search.best_params_ == local.best_params_
+
+
+# ------------------------------------------------------------------ errors
+def test_missing_extra_names_it(monkeypatch):
+    Xd = _dask(X)
+    monkeypatch.setitem(sys.modules, "dask", None)
+    monkeypatch.setitem(sys.modules, "dask.array", None)
+    with pytest.raises(ImportError, match=r'pip install "skdiv\[dask\]"'):
+        DivergenceClassifier().fit(Xd, LABELS)
+    with pytest.raises(ImportError, match=r"skdiv\[dask\]"):
+        GaussianRegressor().fit(Xd, Y_REG)
+
+
+@pytest.mark.parametrize(
+    "fit, match",
+    [
+        (lambda: DivergenceClassifier().fit(_dask(np.where(X > 2, np.nan, X)), LABELS),
+         "X contains NaN"),
+        (lambda: DivergenceClassifier().fit(_dask(X), LABELS, sample_weight=-WEIGHT),
+         "Negative values in sample_weight"),
+        (lambda: DivergenceClassifier().fit(_dask(X), np.zeros(N)),
+         "only one class"),
+        (lambda: DivergenceClassifier(classes=["a", "b"]).fit(_dask(X), LABELS),
+         r"labels \['c'\] that are not in classes"),
+        (lambda: DivergenceClassifier().fit(_dask(X), SOFT * 1.1),
+         "must sum to 1"),
+        (lambda: DivergenceClassifier().fit(_dask(X), LABELS[:-1]),
+         "has 599 rows but X has 600"),
+        (lambda: GaussianRegressor(loss="kl_divergence").fit(_dask(X), Y_REG),
+         "needs the standard deviation"),
+        (lambda: GaussianRegressor(loss="kl_divergence").fit(
+            _dask(X), Y_REG, y_std=-Y_STD), "y_std must be strictly positive"),
+    ],
+    ids=["nan", "negative-weight", "one-class", "unknown-label", "soft-sum",
+         "length", "missing-y_std", "negative-y_std"],
+)
+def test_bad_dask_input(fit, match):
+    with pytest.raises(ValueError, match=match):
+        fit()
+
+
+def test_dask_dataframe_is_refused():
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    frame = dd.from_pandas(pd.DataFrame(X, columns=list("abc")), npartitions=2)
+    with pytest.raises(TypeError, match="to_dask_array"):
+        DivergenceClassifier().fit(frame, LABELS)
