@@ -21,7 +21,7 @@ from . import _dask, _stochastic
 from ._linear import LinearObjective
 from ._objectives import CrossEntropy, _log_softmax, _softmax_lse, get_objective
 from ._solvers import minimize
-from ._validation import check_probability_rows
+from ._validation import check_probability_rows, check_two_classes, encode_labels
 
 
 class DivergenceClassifier(ClassifierMixin, BaseEstimator):
@@ -287,19 +287,8 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         if classes is None:
             classes, codes = np.unique(y, return_inverse=True)
         else:
-            missing = np.setdiff1d(y, classes)
-            if missing.size:
-                raise ValueError(
-                    f"y contains labels {missing.tolist()} that are not in "
-                    f"classes={classes.tolist()}."
-                )
-            order = np.argsort(classes, kind="stable")
-            codes = order[np.searchsorted(classes, y, sorter=order)]
-        if classes.shape[0] < 2:
-            raise ValueError(
-                "DivergenceClassifier needs samples of at least 2 classes in "
-                f"the data, but the data contain only one class: {classes[0]!r}."
-            )
+            codes = encode_labels(y, classes)
+        check_two_classes(classes)
         self.classes_ = classes
         onehot = np.zeros((y.shape[0], classes.shape[0]))
         onehot[np.arange(y.shape[0]), codes] = 1.0

@@ -27,7 +27,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from ._linear import LinearObjective, _is_dask_array, data_terms, data_terms_hessp
 from ._objectives import LOG_VAR_LIMIT, GaussianKL, GaussianNLL, get_objective
 from ._solvers import minimize
-from ._validation import PROBA_SUM_TOL
+from ._validation import PROBA_SUM_TOL, check_labels_known, check_two_classes
 
 __all__ = [
     "DaskLinearObjective",
@@ -71,6 +71,53 @@ def _block_hessp(X, y, sample_weight, problem):
     return np.concatenate([h_coef.ravel(), h_intercept])[None, :]
 
 
+def _block_moments(X, sample_weight, matrix):
+    """Weight sum, weighted feature sums and second moments of one block."""
+    X = X.astype(np.float64, copy=False)
+    weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    Xw = X * weight[:, None]
+    second = (X.T @ Xw).ravel() if matrix else np.einsum("ij,ij->j", X, Xw)
+    return np.concatenate([[weight.sum()], Xw.sum(axis=0), second])[None, :]
+
+
+def _block_normal_equations(X, y, sample_weight, _):
+    """``X^T W X``, ``X^T W y``, ``X^T w`` and ``w^T y`` of one block."""
+    Xw = X * sample_weight[:, None]
+    return np.concatenate(
+        [(X.T @ Xw).ravel(), Xw.T @ y, Xw.sum(axis=0), [sample_weight @ y]]
+    )[None, :]
+
+
+def _sum_blocks(func, X, arrays, args, n_terms):
+    """Lazy sum over the row blocks of ``func(X_b, *arrays_b, args) -> (1, n_terms)``.
+
+    One task per block, which returns one short row: no array of
+    ``n_samples`` rows outlives its block's task. ``args`` becomes one key
+    of the graph, which every block task depends on: with a distributed
+    client it is sent to each worker once, not once per block.
+    """
+    dask, da = _import_dask()
+    pairs = [X, "ij"]
+    for index, array in enumerate(arrays):
+        if array is None:
+            pairs += [None, None]
+        else:
+            pairs += [array, "i" + "klmn"[index] * (array.ndim - 1)]
+    per_block = da.blockwise(
+        func,
+        "iz",
+        *pairs,
+        dask.delayed(args, pure=True),
+        None,
+        new_axes={"z": n_terms},
+        adjust_chunks={"i": 1},
+        concatenate=True,
+        dtype=np.float64,
+        meta=np.empty((0, 0), dtype=np.float64),
+    )
+    return per_block.sum(axis=0)
+
+
 class DaskLinearObjective(LinearObjective):
     """:class:`~skdiv._linear.LinearObjective` on Dask arrays.
 
@@ -104,48 +151,22 @@ class DaskLinearObjective(LinearObjective):
         return float(self.sample_weight.sum(dtype=np.float64).compute())
 
     def _feature_moments(self, matrix):
-        dask, da = _import_dask()
-        X, sw = self.X, self.sample_weight
-        if sw is None:
-            mean = X.mean(axis=0, dtype=np.float64)
-            Xw = X / self.sw_sum
-        else:
-            Xw = X * (sw / self.sw_sum)[:, None]
-            mean = Xw.sum(axis=0, dtype=np.float64)
+        d = self.n_features
+        n_terms = 1 + d + (d * d if matrix else d)
+        total = _sum_blocks(
+            _block_moments, self.X, [self.sample_weight], matrix, n_terms
+        ).compute()
+        weight_sum, mean = total[0], total[1 : 1 + d] / total[0]
+        second = total[1 + d :] / weight_sum
         if matrix:
-            second = da.dot(X.T.astype(np.float64), Xw.astype(np.float64))
-        else:
-            second = (X.astype(np.float64) * Xw).sum(axis=0)
-        mean, second = dask.compute(mean, second)
-        if not matrix:
-            second = np.maximum(second - mean**2, 0.0)
-        return np.asarray(mean, dtype=np.float64), np.asarray(second, dtype=np.float64)
+            return mean, second.reshape(d, d)
+        return mean, np.maximum(second - mean**2, 0.0)
 
     def _map_blocks(self, func, problem, n_terms):
         """Sum over row blocks of ``func(X_block, y_block, sw_block, problem)``."""
-        dask, da = _import_dask()
-        # One key for the parameters: every block task depends on it, so with
-        # a distributed client they are sent to each worker once.
-        problem = dask.delayed(problem, pure=True)
-        y_index = "i" if self.y.ndim == 1 else "ik"
-        args = [self.X, "ij", self.y, y_index]
-        if self.sample_weight is None:
-            args += [None, None]
-        else:
-            args += [self.sample_weight, "i"]
-        per_block = da.blockwise(
-            func,
-            "iz",
-            *args,
-            problem,
-            None,
-            new_axes={"z": n_terms},
-            adjust_chunks={"i": 1},
-            concatenate=True,
-            dtype=np.float64,
-            meta=np.empty((0, 0), dtype=np.float64),
-        )
-        return per_block.sum(axis=0).compute()
+        return _sum_blocks(
+            func, self.X, [self.y, self.sample_weight], problem, n_terms
+        ).compute()
 
     def _split(self, flat):
         k, d = self.n_outputs, self.n_features
@@ -307,17 +328,8 @@ def fit_classifier(estimator, X, y, sample_weight=None):
         if classes is None:
             classes = labels
         else:
-            missing = np.setdiff1d(labels, classes)
-            if missing.size:
-                raise ValueError(
-                    f"y contains labels {missing.tolist()} that are not in "
-                    f"classes={classes.tolist()}."
-                )
-        if classes.shape[0] < 2:
-            raise ValueError(
-                "DivergenceClassifier needs samples of at least 2 classes in "
-                f"the data, but the data contain only one class: {classes[0]!r}."
-            )
+            check_labels_known(labels, classes)
+        check_two_classes(classes)
         order = np.argsort(classes, kind="stable")
         codes = y.map_blocks(_encode_block, classes, order, dtype=np.intp)
         n_classes = classes.shape[0]
@@ -433,7 +445,7 @@ class _FixedMeanHead:
         return head.loss_gradient_hessp(target, raw_prediction, sample_weight)
 
 
-def _penalised_least_squares(dask, da, X, y, sw, sw_sum, alpha, fit_intercept):
+def _penalised_least_squares(X, y, sw, sw_sum, alpha, fit_intercept):
     """The closed form of ``_regressor._penalised_least_squares`` by reductions.
 
     Normal equations from ``X^T W X`` and ``X^T W y`` (``d x d`` and ``d``),
@@ -441,15 +453,13 @@ def _penalised_least_squares(dask, da, X, y, sw, sw_sum, alpha, fit_intercept):
     """
     import scipy.linalg
 
-    n_features = X.shape[1]
-    Xw = X * sw[:, None]
-    parts = [da.dot(X.T, Xw), da.dot(Xw.T, y)]
+    d = n_features = X.shape[1]
+    total = _sum_blocks(
+        _block_normal_equations, X, [y, sw], None, d * d + 2 * d + 1
+    ).compute()
+    gram, rhs = total[: d * d].reshape(d, d), total[d * d : d * d + d]
     if fit_intercept:
-        parts += [Xw.sum(axis=0), (sw * y).sum()]
-    parts = dask.compute(*parts)
-    gram, rhs = parts[0], parts[1]
-    if fit_intercept:
-        x_mean, y_mean = parts[2] / sw_sum, float(parts[3]) / sw_sum
+        x_mean, y_mean = total[d * d + d : -1] / sw_sum, float(total[-1]) / sw_sum
     else:
         x_mean, y_mean = np.zeros(n_features), 0.0
     gram = gram - sw_sum * np.outer(x_mean, x_mean)
@@ -506,12 +516,7 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
             (~da.isfinite(y_std)).any(), "Input y_std contains NaN or infinity.",
             (y_std <= 0).any(), "y_std must be strictly positive.",
         ]
-    if est.loss == "squared_error" and est.beta > 0:
-        raise ValueError(
-            "beta > 0 weights the joint mean-variance fit of "
-            "loss='gaussian_nll' or 'kl_divergence'; loss='squared_error' "
-            f"fits the mean by least squares already. Got beta={est.beta}."
-        )
+    est._check_beta()
     (sw_sum, y_sum) = _raise_failed(dask, checks, [sw.sum(), (sw * y).sum()])
     _set_n_features(est, X)
 
@@ -529,7 +534,7 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
         target = da.stack([y_tilde, y_std / y_scale], axis=1)
 
     coef, intercept = _penalised_least_squares(
-        dask, da, X, y_tilde, sw, sw_sum, est.alpha, est.fit_intercept
+        X, y_tilde, sw, sw_sum, est.alpha, est.fit_intercept
     )
     mean = X @ coef + intercept
     second_moment = (y_tilde - mean) ** 2

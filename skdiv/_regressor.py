@@ -441,12 +441,6 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         y_std = self._check_y_std(y_std, y)
-        if self.loss == "squared_error" and self.beta > 0:
-            raise ValueError(
-                "beta > 0 weights the joint mean-variance fit of "
-                "loss='gaussian_nll' or 'kl_divergence'; loss='squared_error' "
-                f"fits the mean by least squares already. Got beta={self.beta}."
-            )
 
         # Standardise the target so that the solver, the penalty and the
         # log-variance bounds see a target of unit scale whatever its units.
@@ -513,7 +507,17 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_ = n_iter
         return self
 
+    def _check_beta(self):
+        if self.loss == "squared_error" and self.beta > 0:
+            raise ValueError(
+                "beta > 0 weights the joint mean-variance fit of "
+                "loss='gaussian_nll' or 'kl_divergence'; loss='squared_error' "
+                f"fits the mean by least squares already. Got beta={self.beta}."
+            )
+
     def _check_y_std(self, y_std, y):
+        """Validate ``y_std`` against ``loss`` (and ``beta`` against ``loss``)."""
+        self._check_beta()
         if self.loss != "kl_divergence":
             if y_std is not None:
                 raise ValueError(

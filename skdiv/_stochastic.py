@@ -49,7 +49,7 @@ from sklearn.utils.validation import (
 
 from ._linear import LinearObjective
 from ._objectives import LOG_VAR_LIMIT, GaussianKL, GaussianNLL, get_objective
-from ._validation import check_probability_rows
+from ._validation import check_probability_rows, encode_labels
 
 #: Rows per Adam step.
 BATCH_SIZE = 128
@@ -196,14 +196,7 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None):
     else:
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        missing = np.setdiff1d(y, classes)
-        if missing.size:
-            raise ValueError(
-                f"y contains labels {missing.tolist()} that are not in "
-                f"classes={classes.tolist()}."
-            )
-        order = np.argsort(classes, kind="stable")
-        codes = order[np.searchsorted(classes, y, sorter=order)]
+        codes = encode_labels(y, classes)
         target = np.zeros((y.shape[0], n_classes))
         target[np.arange(y.shape[0]), codes] = 1.0
 
@@ -315,12 +308,6 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None):
     )
     _check_weights(sample_weight)
     y_std = est._check_y_std(y_std, y)
-    if est.loss == "squared_error" and est.beta > 0:
-        raise ValueError(
-            "beta > 0 weights the joint mean-variance fit of "
-            "loss='gaussian_nll' or 'kl_divergence'; loss='squared_error' "
-            f"fits the mean by least squares already. Got beta={est.beta}."
-        )
     n_features = X.shape[1]
     log_var_min = 2.0 * np.log(est.min_std)
 

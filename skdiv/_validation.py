@@ -40,3 +40,48 @@ def check_probability_rows(proba, *, name="y", sum_tol=PROBA_SUM_TOL):
             f"{bad.size} row(s) do not sum to 1 (tolerance {sum_tol:g})."
         )
     return proba
+
+
+def encode_labels(y, classes):
+    """Integer codes of hard labels ``y`` in the known ``classes``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Class labels (any comparable type).
+    classes : ndarray of shape (n_classes,)
+        The classes, in the order of the model's columns (not necessarily
+        sorted).
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples,)
+        ``classes[codes] == y``.
+
+    Raises
+    ------
+    ValueError
+        Naming the labels of ``y`` that are not in ``classes``.
+    """
+    check_labels_known(y, classes)
+    order = np.argsort(classes, kind="stable")
+    return order[np.searchsorted(classes, y, sorter=order)]
+
+
+def check_labels_known(labels, classes):
+    """Raise a ValueError naming the ``labels`` missing from ``classes``."""
+    missing = np.setdiff1d(labels, classes)
+    if missing.size:
+        raise ValueError(
+            f"y contains labels {missing.tolist()} that are not in "
+            f"classes={classes.tolist()}."
+        )
+
+
+def check_two_classes(classes):
+    """Raise a ValueError when fewer than two classes are known."""
+    if classes.shape[0] < 2:
+        raise ValueError(
+            "DivergenceClassifier needs samples of at least 2 classes in "
+            f"the data, but the data contain only one class: {classes[0]!r}."
+        )
