@@ -254,7 +254,7 @@ def _raise_failed(dask, checks, extra=()):
     """Compute boolean checks (with ``extra`` results) in one pass; raise the first."""
     flags, messages = checks[0::2], checks[1::2]
     results = dask.compute(*flags, *extra)
-    for flag, message in zip(results[: len(flags)], messages):
+    for flag, message in zip(results[: len(flags)], messages, strict=True):
         if bool(flag):
             raise ValueError(message)
     return results[len(flags) :]
@@ -384,7 +384,9 @@ def fit_classifier(estimator, X, y, sample_weight=None):
         y_fit = target[:, 1] if n_classes == 2 else target
     n_outputs = 1 if n_classes == 2 else n_classes
 
-    objective = get_objective(estimator.loss, allowed=["cross_entropy", "kl_divergence"])
+    objective = get_objective(
+        estimator.loss, allowed=["cross_entropy", "kl_divergence"]
+    )
     problem = DaskLinearObjective(
         objective, X, y_fit, n_outputs=n_outputs, sample_weight=sw,
         alpha=estimator.alpha, fit_intercept=estimator.fit_intercept,

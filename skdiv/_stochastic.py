@@ -313,7 +313,9 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None):
 
     def start(coordinates):
         # The standardisation of the target, fixed by the first batch.
-        offset = float(np.average(y, weights=sample_weight)) if est.fit_intercept else 0.0
+        offset = 0.0
+        if est.fit_intercept:
+            offset = float(np.average(y, weights=sample_weight))
         scale = float(np.sqrt(np.average((y - offset) ** 2, weights=sample_weight)))
         est._stream_target = (offset, scale if scale > 0 else 1.0)
         offset, scale = est._stream_target

@@ -189,7 +189,8 @@ def test_dask_ml_incremental_is_the_plain_loop_over_blocks():
     incremental.fit(Xd, yd, classes=["a", "b", "c"])
 
     loop = DivergenceClassifier()
-    for X_block, y_block in zip(Xd.to_delayed().ravel(), yd.to_delayed()):
+    for X_block, y_block in zip(Xd.to_delayed().ravel(), yd.to_delayed(),
+                                strict=True):
         loop.partial_fit(X_block.compute(), y_block.compute(), classes=["a", "b", "c"])
     assert_allclose(incremental.estimator_.coef_, loop.coef_, rtol=1e-12)
     assert_array_equal(incremental.predict(Xd).compute(), loop.predict(X))
