@@ -75,6 +75,55 @@ def blas_info():
     return lines
 
 
+def skdiv_source():
+    """A short hash of the imported skdiv's ``.py`` files, and git's view.
+
+    Other developers commit to the same checkout while a benchmark runs; each
+    worker reports this hash so that a run spanning two versions of skdiv
+    says so instead of mixing them silently.
+    """
+    import hashlib
+
+    import skdiv
+
+    root = os.path.dirname(skdiv.__file__)
+    digest = hashlib.sha1()
+    for folder, _, files in sorted(os.walk(root)):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), "rb") as f:
+                    digest.update(name.encode() + f.read())
+    return digest.hexdigest()[:12]
+
+
+def git_state():
+    import skdiv
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(skdiv.__file__)))
+    try:
+        head = subprocess.run(["git", "-C", repo, "log", "-1", "--format=%h %cd",
+                               "--date=format:%Y-%m-%d %H:%M"],
+                              capture_output=True, text=True, timeout=10).stdout
+        dirty = subprocess.run(["git", "-C", repo, "status", "--porcelain",
+                                "--", "skdiv"],
+                               capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    state = head.strip() or "unknown"
+    if dirty.strip():
+        state += f" + uncommitted changes in skdiv/ ({len(dirty.splitlines())} files)"
+    return state
+
+
+def check_source(results, expected):
+    """Warn when workers ran a different skdiv than the one the run began with."""
+    seen = {r.get("skdiv_source") for r in results} - {None}
+    if seen - {expected}:
+        print(f"WARNING: skdiv's source changed during this run (started with "
+              f"{expected}, workers saw {sorted(seen)}): figures mix versions; "
+              "re-run when the checkout is quiet.")
+
+
 def header(title, extra=()):
     """Print the machine, library versions, BLAS pools and load average."""
     import scipy
@@ -89,6 +138,7 @@ def header(title, extra=()):
     print(f"python {platform.python_version()}, numpy {np.__version__}, "
           f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
           f"skdiv {skdiv.__version__}")
+    print(f"skdiv source: {skdiv_source()} (git {git_state()})")
     for line in blas_info():
         print(f"threadpool: {line}")
     env = {k: v for k, v in os.environ.items()
@@ -182,6 +232,7 @@ def measure_fits(make, X, y, repeats, warmup=None, make_warmup=None):
         "process_mb": peak / 2**20,
         "converged": converged,
         "peak_reset": peak_reset,
+        "skdiv_source": skdiv_source(),
     }
 
 

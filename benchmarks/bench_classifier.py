@@ -61,12 +61,14 @@ import scipy.sparse as sp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (  # noqa: E402
+    check_source,
     fmt_sci,
     fmt_time,
     header,
     load_average,
     measure_fits,
     run_worker,
+    skdiv_source,
 )
 
 SKDIV_SOLVERS = ("auto", "lbfgs", "newton-cg")
@@ -583,6 +585,7 @@ def main():
         args.repeats = 1 if args.quick else 3
     sizes = QUICK if args.quick else FULL
     load_start = load_average()
+    source = skdiv_source()
     datasets = [d for d in args.datasets.split(",") if d]
 
     header(
@@ -631,6 +634,7 @@ def main():
     if args.profile:
         return
     load_end = load_average()
+    check_source(rows, source)
     print_ratios(rows, datasets)
     check_targets(rows, datasets)
     if args.threads:

@@ -45,12 +45,14 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (  # noqa: E402
+    check_source,
     fmt_sci,
     fmt_time,
     header,
     load_average,
     measure_fits,
     run_worker,
+    skdiv_source,
 )
 
 FULL = dict(n_train=200_000, n_test=50_000, n_features=20)
@@ -165,6 +167,7 @@ def main():
         args.repeats = 1 if args.quick else 3
     sizes = QUICK if args.quick else FULL
     load_start = load_average()
+    source = skdiv_source()
     ngb = ngboost_version()
     solvers = skdiv_solvers()
     header(
@@ -238,6 +241,7 @@ def main():
         )
         sys.stdout.flush()
     load_end = load_average()
+    check_source(rows, source)
 
     linear, constant = rows[0], rows[1]
     coef_lin = np.load(data_path + ".0.coef.npy")
