@@ -51,6 +51,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -59,6 +60,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+_WORKDIRS = []
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (  # noqa: E402
     check_source,
@@ -600,6 +602,7 @@ def main():
         ],
     )
     workdir = tempfile.mkdtemp(prefix="skdiv-bench-")
+    _WORKDIRS.append(workdir)
     data_paths, refs, rows = {}, {}, []
     dense = None
     for name in datasets:
@@ -646,3 +649,6 @@ def main():
 
 if __name__ == "__main__":
     main()
+    # The data files of the run (mkdtemp "skdiv-bench-*"; the cache is kept).
+    for leftover in _WORKDIRS:
+        shutil.rmtree(leftover, ignore_errors=True)

@@ -37,12 +37,14 @@ Run (from the repository root)::
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
 
 import numpy as np
 
+_WORKDIRS = []
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (  # noqa: E402
     check_source,
@@ -184,6 +186,7 @@ def main():
     from skdiv import GaussianRegressor
 
     workdir = tempfile.mkdtemp(prefix="skdiv-bench-")
+    _WORKDIRS.append(workdir)
     X, y, X_test, y_test = make_data(**sizes)
     data_path = os.path.join(workdir, "data")
     for part, array in dict(X=X, y=y, X_test=X_test, y_test=y_test).items():
@@ -294,3 +297,6 @@ def main():
 
 if __name__ == "__main__":
     main()
+    # The data files of the run (mkdtemp "skdiv-bench-*"; the cache is kept).
+    for leftover in _WORKDIRS:
+        shutil.rmtree(leftover, ignore_errors=True)
