@@ -166,6 +166,15 @@ class LinearObjective:
         self.X = X
         self.y = y
         self.n_outputs = n_outputs
+        if (
+            weight_sum is None
+            and isinstance(sample_weight, np.ndarray)
+            and sample_weight.size
+            and np.all(sample_weight == sample_weight[0])
+        ):
+            # Equal weights cancel in the normalised objective: skip the
+            # per-evaluation products with them (and their n x k buffers).
+            sample_weight = None
         self.sample_weight = sample_weight
         self.alpha = alpha
         self.fit_intercept = fit_intercept
@@ -239,23 +248,31 @@ class LinearObjective:
         if sp.issparse(X):
             mean = np.asarray(X.mean(axis=0) if weights is None else X.T @ weights)
             mean = mean.ravel().astype(np.float64)
-        else:
-            mean = np.average(X, axis=0, weights=weights).astype(np.float64)
-        if matrix:
-            if sp.issparse(X):
+            if matrix:
                 Xw = X if weights is None else X.multiply(weights[:, None]).tocsr()
                 second = np.asarray((X.T @ Xw).toarray(), dtype=np.float64)
-            else:
-                Xw = X if weights is None else X * weights[:, None].astype(X.dtype)
-                second = np.asarray(X.T @ Xw, dtype=np.float64)
-            if weights is None:
-                second /= X.shape[0]
-            return mean, second
-        if sp.issparse(X):
+                if weights is None:
+                    second /= X.shape[0]
+                return mean, second
             sq = X.multiply(X)
             sq = np.asarray(sq.mean(axis=0) if weights is None else sq.T @ weights)
             return mean, np.maximum(sq.ravel() - mean**2, 0.0)
-        return mean, np.average((X - mean) ** 2, axis=0, weights=weights)
+        n_samples, n_features = X.shape
+        if weights is None:
+            weights = np.full(n_samples, 1.0 / n_samples)
+        mean = np.asarray(X.T @ weights.astype(X.dtype), dtype=np.float64)
+        # Row blocks of about 4 MB bound the temporaries whatever n_samples:
+        # a weighted copy of all of X would double the fit's memory.
+        size = max(1, (1 << 19) // max(n_features, 1))
+        second = np.zeros((n_features, n_features) if matrix else n_features)
+        for start in range(0, n_samples, size):
+            block = X[start : start + size]
+            w = weights[start : start + size, None]
+            if matrix:
+                second += block.T @ (block * w.astype(X.dtype))
+            else:
+                second += ((block - mean) ** 2 * w).sum(axis=0)
+        return mean, second
 
     @property
     def change_of_variables(self):
