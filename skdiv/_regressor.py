@@ -118,12 +118,49 @@ def _weighted_mean(values, sample_weight):
     return float(np.average(values, weights=sample_weight))
 
 
+def _ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
+    r"""Penalised weighted least squares for dense, tall ``X``, without copying it.
+
+    Solves :math:`(X_c^\top S X_c + \lambda I) w = X_c^\top S t` with
+    :math:`X_c = X - \bar x`, :math:`\lambda = \alpha \sum_i s_i`, the Gram
+    matrix accumulated over row blocks and factored by ``eigh``
+    (pseudo-inverse when :math:`\lambda = 0` and :math:`X_c` is rank
+    deficient, giving the minimum-norm solution as ``LinearRegression``). One
+    step of iterative refinement on the true residual recovers the digits
+    that forming the Gram matrix loses.
+    """
+    n_samples, n_features = X.shape
+    sw_sum = sample_weight.sum()
+    size = max(1, (1 << 19) // n_features)
+    gram = np.zeros((n_features, n_features))
+    for start in range(0, n_samples, size):
+        block = X[start : start + size]
+        gram += block.T @ (block * sample_weight[start : start + size, None])
+    gram -= sw_sum * np.outer(x_mean, x_mean)
+    gram[np.diag_indices_from(gram)] += alpha * sw_sum
+    eigval, eigvec = np.linalg.eigh((gram + gram.T) / 2)
+    cutoff = np.finfo(np.float64).eps * n_samples * max(eigval.max(), 0.0)
+    inverse = np.where(eigval > cutoff, 1.0 / np.where(eigval > 0, eigval, 1.0), 0.0)
+
+    def solve(rhs):
+        return eigvec @ (inverse * (eigvec.T @ rhs))
+
+    def normal_residual(coef):
+        residual = sample_weight * (target - (X @ coef - x_mean @ coef))
+        return X.T @ residual - x_mean * residual.sum() - alpha * sw_sum * coef
+
+    coef = solve(normal_residual(np.zeros(n_features)))
+    return coef + solve(normal_residual(coef))
+
+
 def _penalised_least_squares(X, y, sample_weight, alpha, fit_intercept):
     r"""Closed-form minimiser of the penalised weighted squared error.
 
     Minimises :math:`\frac{1}{2S}\sum_i s_i (y_i - x_i w - b)^2 +
     \frac{\alpha}{2}\lVert w \rVert^2` with :math:`S = \sum_i s_i`, i.e.
-    ``Ridge(alpha=alpha * S)``. Dense ``X``: least squares on the augmented,
+    ``Ridge(alpha=alpha * S)``. Dense, tall ``X`` (at least four rows per
+    feature): normal equations, see :func:`_ridge_normal_equations`. Other
+    dense ``X``: least squares on the augmented,
     weighted, centred system (minimum-norm solution when ``alpha == 0``, as
     ``LinearRegression``). Sparse ``X``: normal equations built with sparse
     products, centring applied to the Gram matrix so ``X`` is never densified.
@@ -150,6 +187,8 @@ def _penalised_least_squares(X, y, sample_weight, alpha, fit_intercept):
             coef = scipy.linalg.solve(gram, rhs, assume_a="pos")
         else:
             coef = scipy.linalg.lstsq(gram, rhs)[0]
+    elif X.shape[0] >= 4 * n_features:
+        coef = _ridge_normal_equations(X, y - y_mean, sample_weight, x_mean, alpha)
     else:
         root_w = np.sqrt(sample_weight)
         design = (X - x_mean) * root_w[:, None]
