@@ -57,7 +57,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import header, load_average  # noqa: E402
+from _common import header, load_average, reset_peak_rss  # noqa: E402
 
 MB = 1024**2
 
@@ -77,15 +77,6 @@ def _vm_rss():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     return -1
-
-
-def _reset_hwm():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 class _Sampler(threading.Thread):
@@ -190,8 +181,8 @@ def main():
         else:
             model = GaussianRegressor(solver=args.solver, tol=args.tol)
         workers_before = set(client.scheduler_info()["workers"])
-        client.run(_reset_hwm)
-        _reset_hwm()
+        client.run(reset_peak_rss)
+        reset_peak_rss()
         sampler = _Sampler(client, args.interval)
         sampler.start()
         start = time.perf_counter()

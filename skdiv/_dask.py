@@ -581,12 +581,6 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
     est.objective_ = scoring.loss(
         scoring.pack(np.vstack([coef, var_coef]), [intercept, var_intercept])
     )
-    est.coef_ = coef * y_scale
-    est.intercept_ = float(y_offset + y_scale * intercept)
-    est.var_coef_ = np.asarray(var_coef, dtype=np.float64)
-    log_scale2 = 2.0 * np.log(y_scale)
-    est.var_intercept_ = float(var_intercept + log_scale2)
-    est.std_floor_ = float(est.min_std * y_scale)
-    est._log_var_bounds = (log_var_min + log_scale2, LOG_VAR_LIMIT + log_scale2)
+    est._set_solution(coef, intercept, var_coef, var_intercept, y_offset, y_scale)
     est.n_iter_ = n_iter
     return est

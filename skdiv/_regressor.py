@@ -533,18 +533,27 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
             objective.loss(target, raw, sample_weight).sum() / sample_weight.sum()
             + 0.5 * self.alpha * (coef @ coef + var_coef @ var_coef)
         )
-        self.coef_ = coef * y_scale
-        self.intercept_ = float(y_offset + y_scale * intercept)
+        self._set_solution(coef, intercept, var_coef, var_intercept, y_offset, y_scale)
+        self.n_iter_ = n_iter
+        return self
+
+    def _set_solution(self, coef, intercept, var_coef, var_intercept, offset, scale):
+        """Store a solution found on the standardised target in target units.
+
+        Shared by :meth:`fit`, the Dask path and :meth:`partial_fit`: the
+        mean scales by ``scale`` and shifts by ``offset``, the log-variance
+        intercept shifts by ``2 log scale``.
+        """
+        log_scale2 = 2.0 * np.log(scale)
+        self.coef_ = coef * scale
+        self.intercept_ = float(offset + scale * intercept)
         self.var_coef_ = np.asarray(var_coef, dtype=np.float64)
-        log_scale2 = 2.0 * np.log(y_scale)
         self.var_intercept_ = float(var_intercept + log_scale2)
-        self.std_floor_ = float(self.min_std * y_scale)
+        self.std_floor_ = float(self.min_std * scale)
         self._log_var_bounds = (
             2.0 * np.log(self.min_std) + log_scale2,
             LOG_VAR_LIMIT + log_scale2,
         )
-        self.n_iter_ = n_iter
-        return self
 
     def _check_beta(self):
         if self.loss == "squared_error" and self.beta > 0:

@@ -375,13 +375,7 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None):
     if not est.fit_intercept:
         intercept = 0.0
     est.objective_ = float(full.loss(stream.average))
-    est.coef_ = coef * scale
-    est.intercept_ = float(offset + scale * intercept)
-    est.var_coef_ = np.asarray(var_coef, dtype=np.float64)
-    log_scale2 = 2.0 * np.log(scale)
-    est.var_intercept_ = float(var_intercept + log_scale2)
-    est.std_floor_ = float(est.min_std * scale)
-    est._log_var_bounds = (log_var_min + log_scale2, LOG_VAR_LIMIT + log_scale2)
+    est._set_solution(coef, intercept, var_coef, var_intercept, offset, scale)
     est.n_iter_ = stream.t
     stream.coef = est.coef_
     return est
