@@ -422,31 +422,6 @@ def fit_classifier(estimator, X, y, sample_weight=None):
 
 
 # --------------------------------------------------------------- regressor
-class _FixedMeanHead:
-    """Log-variance head whose fixed mean is the last column of ``y``.
-
-    The in-memory ``_LogVarianceHead`` holds the mean as one array over all
-    samples; on Dask it travels with the target instead, block by block.
-    """
-
-    def __init__(self, objective):
-        self.objective = objective
-
-    def _head(self, y_true):
-        from ._regressor import _LogVarianceHead
-
-        target = y_true[:, 0] if y_true.shape[1] == 2 else y_true[:, :-1]
-        return _LogVarianceHead(self.objective, y_true[:, -1]), target
-
-    def loss_gradient(self, y_true, raw_prediction, sample_weight=None):
-        head, target = self._head(y_true)
-        return head.loss_gradient(target, raw_prediction, sample_weight)
-
-    def loss_gradient_hessp(self, y_true, raw_prediction, sample_weight=None):
-        head, target = self._head(y_true)
-        return head.loss_gradient_hessp(target, raw_prediction, sample_weight)
-
-
 def _penalised_least_squares(X, y, sw, sw_sum, alpha, fit_intercept):
     """The closed form of ``_regressor._penalised_least_squares`` by reductions.
 
@@ -550,12 +525,11 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
 
     if est.variance == "heteroscedastic":
         if est.loss == "squared_error":
-            stacked = da.concatenate(
-                [target.reshape(-1, 1) if target.ndim == 1 else target, mean[:, None]],
-                axis=1,
-            )
+            from ._regressor import _LogVarianceHead, _with_fixed_mean
+
             problem = DaskLinearObjective(
-                _FixedMeanHead(objective), X, stacked, n_outputs=1,
+                _LogVarianceHead(objective), X, _with_fixed_mean(da, target, mean),
+                n_outputs=1,
                 sample_weight=sw, alpha=est.alpha, fit_intercept=True,
             )
             params, n_solver = minimize(

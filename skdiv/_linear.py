@@ -19,6 +19,12 @@ two adapters compute the same function.
 import numpy as np
 import scipy.sparse as sp
 
+from ._objectives import CrossEntropy
+
+
+# The subsampled Hessian keeps at least this many rows (and 16 per parameter).
+_MIN_HESSIAN_ROWS = 10_000
+
 
 def _is_dask_array(X):
     """Whether ``X`` is a Dask collection, decided without importing Dask."""
@@ -82,7 +88,36 @@ def data_terms_hessp(objective, coef, intercept, X, y, sample_weight=None):
     def hessp(v_coef, v_intercept):
         return _back(X, hessp_raw(_raw(X, v_coef, v_intercept)))
 
+    if hasattr(hessp_raw, "diagonal"):
+        hessp.diagonal_terms = lambda: diagonal_terms(X, hessp_raw.diagonal())
     return float(loss.sum()), grad_coef, grad_intercept, hessp
+
+
+def diagonal_terms(X, curvature):
+    r"""The sums that give the diagonal of the Hessian in any diagonal scaling.
+
+    With :math:`h_{ik}` the diagonal of the per-sample Hessian in raw space
+    (``curvature``, shape ``(n_samples, n_outputs)`` or 1-D), returns
+    ``(square, linear, constant)``: :math:`\sum_i h_{ik} x_{ij}^2`,
+    :math:`\sum_i h_{ik} x_{ij}` (both ``(n_outputs, n_features)``) and
+    :math:`\sum_i h_{ik}`. The Hessian diagonal for the coefficient of
+    :math:`c_j (x_{ij} - \mu_j)` is then :math:`c_j^2 (\text{square} - 2
+    \mu_j\, \text{linear} + \mu_j^2\, \text{constant})`. Costs two products
+    with (the square of) ``X``; dense ``X`` is squared in row blocks.
+    """
+    h = curvature[:, None] if curvature.ndim == 1 else curvature
+    linear, constant = _back(X, h)
+    if sp.issparse(X):
+        X = X.tocsr()
+        # The square shares X's index arrays: only the values are new.
+        square = _back(sp.csr_matrix((X.data**2, X.indices, X.indptr), shape=X.shape), h)[0]
+        return square, linear, constant
+    square = np.zeros_like(linear)
+    size = max(1, (1 << 19) // max(X.shape[1], 1))
+    for start in range(0, X.shape[0], size):
+        block = X[start : start + size]
+        square += _back(block * block, h[start : start + size])[0]
+    return square, linear, constant
 
 
 class LinearObjective:
@@ -143,6 +178,30 @@ class LinearObjective:
         ``sample_weight`` (or ``n_samples``) when None. The stochastic solver
         passes a running estimate so that mini-batch gradients average to the
         full gradient.
+    hessian_stride : "auto" or int, default="auto"
+        Hessian products use every ``hessian_stride``-th row only (value and
+        gradient always use all rows); see **Subsampled Hessian** below.
+        ``"auto"`` picks the largest stride up to 8 that keeps at least 16
+        rows per parameter and 10,000 rows, and 1 (all rows) for Dask
+        arrays.
+
+    **Subsampled Hessian.** On tall problems (many more rows than
+    parameters) the Hessian of the mean loss is estimated well by the mean
+    over a systematic subsample of rows, ``X[::stride]`` (a view of dense
+    ``X``, no copy):
+
+    .. math::
+
+        \tilde H = \frac{1}{\sum_{i \in S} s_i} \sum_{i \in S} s_i\,
+            J_i^\top \nabla^2 \ell_i\, J_i + \alpha I .
+
+    Newton-CG then costs ``1 / stride`` of a pass over the data per
+    conjugate-gradient step; the value and gradient stay exact, so the
+    optimum and the stopping rule do not change, only the rate at which
+    Newton approaches it (linear with a small factor instead of quadratic;
+    Byrd, Chin, Neveitt and Nocedal, SIAM J. Optim. 21(3), 2011). On dense
+    100,000 x 100 with 10 classes this halves the fit time
+    (``benchmarks/bench_classifier.py``).
 
     Notes
     -----
@@ -172,6 +231,7 @@ class LinearObjective:
         fit_intercept=True,
         precondition="auto",
         weight_sum=None,
+        hessian_stride="auto",
     ):
         self.objective = objective
         self.X = X
@@ -196,6 +256,24 @@ class LinearObjective:
         else:
             self.sw_sum = self._weight_sum()
         self._offset_scale(precondition)
+        self._set_hessian_rows(hessian_stride)
+
+    def _set_hessian_rows(self, stride):
+        """The rows Hessian products use: ``X[::stride]`` and its weight sum."""
+        if stride == "auto":
+            n_samples = self.X.shape[0]
+            stride = 1
+            if not _is_dask_array(self.X):
+                rows = max(16 * self.n_params, _MIN_HESSIAN_ROWS)
+                stride = int(np.clip(n_samples // rows, 1, 8))
+        self.hessian_stride = stride
+        self._hessian_rows = None
+        self.hessian_weight_sum = self.sw_sum
+        if stride > 1:
+            rows = slice(None, None, stride)
+            sw = None if self.sample_weight is None else self.sample_weight[rows]
+            self._hessian_rows = (self.X[rows], self.y[rows], sw)
+            self.hessian_weight_sum = self.X[rows].shape[0] if sw is None else sw.sum()
 
     def _weight_sum(self):
         if self.sample_weight is None:
@@ -370,10 +448,18 @@ class LinearObjective:
         )
 
     def _data_terms_hessp(self, coef, intercept):
-        """:meth:`_data_terms` and the Hessian product (:func:`data_terms_hessp`)."""
-        return data_terms_hessp(
-            self.objective, coef, intercept, self.X, self.y, self.sample_weight
-        )
+        """:meth:`_data_terms` and the Hessian product (:func:`data_terms_hessp`).
+
+        The Hessian product sums over the rows of :meth:`_set_hessian_rows`
+        and is to be normalised by :attr:`hessian_weight_sum`.
+        """
+        if self._hessian_rows is None:
+            return data_terms_hessp(
+                self.objective, coef, intercept, self.X, self.y, self.sample_weight
+            )
+        loss_sum, grad_coef, grad_intercept = self._data_terms(coef, intercept)
+        hessp = data_terms_hessp(self.objective, coef, intercept, *self._hessian_rows)[3]
+        return loss_sum, grad_coef, grad_intercept, hessp
 
     def loss_gradient(self, params):
         """Objective value and gradient with respect to the solver parameters."""
@@ -414,8 +500,45 @@ class LinearObjective:
         def hessp(direction):
             v_coef, v_intercept = self.unpack(direction)
             h_coef, h_intercept = hessp_data(v_coef, v_intercept)
-            h_coef /= self.sw_sum
+            h_coef /= self.hessian_weight_sum
             h_coef += self.alpha * v_coef
-            return self._pullback(h_coef, h_intercept / self.sw_sum)
+            return self._pullback(h_coef, h_intercept / self.hessian_weight_sum)
 
+        if self._whitener is None and hasattr(hessp_data, "diagonal_terms"):
+            hessp.diagonal = lambda: self._hessian_diagonal(
+                *hessp_data.diagonal_terms()
+            )
         return float(value), self._pullback(grad_coef, grad_intercept), hessp
+
+    def _hessian_diagonal(self, square, linear, constant):
+        r"""Diagonal of the solver-space Hessian under a diagonal scaling.
+
+        The solver coefficient :math:`W'_{kj}` multiplies :math:`c_j (x_{ij}
+        - \mu_j)`, so its diagonal entry is
+
+        .. math::
+
+            \frac{c_j^2}{\sum_i s_i} \sum_i h_{ik} (x_{ij} - \mu_j)^2
+            + \alpha c_j^2 ,
+
+        and the intercept's is :math:`\sum_i h_{ik} / \sum_i s_i` (the sums
+        from :func:`diagonal_terms`). Newton-CG uses its inverse as the
+        preconditioner of conjugate gradients (Jacobi).
+
+        For a softmax the entries are averaged over classes. Adding the same
+        vector to every class's coefficients (and the same number to every
+        intercept) leaves the model unchanged, so the gradient never has a
+        component along those directions; a scale shared by the classes
+        keeps CG out of them too, as plain CG from zero stays out, and the
+        intercepts come out as without preconditioning.
+        """
+        mu, scale2 = self.x_mean, self.x_scale**2
+        centred = square - 2.0 * linear * mu + np.outer(constant, mu**2)
+        # Cancellation can leave tiny negatives; curvature is never negative.
+        weight_sum = self.hessian_weight_sum
+        diagonal = [(np.maximum(centred, 0.0) / weight_sum + self.alpha) * scale2]
+        if self.fit_intercept:
+            diagonal.append(constant / weight_sum)
+        if self.n_outputs > 1 and isinstance(self.objective, CrossEntropy):
+            diagonal = [np.broadcast_to(part.mean(axis=0), part.shape) for part in diagonal]
+        return np.concatenate([part.ravel() for part in diagonal])

@@ -16,7 +16,9 @@ Conventions shared by every objective:
   returns ``(loss, gradient, hessp)`` where ``hessp(v)`` applies the Hessian
   of the weighted pointwise losses (block diagonal over samples) to a
   direction ``v`` in raw space; ``gradient_hessian_product`` returns the last
-  two.
+  two. ``hessp.diagonal()`` returns the diagonal of that Hessian (the shape
+  of ``raw_prediction``), computed on demand, which the adapter turns into a
+  preconditioner for the solver.
 * Everything is computed stably: log-sum-exp with the maximum subtracted,
   ``xlogy`` for :math:`0 \\log 0 = 0`, log-variance clipped so that the
   variance never under- or overflows.
@@ -38,6 +40,12 @@ def _weighted(values, sample_weight):
     if values.ndim == 2:
         return values * sample_weight[:, None]
     return values * sample_weight
+
+
+def _with_diagonal(hessp, diagonal):
+    """Attach ``diagonal``, a function of no argument, to a Hessian product."""
+    hessp.diagonal = diagonal
+    return hessp
 
 
 def _softmax_lse(raw):
@@ -144,6 +152,7 @@ class CrossEntropy:
             def hessp(v):
                 return curvature * v
 
+            hessp = _with_diagonal(hessp, lambda: curvature)
         else:
             proba, lse = _softmax_lse(raw_prediction)
             loss, grad = self._multinomial_from(y_true, raw_prediction, proba.copy(), lse)
@@ -153,6 +162,9 @@ class CrossEntropy:
                 qv = weighted_proba * v
                 qv -= proba * qv.sum(axis=1, keepdims=True)
                 return qv
+
+            # diag(q) - q q^T on the diagonal: q (1 - q).
+            hessp = _with_diagonal(hessp, lambda: weighted_proba * (1.0 - proba))
 
         offset = self.target_offset(y_true)
         return (
@@ -349,6 +361,7 @@ class GaussianNLL:
             out[:, 1] = h_me * v[:, 0] + h_ee * v[:, 1]
             return out
 
+        hessp = _with_diagonal(hessp, lambda: np.column_stack([h_mm, h_ee]))
         return loss, grad, hessp
 
     def _constant(self, y_true):
@@ -442,7 +455,7 @@ class SquaredError:
         """Weighted loss, gradient, and the (diagonal, constant) Hessian product."""
         loss, grad = self.loss_gradient(y_true, raw_prediction, sample_weight)
         ones = _weighted(np.ones_like(grad), sample_weight)
-        return loss, grad, lambda v: ones * v
+        return loss, grad, _with_diagonal(lambda v: ones * v, lambda: ones)
 
 
 OBJECTIVES = {

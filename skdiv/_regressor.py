@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
 
 from . import _dask, _stochastic
 from ._linear import LinearObjective
-from ._objectives import LOG_VAR_LIMIT, GaussianKL, GaussianNLL
+from ._objectives import LOG_VAR_LIMIT, GaussianKL, GaussianNLL, _with_diagonal
 from ._solvers import minimize
 
 # Cap on the refits of the beta-NLL fixed point, and the number of previous
@@ -33,27 +33,39 @@ class _LogVarianceHead:
 
     Raw predictions are the log-variance alone (1-D), so that
     :class:`~skdiv._linear.LinearObjective` with ``n_outputs=1`` fits the
-    variance head of a model whose mean is already fitted.
+    variance head of a model whose mean is already fitted. The fixed mean is
+    the last column of ``y_true`` (see :func:`_with_fixed_mean`): it travels
+    with each row, so row subsets and Dask blocks carry their own.
     """
 
-    def __init__(self, objective, mean):
+    def __init__(self, objective):
         self.objective = objective
-        self.mean = mean
+
+    @staticmethod
+    def _split(y_true, raw_prediction):
+        target = y_true[:, 0] if y_true.shape[1] == 2 else y_true[:, :-1]
+        return target, np.column_stack([y_true[:, -1], raw_prediction])
 
     def loss_gradient(self, y_true, raw_prediction, sample_weight=None):
-        raw = np.column_stack([self.mean, raw_prediction])
-        loss, grad = self.objective.loss_gradient(y_true, raw, sample_weight)
+        target, raw = self._split(y_true, raw_prediction)
+        loss, grad = self.objective.loss_gradient(target, raw, sample_weight)
         return loss, grad[:, 1]
 
     def loss_gradient_hessp(self, y_true, raw_prediction, sample_weight=None):
-        raw = np.column_stack([self.mean, raw_prediction])
+        target, raw = self._split(y_true, raw_prediction)
         loss, grad, hessp = self.objective.loss_gradient_hessp(
-            y_true, raw, sample_weight
+            target, raw, sample_weight
         )
         # The (log-variance, log-variance) entry of the 2x2 per-sample Hessian.
-        unit = np.column_stack([np.zeros_like(raw_prediction), np.ones_like(raw_prediction)])
-        curvature = hessp(unit)[:, 1]
-        return loss, grad[:, 1], lambda v: curvature * v
+        curvature = hessp.diagonal()[:, 1]
+        return loss, grad[:, 1], _with_diagonal(lambda v: curvature * v, lambda: curvature)
+
+
+def _with_fixed_mean(xp, target, mean):
+    """``y_true`` of :class:`_LogVarianceHead`: the target, then the mean."""
+    return xp.concatenate(
+        [target.reshape(-1, 1) if target.ndim == 1 else target, mean[:, None]], axis=1
+    )
 
 
 class _ZeroMeanIntercept:
@@ -594,9 +606,9 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
     def _fit_log_variance(self, X, target, sample_weight, objective, mean, start):
         """Second stage of ``squared_error``: log-variance head, mean fixed."""
         problem = LinearObjective(
-            _LogVarianceHead(objective, mean),
+            _LogVarianceHead(objective),
             X,
-            target,
+            _with_fixed_mean(np, target, mean),
             n_outputs=1,
             sample_weight=sample_weight,
             alpha=self.alpha,

@@ -113,38 +113,56 @@ def lbfgs(fun, x0, *, max_iter=1000, tol=1e-4, verbose=0, gradient_norm=None):
 
 
 
-def _truncated_cg(hessp, grad, *, floor=0.0, max_iter=200):
-    """Approximately solve ``H p = -grad`` by conjugate gradients.
+def _truncated_cg(hessp, grad, *, floor=0.0, max_iter=200, inverse_diagonal=None):
+    """Approximately solve ``H p = -grad`` by (preconditioned) conjugate gradients.
 
     The inner tolerance follows the forcing sequence ``min(0.5,
     sqrt(|g|)) |g|`` (Eisenstat & Walker), which gives superlinear
     convergence of the outer Newton iterations, but never goes below
     ``floor``: the gradient after the step is about the CG residual, so
-    solving more exactly than the outer tolerance needs is wasted work. On non-positive curvature CG
-    stops with the step found so far, or with steepest descent if that is
-    the first direction, so the step is always a descent direction.
+    solving more exactly than the outer tolerance needs is wasted work. On
+    non-positive curvature CG stops with the step found so far, or with
+    (preconditioned) steepest descent if that is the first direction, so the
+    step is always a descent direction. ``inverse_diagonal``, the inverse of
+    the Hessian's diagonal, makes it Jacobi-preconditioned CG: the same
+    iteration on :math:`D^{-1/2} H D^{-1/2}`, whose spread of eigenvalues is
+    smaller when curvature differs a lot between coordinates.
     """
     grad_norm = np.sqrt(grad @ grad)
     inner_tol = max(min(0.5, np.sqrt(grad_norm)) * grad_norm, floor)
     step = np.zeros_like(grad)
     residual = -grad
-    direction = residual.copy()
-    rr = residual @ residual
+    precondition = (lambda r: r) if inverse_diagonal is None else (
+        lambda r: inverse_diagonal * r
+    )
+    z = precondition(residual)
+    direction = z.copy()
+    rz = residual @ z
     for i in range(max_iter):
-        if np.sqrt(rr) <= inner_tol:
+        if np.sqrt(residual @ residual) <= inner_tol:
             break
         h_direction = hessp(direction)
         curvature = direction @ h_direction
         if curvature <= 1e-12 * (direction @ direction):
-            return -grad if i == 0 else step
-        a = rr / curvature
+            return direction if i == 0 else step
+        a = rz / curvature
         step += a * direction
         residual -= a * h_direction
-        rr_new = residual @ residual
-        direction *= rr_new / rr
-        direction += residual
-        rr = rr_new
+        z = precondition(residual)
+        rz_new = residual @ z
+        direction *= rz_new / rz
+        direction += z
+        rz = rz_new
     return step
+
+
+def _inverse_diagonal(hessp):
+    """``1 / hessp.diagonal()`` when the problem provides its diagonal, else None."""
+    if not hasattr(hessp, "diagonal"):
+        return None
+    diagonal = hessp.diagonal()
+    # A zero diagonal entry is a zero row of the (PSD) Hessian: any scale will do.
+    return 1.0 / np.where(diagonal > 0, diagonal, 1.0)
 
 
 def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=None):
@@ -190,7 +208,9 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
     n_iter = stalled = 0
     while norm > tol and n_iter < max_iter and stalled < 5:
         n_iter += 1
-        step = _truncated_cg(hessp, grad, floor=0.1 * tol)
+        step = _truncated_cg(
+            hessp, grad, floor=0.1 * tol, inverse_diagonal=_inverse_diagonal(hessp)
+        )
         slope = grad @ step
         rounding = 64 * np.finfo(float).eps * max(abs(value), 1.0)
         t = 1.0

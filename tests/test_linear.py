@@ -78,6 +78,89 @@ def test_value_gradient_and_hessp(problem, precondition, fit_intercept, sparse):
     np.testing.assert_allclose(hessp(v), numeric_hv, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+@pytest.mark.parametrize("precondition", ["none", "diagonal"])
+@pytest.mark.parametrize(
+    "problem", ["softmax-hard", "softmax-soft-kl", "sigmoid", "gaussian", "squared"]
+)
+def test_hessian_diagonal_matches_the_explicit_hessian(
+    problem, precondition, fit_intercept, sparse
+):
+    # The Jacobi preconditioner: the diagonal of the solver-space Hessian,
+    # built from sums over X, X**2 and the curvature, against H e_j.
+    rng = np.random.default_rng(4)
+    X = _data(rng)
+    objective, y, k = _problems(rng, X)[problem]
+    sw = rng.uniform(0.2, 2.0, size=X.shape[0])
+    adapter = LinearObjective(
+        objective, sp.csr_matrix(X) if sparse else X, y, n_outputs=k,
+        sample_weight=sw, alpha=0.05, fit_intercept=fit_intercept,
+        precondition=precondition,
+    )
+    params = rng.normal(size=adapter.n_params) * 0.1
+    _, _, hessp = adapter.loss_gradient_hessp(params)
+    exact = np.array([hessp(e) @ e for e in np.eye(adapter.n_params)])
+    diagonal = hessp.diagonal()
+    if k > 1 and isinstance(objective, CrossEntropy):
+        # Softmax: averaged over classes, feature by feature (and intercepts).
+        n_coef = k * X.shape[1]
+        intercepts = exact[n_coef:]
+        exact = np.concatenate([
+            np.tile(exact[:n_coef].reshape(k, -1).mean(axis=0), k),
+            np.full(intercepts.size, intercepts.mean() if intercepts.size else 0.0),
+        ])
+    np.testing.assert_allclose(diagonal, exact, rtol=1e-9, atol=1e-12)
+
+
+def test_whitening_offers_no_diagonal():
+    rng = np.random.default_rng(5)
+    X = _data(rng)
+    adapter = LinearObjective(
+        CrossEntropy(), X, rng.integers(0, 3, size=X.shape[0]), n_outputs=3,
+        precondition="whiten",
+    )
+    assert not hasattr(adapter.loss_gradient_hessp(np.zeros(adapter.n_params))[2], "diagonal")
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_subsampled_hessian_is_the_hessian_of_every_stride_th_row(sparse):
+    rng = np.random.default_rng(6)
+    X = _data(rng, n=90)
+    y = rng.integers(0, 3, size=90)
+    sw = rng.uniform(0.2, 2.0, size=90)
+    Xfit = sp.csr_matrix(X) if sparse else X
+    common = dict(n_outputs=3, alpha=0.05, precondition="diagonal")
+    adapter = LinearObjective(
+        CrossEntropy(), Xfit, y, sample_weight=sw, hessian_stride=3, **common
+    )
+    rows = LinearObjective(
+        CrossEntropy(), Xfit[::3], y[::3], sample_weight=sw[::3], hessian_stride=1,
+        precondition=adapter.change_of_variables, n_outputs=3, alpha=0.05,
+    )
+    full = LinearObjective(CrossEntropy(), Xfit, y, sample_weight=sw, **common)
+    params = rng.normal(size=adapter.n_params) * 0.1
+    value, grad, hessp = adapter.loss_gradient_hessp(params)
+    # Value and gradient from every row; Hessian products from X[::3].
+    value_full, grad_full = full.loss_gradient(params)
+    assert value == pytest.approx(value_full, rel=1e-14)
+    np.testing.assert_allclose(grad, grad_full, rtol=1e-12, atol=1e-15)
+    _, _, hessp_rows = rows.loss_gradient_hessp(params)
+    v = rng.normal(size=adapter.n_params)
+    np.testing.assert_allclose(hessp(v), hessp_rows(v), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(hessp.diagonal(), hessp_rows.diagonal(), rtol=1e-12)
+
+
+def test_hessian_stride_auto_keeps_enough_rows():
+    rng = np.random.default_rng(7)
+    for n, d, expected in [(1_000, 5, 1), (40_000, 5, 4), (200_000, 5, 8), (200_000, 20_000, 1)]:
+        X = sp.eye(n, d, format="csr") if d > 100 else rng.normal(size=(n, d))
+        adapter = LinearObjective(
+            SquaredError(), X, np.zeros(n), n_outputs=1, precondition="none"
+        )
+        assert adapter.hessian_stride == expected, (n, d)
+
+
 @pytest.mark.parametrize("precondition", PRECONDITIONERS)
 def test_pack_unpack_round_trip_and_gradient_norm(precondition):
     rng = np.random.default_rng(1)

@@ -97,6 +97,27 @@ def test_hessian_product_matches_gradient_differences(name, shape, weighted):
     np.testing.assert_allclose(hessp(v), numeric, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("name, shape", CASES, ids=CASE_IDS)
+def test_hessian_diagonal_is_the_diagonal_of_the_hessian_product(name, shape, weighted):
+    # hessp.diagonal() (the Jacobi preconditioner's source) against H e_j.
+    rng = np.random.default_rng(2)
+    objective, y, raw = _problem(name, shape, rng)
+    sw = rng.uniform(0.1, 3, size=N_SAMPLES) if weighted else None
+    _, hessp = objective.gradient_hessian_product(y, raw, sw)
+    width = 1 if raw.ndim == 1 else raw.shape[1]
+    expected = np.zeros((raw.shape[0], width))
+    for k in range(width):
+        unit = np.zeros((raw.shape[0], width))
+        unit[:, k] = 1.0
+        # The Hessian is block diagonal over samples: H (1 in column k) has
+        # the (k, k) entries of every sample's block in its column k.
+        expected[:, k] = hessp(unit.reshape(raw.shape)).reshape(-1, width)[:, k]
+    np.testing.assert_allclose(
+        hessp.diagonal().reshape(-1, width), expected, rtol=1e-13, atol=1e-15
+    )
+
+
 def test_cross_entropy_known_values():
     logits = np.array([[1.0, 2.0, 3.0]])
     hard = CrossEntropy().loss(np.array([2]), logits)
