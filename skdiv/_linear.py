@@ -41,7 +41,8 @@ def _raw(X, coef, intercept):
     """
     coef = coef.astype(X.dtype, copy=False)
     raw = X @ coef.T if sp.issparse(X) else (coef @ X.T).T
-    raw = np.asarray(raw, dtype=np.float64) + intercept
+    raw = np.asarray(raw, dtype=np.float64)
+    raw += intercept
     return raw[:, 0] if coef.shape[0] == 1 else raw
 
 
