@@ -22,8 +22,11 @@ import scipy.sparse as sp
 from ._objectives import CrossEntropy
 
 
-# The subsampled Hessian keeps at least this many rows (and 16 per parameter).
+# The subsampled Hessian keeps at least this many rows (and 16 per parameter),
+# and at least one row in _MAX_HESSIAN_STRIDE.
 _MIN_HESSIAN_ROWS = 10_000
+_MAX_HESSIAN_STRIDE = 8
+_HESSIAN_ROWS_PER_PARAM = 16
 
 
 def _is_dask_array(X):
@@ -265,8 +268,8 @@ class LinearObjective:
             n_samples = self.X.shape[0]
             stride = 1
             if not _is_dask_array(self.X):
-                rows = max(16 * self.n_params, _MIN_HESSIAN_ROWS)
-                stride = int(np.clip(n_samples // rows, 1, 8))
+                rows = max(_HESSIAN_ROWS_PER_PARAM * self.n_params, _MIN_HESSIAN_ROWS)
+                stride = int(np.clip(n_samples // rows, 1, _MAX_HESSIAN_STRIDE))
         self.hessian_stride = stride
         self._hessian_rows = None
         self.hessian_weight_sum = self.sw_sum
