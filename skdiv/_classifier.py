@@ -81,11 +81,13 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         Replace targets by :math:`(1 - \epsilon) p_i + \epsilon / K` (the
         PyTorch definition).
     solver : {"auto", "newton-cg", "lbfgs"}, default="auto"
-        ``"newton-cg"``: trust-region Newton with exact Hessian-vector
-        products, few iterations and robust to ill-conditioning;
-        ``"lbfgs"``: quasi-Newton, cheaper iterations. ``"auto"`` picks
-        ``"newton-cg"``. Both run in preconditioned coordinates and stop on
-        the same criterion, so they give the same answer within ``tol``.
+        ``"newton-cg"``: truncated Newton, conjugate gradients on exact
+        Hessian-vector products (from a subsample of rows on tall data,
+        Jacobi-preconditioned on sparse data), few iterations and robust to
+        ill-conditioning; ``"lbfgs"``: quasi-Newton, cheaper iterations.
+        ``"auto"`` picks ``"newton-cg"``. Both run in preconditioned
+        coordinates and stop on the same criterion, so they give the same
+        answer within ``tol``. See :ref:`solvers` in the user guide.
     max_iter : int, default=1000
         Maximum number of solver iterations.
     tol : float, default=1e-8
@@ -252,6 +254,9 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
             fit_intercept=self.fit_intercept,
         )
         params0 = problem.pack(*self._initial_coef(problem, target, sample_weight))
+        # The (n_samples, n_classes) target is no longer needed when y_fit is
+        # compact (codes or one column): free it before the solver's buffers.
+        del target
         params, self.n_iter_ = minimize(
             problem,
             params0,
