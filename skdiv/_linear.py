@@ -417,13 +417,20 @@ class LinearObjective:
         """Gradient in (coef, intercept) -> gradient in solver parameters.
 
         The transpose of the Jacobian of :meth:`unpack`; ``M`` is symmetric.
+        Written into one new vector (it runs once per Hessian product).
         """
+        k, d = self.n_outputs, self.n_features
+        out = np.empty(self.n_params)
+        coef_part = out[: k * d].reshape(k, d)
+        coef_part[...] = grad_coef
         if self.fit_intercept:
-            grad_coef = grad_coef - np.outer(grad_intercept, self.x_mean)
-        parts = [self._solver_to_coef(grad_coef).ravel()]
-        if self.fit_intercept:
-            parts.append(grad_intercept)
-        return np.concatenate(parts)
+            coef_part -= grad_intercept[:, None] * self.x_mean
+            out[k * d :] = grad_intercept
+        if self._whitener is not None:
+            coef_part[...] = coef_part @ self._whitener
+        else:
+            coef_part *= self.x_scale
+        return out
 
     def gradient_norm(self, grad):
         """Max-norm of a solver-space gradient in original coordinates.
