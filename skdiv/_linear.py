@@ -199,7 +199,8 @@ class LinearObjective:
         \tilde H = \frac{1}{\sum_{i \in S} s_i} \sum_{i \in S} s_i\,
             J_i^\top \nabla^2 \ell_i\, J_i + \alpha I .
 
-    Newton-CG then costs ``1 / stride`` of a pass over the data per
+    With whitening (dense ``X``) the subsample is stored once, centred, in
+    float32. Newton-CG then costs ``1 / stride`` of a pass over the data per
     conjugate-gradient step; the value and gradient stay exact, so the
     optimum and the stopping rule do not change, only the rate at which
     Newton approaches it (linear with a small factor instead of quadratic;
@@ -271,13 +272,25 @@ class LinearObjective:
                 rows = max(_HESSIAN_ROWS_PER_PARAM * self.n_params, _MIN_HESSIAN_ROWS)
                 stride = int(np.clip(n_samples // rows, 1, _MAX_HESSIAN_STRIDE))
         self.hessian_stride = stride
-        self._hessian_rows = None
+        self._hessian_rows = self._hessian_centre = None
         self.hessian_weight_sum = self.sw_sum
         if stride > 1:
             rows = slice(None, None, stride)
             sw = None if self.sample_weight is None else self.sample_weight[rows]
-            self._hessian_rows = (self.X[rows], self.y[rows], sw)
-            self.hessian_weight_sum = self.X[rows].shape[0] if sw is None else sw.sum()
+            X_rows = self.X[rows]
+            self._hessian_centre = None
+            if self._whitener is not None and not sp.issparse(X_rows):
+                # An approximate Hessian needs no float64: once the rows are
+                # centred (nothing cancels between x_i and the mean) float32
+                # products are exact to 1e-6 relative, against the ~10% of
+                # the subsampling, and twice as fast.
+                self._hessian_centre = self.x_mean
+                X_rows = np.subtract(
+                    X_rows, self.x_mean, out=np.empty(X_rows.shape, np.float32),
+                    casting="unsafe",
+                )
+            self._hessian_rows = (X_rows, self.y[rows], sw)
+            self.hessian_weight_sum = X_rows.shape[0] if sw is None else sw.sum()
 
     def _weight_sum(self):
         if self.sample_weight is None:
@@ -469,7 +482,23 @@ class LinearObjective:
                 self.objective, coef, intercept, self.X, self.y, self.sample_weight
             )
         loss_sum, grad_coef, grad_intercept = self._data_terms(coef, intercept)
-        hessp = data_terms_hessp(self.objective, coef, intercept, *self._hessian_rows)[3]
+        centre = self._hessian_centre
+        if centre is None:
+            hessp = data_terms_hessp(
+                self.objective, coef, intercept, *self._hessian_rows
+            )[3]
+            return loss_sum, grad_coef, grad_intercept, hessp
+        # Rows stored as x_i - c: x W^T + b = (x - c) W^T + (b + W c), and
+        # the coefficient part of a product comes back as sum_i g_i (x_i - c).
+        centred = data_terms_hessp(
+            self.objective, coef, intercept + coef @ centre, *self._hessian_rows
+        )[3]
+
+        def hessp(v_coef, v_intercept):
+            h_coef, h_intercept = centred(v_coef, v_intercept + v_coef @ centre)
+            h_coef += np.outer(h_intercept, centre)
+            return h_coef, h_intercept
+
         return loss_sum, grad_coef, grad_intercept, hessp
 
     def loss_gradient(self, params):

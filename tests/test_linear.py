@@ -123,32 +123,48 @@ def test_whitening_offers_no_diagonal():
     assert not hasattr(adapter.loss_gradient_hessp(np.zeros(adapter.n_params))[2], "diagonal")
 
 
-@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-def test_subsampled_hessian_is_the_hessian_of_every_stride_th_row(sparse):
+@pytest.mark.parametrize(
+    "sparse, precondition",
+    [(False, "diagonal"), (True, "diagonal"), (False, "whiten"), (True, "whiten")],
+)
+def test_subsampled_hessian_is_the_hessian_of_every_stride_th_row(sparse, precondition):
     rng = np.random.default_rng(6)
     X = _data(rng, n=90)
     y = rng.integers(0, 3, size=90)
     sw = rng.uniform(0.2, 2.0, size=90)
     Xfit = sp.csr_matrix(X) if sparse else X
-    common = dict(n_outputs=3, alpha=0.05, precondition="diagonal")
+    common = dict(n_outputs=3, alpha=0.05)
     adapter = LinearObjective(
-        CrossEntropy(), Xfit, y, sample_weight=sw, hessian_stride=3, **common
+        CrossEntropy(), Xfit, y, sample_weight=sw, hessian_stride=3,
+        precondition=precondition, **common,
     )
     rows = LinearObjective(
         CrossEntropy(), Xfit[::3], y[::3], sample_weight=sw[::3], hessian_stride=1,
-        precondition=adapter.change_of_variables, n_outputs=3, alpha=0.05,
+        precondition=adapter.change_of_variables, **common,
     )
-    full = LinearObjective(CrossEntropy(), Xfit, y, sample_weight=sw, **common)
+    full = LinearObjective(
+        CrossEntropy(), Xfit, y, sample_weight=sw, precondition=precondition, **common
+    )
     params = rng.normal(size=adapter.n_params) * 0.1
     value, grad, hessp = adapter.loss_gradient_hessp(params)
-    # Value and gradient from every row; Hessian products from X[::3].
+    # Value and gradient from every row, exactly.
     value_full, grad_full = full.loss_gradient(params)
     assert value == pytest.approx(value_full, rel=1e-14)
     np.testing.assert_allclose(grad, grad_full, rtol=1e-12, atol=1e-15)
+    # Hessian products from X[::3]: in float64 as given, or (dense, whitened)
+    # from the rows stored centred in float32, exact to float32 rounding.
     _, _, hessp_rows = rows.loss_gradient_hessp(params)
     v = rng.normal(size=adapter.n_params)
-    np.testing.assert_allclose(hessp(v), hessp_rows(v), rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(hessp.diagonal(), hessp_rows.diagonal(), rtol=1e-12)
+    expected = hessp_rows(v)
+    if precondition == "whiten" and not sparse:
+        assert adapter._hessian_rows[0].dtype == np.float32
+        np.testing.assert_allclose(
+            hessp(v), expected, rtol=0, atol=1e-5 * np.abs(expected).max()
+        )
+    else:
+        np.testing.assert_allclose(hessp(v), expected, rtol=1e-12, atol=1e-15)
+    if precondition == "diagonal":
+        np.testing.assert_allclose(hessp.diagonal(), hessp_rows.diagonal(), rtol=1e-12)
 
 
 def test_hessian_stride_auto_keeps_enough_rows():
