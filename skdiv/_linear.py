@@ -364,7 +364,8 @@ class LinearObjective:
             sq = np.asarray(sq.mean(axis=0) if weights is None else sq.T @ weights)
             return mean, np.maximum(sq.ravel() - mean**2, 0.0)
         n_samples, n_features = X.shape
-        if weights is None:
+        unweighted = weights is None
+        if unweighted:
             weights = np.full(n_samples, 1.0 / n_samples)
         mean = np.asarray(X.T @ weights.astype(X.dtype), dtype=np.float64)
         # Row blocks of about 4 MB bound the temporaries whatever n_samples:
@@ -374,10 +375,14 @@ class LinearObjective:
         for start in range(0, n_samples, size):
             block = X[start : start + size]
             w = weights[start : start + size, None]
-            if matrix:
+            if matrix and unweighted:
+                second += block.T @ block
+            elif matrix:
                 second += block.T @ (block * w.astype(X.dtype))
             else:
                 second += ((block - mean) ** 2 * w).sum(axis=0)
+        if matrix and unweighted:
+            second /= n_samples
         return mean, second
 
     @property
