@@ -321,7 +321,8 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         parameter) the re-weighting can run away, each refit giving ever
         more weight to the samples it predicts to be noisiest; the fit then
         stops with a ``ConvergenceWarning`` at the last iterate whose
-        variances stay bounded.
+        variances stay bounded, or as soon as a refit cannot converge because
+        the weighted likelihood has no optimum (samples fitted exactly).
         It has no effect with ``variance="constant"`` and is rejected with
         ``loss="squared_error"``, whose mean is least squares already.
 
@@ -666,16 +667,28 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
                 # of the weights makes the common factor irrelevant.
                 weights = sample_weight * np.exp(self.beta * (log_var - log_var.max()))
             problem = self._joint_problem(X, target, weights, objective)
-            params, n_iter = minimize(
-                problem,
-                problem.pack(coef, intercept),
-                solver=self.solver,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                verbose=self.verbose,
-            )
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                params, n_iter = minimize(
+                    problem,
+                    problem.pack(coef, intercept),
+                    solver=self.solver,
+                    max_iter=self.max_iter,
+                    tol=self.tol,
+                    verbose=self.verbose,
+                )
+            converged = True
+            for warning in caught:
+                if self.beta > 0 and issubclass(warning.category, ConvergenceWarning):
+                    # Reported once, by the re-weighting loop below.
+                    converged = False
+                else:
+                    warnings.warn_explicit(
+                        warning.message, warning.category, warning.filename,
+                        warning.lineno,
+                    )
             coef, intercept = problem.unpack(params)
-            return np.concatenate([coef.ravel(), intercept]), n_iter
+            return np.concatenate([coef.ravel(), intercept]), n_iter, converged
 
         def diverged(theta):
             # Above the upper clip bound the objective is flat in the
@@ -683,17 +696,16 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
             return np.any(X @ theta[n_features:-2] + theta[-1] > LOG_VAR_LIMIT)
 
         theta = np.concatenate([np.ravel(coef), np.asarray(intercept, dtype=float)])
-        image, n_iter = refit(theta)
-        n_last = n_iter
+        image, n_iter, converged = refit(theta)
         if self.beta > 0:
             images, residuals = [], []
             message = None
             for _ in range(_BETA_MAX_OUTER - 1):
-                if n_last >= self.max_iter:
+                if not converged:
                     # The weighted likelihood has no finite optimum here
                     # (samples fitted exactly): re-weighting cannot help.
                     message = (
-                        "stopped: a weighted refit reached max_iter, as happens "
+                        "stopped: a weighted refit did not converge, as happens "
                         "when samples can be fitted exactly and the likelihood "
                         "is unbounded; a larger alpha helps"
                     )
@@ -710,13 +722,13 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
                     d_residual = np.diff(residuals, axis=0).T
                     gamma = scipy.linalg.lstsq(d_residual, residual)[0]
                     extrapolated = image - np.diff(images, axis=0).T @ gamma
-                    candidate, n_last = refit(extrapolated)
+                    candidate, n_last, converged = refit(extrapolated)
                     n_iter += n_last
                     if not diverged(candidate):
                         theta, image = extrapolated, candidate
                         continue
                     images, residuals = [image], [residual]
-                candidate, n_last = refit(image)
+                candidate, n_last, converged = refit(image)
                 n_iter += n_last
                 if diverged(candidate):
                     message = (

@@ -156,6 +156,10 @@ def _truncated_cg(hessp, grad, *, floor=0.0, max_iter=200, inverse_diagonal=None
     return step
 
 
+# A line-search step below this fraction of the Newton step counts as "short".
+_SHORT_STEP = 1e-8
+
+
 def _inverse_diagonal(hessp):
     """``1 / hessp.diagonal()`` when the problem provides its diagonal, else None."""
     if not hasattr(hessp, "diagonal"):
@@ -205,8 +209,8 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
     x = np.array(x0, dtype=np.float64)
     value, grad, hessp = fun_hess(x)
     norm = gradient_norm(grad)
-    n_iter = stalled = 0
-    while norm > tol and n_iter < max_iter and stalled < 5:
+    n_iter = stalled = short = 0
+    while norm > tol and n_iter < max_iter and stalled < 5 and short < 5:
         n_iter += 1
         step = _truncated_cg(
             hessp, grad, floor=0.1 * tol, inverse_diagonal=_inverse_diagonal(hessp)
@@ -229,6 +233,11 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
         # Steps the value cannot resolve, five in a row, mean the gradient has
         # reached the noise floor of the data's precision (float32 X, say).
         stalled = stalled + 1 if value - value_new <= rounding else 0
+        # Steps cut below 1e-8 of the Newton step, five in a row: the
+        # quadratic model is wrong at every scale the line search tries (an
+        # objective unbounded below, such as a likelihood whose variance can
+        # shrink to zero on exactly fitted samples). Stop rather than crawl.
+        short = short + 1 if t < _SHORT_STEP else 0
         x, value, grad, hessp, norm = x_new, value_new, grad_new, hessp_new, norm_new
         if verbose:
             print(
@@ -237,6 +246,16 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
             )
     if norm > tol and n_iter >= max_iter:
         _warn_not_converged("Newton-CG", max_iter, norm, tol)
+    elif norm > tol and short >= 5:
+        warnings.warn(
+            f"Newton-CG stopped after {n_iter} iterations: five line searches "
+            f"in a row had to cut the Newton step below {_SHORT_STEP:g} of its "
+            f"length, and the gradient max-norm is {norm:.3g} > tol={tol:g}. "
+            "The objective may be unbounded below (a larger alpha helps) or "
+            "very badly scaled.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
     return x, n_iter
 
 

@@ -118,6 +118,35 @@ def test_max_iter_reached_warns(solver):
     assert n_iter == 1
 
 
+def test_newton_stops_when_line_searches_keep_cutting_the_step():
+    # A Hessian model wrong by a factor 1e10: every Newton step must be cut
+    # below 1e-8 of its length. Five such steps in a row stop the solver with
+    # a ConvergenceWarning instead of crawling to max_iter (on an unbounded
+    # beta-NLL this took 1000 iterations of ~40 line-search evaluations).
+    def wrong_curvature(x):
+        return 0.5 * x @ x, x, lambda v: 1e-10 * v
+
+    with pytest.warns(ConvergenceWarning, match="five line searches"):
+        x, n_iter = newton_cg(wrong_curvature, np.ones(3), tol=1e-12, max_iter=1000)
+    assert n_iter == 5
+    assert np.all(np.abs(x) < 1.0)  # every accepted step still descended
+
+
+def test_unbounded_beta_nll_stops_early_with_one_warning():
+    # Exactly fittable data: the weighted likelihood has no optimum.
+    from skdiv import GaussianRegressor
+
+    rng = np.random.RandomState(0)
+    X = 3 * rng.uniform(size=(20, 5))
+    y = (X[:, 0] * 4).astype(int)
+    with pytest.warns(ConvergenceWarning) as record:
+        model = GaussianRegressor(beta=0.5).fit(X, y)
+    messages = [str(w.message) for w in record if w.category is ConvergenceWarning]
+    assert len(messages) == 1 and "beta-NLL re-weighting" in messages[0]
+    assert model.n_iter_ < 1000
+    assert np.all(np.isfinite(model.predict(X, return_std=True)))
+
+
 def test_start_at_optimum_returns_without_iterating():
     x, n_iter = lbfgs(_quadratic, np.zeros(2), tol=1e-8)
     assert n_iter == 0 and np.all(x == 0)
