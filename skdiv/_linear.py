@@ -42,6 +42,11 @@ def _raw(X, coef, intercept):
     objectives' row-wise reductions over a few contiguous columns are three
     times faster than over short rows.
     """
+    if not coef.any():
+        # The usual starting point (zero coefficients): no pass over X.
+        raw = np.empty((X.shape[0], coef.shape[0]), order="F")
+        raw[...] = intercept
+        return raw[:, 0] if coef.shape[0] == 1 else raw
     coef = coef.astype(X.dtype, copy=False)
     raw = X @ coef.T if sp.issparse(X) else (coef @ X.T).T
     raw = np.asarray(raw, dtype=np.float64)
@@ -200,7 +205,9 @@ class LinearObjective:
             J_i^\top \nabla^2 \ell_i\, J_i + \alpha I .
 
     With whitening (dense ``X``) the subsample is stored once, centred, in
-    float32. Newton-CG then costs ``1 / stride`` of a pass over the data per
+    float32, and the feature moments of the change of variables come from the
+    same rows (any centre and any positive definite :math:`M` leave the
+    optimum where it is). Newton-CG then costs ``1 / stride`` of a pass over the data per
     conjugate-gradient step; the value and gradient stay exact, so the
     optimum and the stopping rule do not change, only the rate at which
     Newton approaches it (linear with a small factor instead of quadratic;
@@ -260,18 +267,23 @@ class LinearObjective:
             self.sw_sum = weight_sum
         else:
             self.sw_sum = self._weight_sum()
+        if hessian_stride == "auto":
+            hessian_stride = 1
+            if not _is_dask_array(X):
+                rows = max(_HESSIAN_ROWS_PER_PARAM * self.n_params, _MIN_HESSIAN_ROWS)
+                hessian_stride = int(np.clip(n_samples // rows, 1, _MAX_HESSIAN_STRIDE))
+        if (
+            hessian_stride > 1
+            and sample_weight is not None
+            and not sample_weight[::hessian_stride].sum() > 0
+        ):
+            hessian_stride = 1  # the subsample carries no weight
+        self.hessian_stride = hessian_stride
         self._offset_scale(precondition)
         self._set_hessian_rows(hessian_stride)
 
     def _set_hessian_rows(self, stride):
         """The rows Hessian products use: ``X[::stride]`` and its weight sum."""
-        if stride == "auto":
-            n_samples = self.X.shape[0]
-            stride = 1
-            if not _is_dask_array(self.X):
-                rows = max(_HESSIAN_ROWS_PER_PARAM * self.n_params, _MIN_HESSIAN_ROWS)
-                stride = int(np.clip(n_samples // rows, 1, _MAX_HESSIAN_STRIDE))
-        self.hessian_stride = stride
         self._hessian_rows = self._hessian_centre = None
         self.hessian_weight_sum = self.sw_sum
         if stride > 1:
@@ -363,6 +375,13 @@ class LinearObjective:
             sq = X.multiply(X)
             sq = np.asarray(sq.mean(axis=0) if weights is None else sq.T @ weights)
             return mean, np.maximum(sq.ravel() - mean**2, 0.0)
+        # Any centre and any positive definite M give the same optimum, so
+        # on tall data the moments come from the Hessian's rows X[::stride].
+        if self.hessian_stride > 1:
+            X = X[:: self.hessian_stride]
+            if weights is not None:
+                weights = weights[:: self.hessian_stride]
+                weights = weights / weights.sum()
         n_samples, n_features = X.shape
         unweighted = weights is None
         if unweighted:

@@ -143,7 +143,8 @@ def test_subsampled_hessian_is_the_hessian_of_every_stride_th_row(sparse, precon
         precondition=adapter.change_of_variables, **common,
     )
     full = LinearObjective(
-        CrossEntropy(), Xfit, y, sample_weight=sw, precondition=precondition, **common
+        CrossEntropy(), Xfit, y, sample_weight=sw,
+        precondition=adapter.change_of_variables, **common,
     )
     params = rng.normal(size=adapter.n_params) * 0.1
     value, grad, hessp = adapter.loss_gradient_hessp(params)
