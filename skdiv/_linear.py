@@ -196,20 +196,20 @@ class LinearObjective:
 
     **Subsampled Hessian.** On tall problems (many more rows than
     parameters) the Hessian of the mean loss is estimated well by the mean
-    over a systematic subsample of rows, ``X[::stride]`` (a view of dense
-    ``X``, no copy):
+    over a systematic subsample of rows, ``X[::stride]``:
 
     .. math::
 
         \tilde H = \frac{1}{\sum_{i \in S} s_i} \sum_{i \in S} s_i\,
             J_i^\top \nabla^2 \ell_i\, J_i + \alpha I .
 
-    With whitening (dense ``X``) the subsample is stored once, centred, in
-    float32, and the feature moments of the change of variables come from the
-    same rows (any centre and any positive definite :math:`M` leave the
-    optimum where it is). Newton-CG then costs ``1 / stride`` of a pass over the data per
-    conjugate-gradient step; the value and gradient stay exact, so the
-    optimum and the stopping rule do not change, only the rate at which
+    Those rows are a view of ``X``, or, with whitening (dense ``X``), a copy
+    stored once, centred, in float32 (an approximate Hessian needs no more
+    precision); for dense ``X`` the feature moments of the change of
+    variables come from the same rows (any centre and any positive definite
+    :math:`M` leave the optimum where it is). Newton-CG then costs ``1 / stride`` of a pass over
+    the data per conjugate-gradient step; the value and gradient stay exact,
+    so the optimum and the stopping rule do not change, only the rate at which
     Newton approaches it (linear with a small factor instead of quadratic;
     Byrd, Chin, Neveitt and Nocedal, SIAM J. Optim. 21(3), 2011). On dense
     100,000 x 100 with 10 classes this halves the fit time
@@ -290,7 +290,6 @@ class LinearObjective:
             rows = slice(None, None, stride)
             sw = None if self.sample_weight is None else self.sample_weight[rows]
             X_rows = self.X[rows]
-            self._hessian_centre = None
             if self._whitener is not None and not sp.issparse(X_rows):
                 # An approximate Hessian needs no float64: once the rows are
                 # centred (nothing cancels between x_i and the mean) float32
