@@ -119,7 +119,8 @@ def diagonal_terms(X, curvature):
     if sp.issparse(X):
         X = X.tocsr()
         # The square shares X's index arrays: only the values are new.
-        square = _back(sp.csr_matrix((X.data**2, X.indices, X.indptr), shape=X.shape), h)[0]
+        square_X = sp.csr_matrix((X.data**2, X.indices, X.indptr), shape=X.shape)
+        square = _back(square_X, h)[0]
         return square, linear, constant
     square = np.zeros_like(linear)
     size = max(1, (1 << 19) // max(X.shape[1], 1))
@@ -207,13 +208,13 @@ class LinearObjective:
     stored once, centred, in float32 (an approximate Hessian needs no more
     precision); for dense ``X`` the feature moments of the change of
     variables come from the same rows (any centre and any positive definite
-    :math:`M` leave the optimum where it is). Newton-CG then costs ``1 / stride`` of a pass over
-    the data per conjugate-gradient step; the value and gradient stay exact,
-    so the optimum and the stopping rule do not change, only the rate at which
-    Newton approaches it (linear with a small factor instead of quadratic;
-    Byrd, Chin, Neveitt and Nocedal, SIAM J. Optim. 21(3), 2011). On dense
-    100,000 x 100 with 10 classes this halves the fit time
-    (``benchmarks/bench_classifier.py``).
+    :math:`M` leave the optimum where it is). A conjugate-gradient step of
+    Newton-CG then costs a fraction ``1 / stride`` of a pass over the data.
+    The value and gradient stay exact, so the optimum and the stopping rule
+    do not change, only the rate at which Newton approaches it (linear with
+    a small factor instead of quadratic; Byrd, Chin, Neveitt and Nocedal,
+    SIAM J. Optim. 21(3), 2011). On dense 100,000 x 100 with 10 classes this
+    halves the fit time (``benchmarks/bench_classifier.py``).
 
     Notes
     -----
@@ -603,5 +604,7 @@ class LinearObjective:
         if self.fit_intercept:
             diagonal.append(constant / weight_sum)
         if self.n_outputs > 1 and isinstance(self.objective, CrossEntropy):
-            diagonal = [np.broadcast_to(part.mean(axis=0), part.shape) for part in diagonal]
+            diagonal = [
+                np.broadcast_to(part.mean(axis=0), part.shape) for part in diagonal
+            ]
         return np.concatenate([part.ravel() for part in diagonal])

@@ -58,7 +58,8 @@ class _LogVarianceHead:
         )
         # The (log-variance, log-variance) entry of the 2x2 per-sample Hessian.
         curvature = hessp.diagonal()[:, 1]
-        return loss, grad[:, 1], _with_diagonal(lambda v: curvature * v, lambda: curvature)
+        hessp = _with_diagonal(lambda v: curvature * v, lambda: curvature)
+        return loss, grad[:, 1], hessp
 
 
 def _with_fixed_mean(xp, target, mean):

@@ -22,6 +22,17 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
+# The largest relative CG residual a Newton step accepts. Eisenstat and Walker
+# use 0.5; far from the optimum that leaves CG at one or two steps, and the
+# extra Newton iterations (a full pass each) cost more than the CG steps saved:
+# 0.1 took the sparse 20,000 x 50,000 fit from 7 to 6 iterations and 1.6e-5 to
+# 3e-7 from the optimum at tol=1e-8, and the dense 100,000 x 100 one from 11
+# to 10 (benchmarks/bench_classifier.py).
+_FORCING_CAP = 0.1
+
+# A line-search step below this fraction of the Newton step counts as "short".
+_SHORT_STEP = 1e-8
+
 
 def _max_abs(grad):
     return float(np.max(np.abs(grad), initial=0.0))
@@ -154,18 +165,6 @@ def _truncated_cg(hessp, grad, *, floor=0.0, max_iter=200, inverse_diagonal=None
         direction += z
         rz = rz_new
     return step
-
-
-# The largest relative CG residual a Newton step accepts. Eisenstat and Walker
-# use 0.5; far from the optimum that leaves CG at one or two steps, and the
-# extra Newton iterations (a full pass each) cost more than the CG steps saved:
-# 0.1 took the sparse 20,000 x 50,000 fit from 7 to 6 iterations and 1.6e-5 to
-# 3e-7 from the optimum at tol=1e-8, and the dense 100,000 x 100 one from 11
-# to 10 (benchmarks/bench_classifier.py).
-_FORCING_CAP = 0.1
-
-# A line-search step below this fraction of the Newton step counts as "short".
-_SHORT_STEP = 1e-8
 
 
 def _inverse_diagonal(hessp):
@@ -302,9 +301,11 @@ def minimize(problem, x0, *, solver="auto", max_iter=1000, tol=1e-4, verbose=0):
                    gradient_norm=problem.gradient_norm)
     # Both solvers spend their time in memory-bound products with X (few
     # outputs) and in numpy vector work between them. On the 2-core machines
-    # measured (shared, so often loaded), two BLAS threads next to that cost
-    # more than they bring: one thread was 1.3x (L-BFGS) to 2.5x (Newton-CG) faster on dense 100,000 x
-    # 100 (benchmarks/bench_classifier.py --threads). The limit is lifted on
+    # measured (shared, so often loaded) one BLAS thread is the robust choice:
+    # two were 1.3x faster on an idle machine but 2.3x slower with one other
+    # busy process (dense 100,000 x 100, Newton-CG), and one thread was 1.3x
+    # (L-BFGS) to 2.5x (Newton-CG) faster under the usual load
+    # (benchmarks/bench_classifier.py --threads). The limit is lifted on
     # return, leaving the user's settings as they were.
     with threadpool_limits(limits=1, user_api="blas"):
         if solver == "lbfgs":

@@ -120,7 +120,8 @@ def test_whitening_offers_no_diagonal():
         CrossEntropy(), X, rng.integers(0, 3, size=X.shape[0]), n_outputs=3,
         precondition="whiten",
     )
-    assert not hasattr(adapter.loss_gradient_hessp(np.zeros(adapter.n_params))[2], "diagonal")
+    _, _, hessp = adapter.loss_gradient_hessp(np.zeros(adapter.n_params))
+    assert not hasattr(hessp, "diagonal")
 
 
 @pytest.mark.parametrize(
@@ -170,7 +171,8 @@ def test_subsampled_hessian_is_the_hessian_of_every_stride_th_row(sparse, precon
 
 def test_hessian_stride_auto_keeps_enough_rows():
     rng = np.random.default_rng(7)
-    for n, d, expected in [(1_000, 5, 1), (40_000, 5, 4), (200_000, 5, 8), (200_000, 20_000, 1)]:
+    cases = [(1_000, 5, 1), (40_000, 5, 4), (200_000, 5, 8), (200_000, 20_000, 1)]
+    for n, d, expected in cases:
         X = sp.eye(n, d, format="csr") if d > 100 else rng.normal(size=(n, d))
         adapter = LinearObjective(
             SquaredError(), X, np.zeros(n), n_outputs=1, precondition="none"
