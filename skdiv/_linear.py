@@ -19,8 +19,6 @@ two adapters compute the same function.
 import numpy as np
 import scipy.sparse as sp
 
-from ._objectives import CrossEntropy
-
 
 # The subsampled Hessian keeps at least this many rows (and 16 per parameter),
 # and at least one row in _MAX_HESSIAN_STRIDE.
@@ -603,7 +601,7 @@ class LinearObjective:
         diagonal = [(np.maximum(centred, 0.0) / weight_sum + self.alpha) * scale2]
         if self.fit_intercept:
             diagonal.append(constant / weight_sum)
-        if self.n_outputs > 1 and isinstance(self.objective, CrossEntropy):
+        if self.n_outputs > 1 and getattr(self.objective, "shift_invariant", False):
             diagonal = [
                 np.broadcast_to(part.mean(axis=0), part.shape) for part in diagonal
             ]

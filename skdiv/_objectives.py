@@ -118,6 +118,10 @@ class CrossEntropy:
     """
 
     name = "cross_entropy"
+    # With several logits the model is unchanged by adding the same number to
+    # all of them (softmax): the adapter keeps solver steps out of that
+    # direction (see LinearObjective._hessian_diagonal).
+    shift_invariant = True
 
     # ------------------------------------------------------------------ API
     def loss(self, y_true, raw_prediction, sample_weight=None):
