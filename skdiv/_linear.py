@@ -25,11 +25,24 @@ import scipy.sparse as sp
 _MIN_HESSIAN_ROWS = 10_000
 _MAX_HESSIAN_STRIDE = 8
 _HESSIAN_ROWS_PER_PARAM = 16
+# Hessian products in float32 (see LinearObjective._single_precision_ok) when
+# centring amplifies rounding at most this much and values stay this small.
+_MAX_CANCELLATION = 1e3
+_MAX_SINGLE = 1e30
 
 
 def _is_dask_array(X):
     """Whether ``X`` is a Dask collection, decided without importing Dask."""
     return type(X).__module__.split(".")[0] == "dask"
+
+
+def _single_precision(X):
+    """``X`` in float32; a CSR/CSC matrix shares ``X``'s index arrays."""
+    if sp.issparse(X) and X.format in ("csr", "csc"):
+        return X.__class__(
+            (X.data.astype(np.float32), X.indices, X.indptr), shape=X.shape
+        )
+    return np.asarray(X, dtype=np.float32)
 
 
 def _raw(X, coef, intercept):
@@ -80,23 +93,35 @@ def data_terms(objective, coef, intercept, X, y, sample_weight=None):
     return float(loss.sum()), grad_coef, grad_intercept
 
 
-def data_terms_hessp(objective, coef, intercept, X, y, sample_weight=None):
+def data_terms_hessp(
+    objective, coef, intercept, X, y, sample_weight=None, *, hessian_X=None
+):
     """:func:`data_terms` plus the Hessian product of the same sums.
 
     Returns ``(loss_sum, grad_coef, grad_intercept, hessp)`` with
     ``hessp(v_coef, v_intercept) -> (h_coef, h_intercept)`` applying the
     Hessian of the unnormalised loss sum (in original coordinates) to a
-    direction; each call costs two products with ``X``.
+    direction; each call costs two products with ``X``, or with
+    ``hessian_X``, the same rows in another precision, when given.
     """
     raw = _raw(X, coef, intercept)
     loss, grad_raw, hessp_raw = objective.loss_gradient_hessp(y, raw, sample_weight)
     grad_coef, grad_intercept = _back(X, grad_raw)
+    X_h = X if hessian_X is None else hessian_X
 
     def hessp(v_coef, v_intercept):
-        return _back(X, hessp_raw(_raw(X, v_coef, v_intercept)))
+        return _back(X_h, hessp_raw(_raw(X_h, v_coef, v_intercept)))
 
     if hasattr(hessp_raw, "diagonal"):
-        hessp.diagonal_terms = lambda: diagonal_terms(X, hessp_raw.diagonal())
+
+        def terms(shared=False):
+            curvature = hessp_raw.diagonal()
+            if shared and curvature.ndim == 2:
+                curvature = curvature.mean(axis=1)
+            return diagonal_terms(X_h, curvature)
+
+        # shared=True: the terms of the class-averaged curvature (one output).
+        hessp.diagonal_terms = terms
     return float(loss.sum()), grad_coef, grad_intercept, hessp
 
 
@@ -192,6 +217,10 @@ class LinearObjective:
         ``"auto"`` picks the largest stride up to 8 that keeps at least 16
         rows per parameter and 10,000 rows, and 1 (all rows) for Dask
         arrays.
+    hessian_precision : {"auto", "double"}, default="auto"
+        ``"auto"`` lets Hessian products use a float32 copy of their rows
+        where that is safe (see **Subsampled Hessian**); ``"double"`` keeps
+        them in ``X``'s own precision.
 
     **Subsampled Hessian.** On tall problems (many more rows than
     parameters) the Hessian of the mean loss is estimated well by the mean
@@ -202,12 +231,18 @@ class LinearObjective:
         \tilde H = \frac{1}{\sum_{i \in S} s_i} \sum_{i \in S} s_i\,
             J_i^\top \nabla^2 \ell_i\, J_i + \alpha I .
 
-    Those rows are a view of ``X``, or, with whitening (dense ``X``), a copy
-    stored once, centred, in float32 (an approximate Hessian needs no more
-    precision); for dense ``X`` the feature moments of the change of
-    variables come from the same rows (any centre and any positive definite
-    :math:`M` leave the optimum where it is). A conjugate-gradient step of
-    Newton-CG then costs a fraction ``1 / stride`` of a pass over the data.
+    For dense ``X`` the feature moments of the change of variables come from
+    the same rows (any centre and any positive definite :math:`M` leave the
+    optimum where it is). A conjugate-gradient step of Newton-CG then costs
+    a fraction ``1 / stride`` of a pass over the data.
+
+    **Single precision.** An approximate Hessian needs no float64. With
+    whitening (dense ``X``) the Hessian's rows are stored once, centred, in
+    float32. Under a diagonal scaling they are stored uncentred in float32
+    (for sparse ``X``, a copy of the values sharing ``X``'s index arrays,
+    also when the stride is 1) when the centring cannot amplify rounding by
+    more than 1000 (:meth:`_single_precision_ok`). Float32 products are
+    twice as fast dense, 40% faster sparse.
     The value and gradient stay exact, so the optimum and the stopping rule
     do not change, only the rate at which Newton approaches it (linear with
     a small factor instead of quadratic; Byrd, Chin, Neveitt and Nocedal,
@@ -243,6 +278,7 @@ class LinearObjective:
         precondition="auto",
         weight_sum=None,
         hessian_stride="auto",
+        hessian_precision="auto",
     ):
         self.objective = objective
         self.X = X
@@ -278,29 +314,70 @@ class LinearObjective:
         ):
             hessian_stride = 1  # the subsample carries no weight
         self.hessian_stride = hessian_stride
+        if hessian_precision not in ("auto", "double"):
+            raise ValueError(
+                f"hessian_precision must be 'auto' or 'double', got {hessian_precision!r}."
+            )
+        self.hessian_precision = hessian_precision
         self._offset_scale(precondition)
         self._set_hessian_rows(hessian_stride)
 
     def _set_hessian_rows(self, stride):
-        """The rows Hessian products use: ``X[::stride]`` and its weight sum."""
-        self._hessian_rows = self._hessian_centre = None
+        """The rows Hessian products use: ``X[::stride]``, their precision, weight sum.
+
+        Sets :attr:`_hessian_rows` to ``(X_rows, y_rows, sw_rows)`` when the
+        Hessian has rows of its own (``stride > 1``), and
+        :attr:`_hessian_matrix` to a float32 copy of ``X`` when it uses all
+        rows of ``X`` in single precision (see :meth:`_single_precision_ok`).
+        """
+        self._hessian_rows = self._hessian_centre = self._hessian_matrix = None
         self.hessian_weight_sum = self.sw_sum
-        if stride > 1:
-            rows = slice(None, None, stride)
-            sw = None if self.sample_weight is None else self.sample_weight[rows]
-            X_rows = self.X[rows]
-            if self._whitener is not None and not sp.issparse(X_rows):
-                # An approximate Hessian needs no float64: once the rows are
-                # centred (nothing cancels between x_i and the mean) float32
-                # products are exact to 1e-6 relative, against the ~10% of
-                # the subsampling, and twice as fast.
-                self._hessian_centre = self.x_mean
-                X_rows = np.subtract(
-                    X_rows, self.x_mean, out=np.empty(X_rows.shape, np.float32),
-                    casting="unsafe",
-                )
-            self._hessian_rows = (X_rows, self.y[rows], sw)
-            self.hessian_weight_sum = X_rows.shape[0] if sw is None else sw.sum()
+        if stride == 1:
+            if sp.issparse(self.X) and self._single_precision_ok():
+                self._hessian_matrix = _single_precision(self.X)
+            return
+        rows = slice(None, None, stride)
+        sw = None if self.sample_weight is None else self.sample_weight[rows]
+        X_rows = self.X[rows]
+        if (
+            self._whitener is not None
+            and not sp.issparse(X_rows)
+            and self.hessian_precision == "auto"
+        ):
+            # Once the rows are centred (nothing cancels between x_i and the
+            # mean) float32 products are exact to 1e-6 relative, against the
+            # ~10% of the subsampling.
+            self._hessian_centre = self.x_mean
+            X_rows = np.subtract(
+                X_rows, self.x_mean, out=np.empty(X_rows.shape, np.float32),
+                casting="unsafe",
+            )
+        elif self._whitener is None and self._single_precision_ok():
+            X_rows = _single_precision(X_rows)
+        self._hessian_rows = (X_rows, self.y[rows], sw)
+        self.hessian_weight_sum = X_rows.shape[0] if sw is None else sw.sum()
+
+    def _single_precision_ok(self):
+        r"""Whether Hessian products may use ``X`` in float32 (diagonal scaling).
+
+        The solver's coordinates multiply :math:`c_j (x_{ij} - \mu_j)`, but
+        the products use :math:`x_{ij}` uncentred (the centre is folded into
+        the intercept), so float32 rounding of :math:`x_{ij} v_j` is
+        amplified by :math:`|\mu_j| / \mathrm{std}_j` against the centred
+        term. Up to 1000 (and for values float32 holds) the Hessian stays
+        exact to about 1e-4 relative: well inside what inexact Newton
+        tolerates, for products twice as fast (sparse products by 40%).
+        """
+        if (
+            self.hessian_precision != "auto"
+            or self.X.dtype != np.float64
+            or self._whitener is not None
+            or _is_dask_array(self.X)
+        ):
+            return False
+        values = self.X.data if sp.issparse(self.X) else self.X
+        largest = max(values.max(initial=0.0), -values.min(initial=0.0))
+        return self._mean_over_std <= _MAX_CANCELLATION and largest <= _MAX_SINGLE
 
     def _weight_sum(self):
         if self.sample_weight is None:
@@ -325,11 +402,15 @@ class LinearObjective:
         self.x_mean = np.zeros(n_features)
         self.x_scale = np.ones(n_features)
         self._whitener = self._whitener_inv = None
+        # max_j |mu_j| / std_j: how much centring amplifies rounding.
+        self._mean_over_std = 0.0
         if isinstance(precondition, tuple):
             x_mean, x_scale, whitener, whitener_inv = precondition
             self.x_mean = np.array(x_mean, dtype=np.float64)
             self.x_scale = np.array(x_scale, dtype=np.float64)
             self._whitener, self._whitener_inv = whitener, whitener_inv
+            if self.x_mean.any():
+                self._mean_over_std = np.inf  # std unknown here
             return
         if precondition in (False, None, "none"):
             return
@@ -350,6 +431,9 @@ class LinearObjective:
             # A constant column keeps scale 1: nothing to gain, nothing to break.
             tiny = 1e-12 * max(1.0, np.abs(mean).max(initial=0))
             self.x_scale = np.where(std > tiny, 1.0 / np.where(std > 0, std, 1.0), 1.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(centre != 0, np.abs(centre) / std, 0.0)
+            self._mean_over_std = float(np.max(ratio, initial=0.0))
         self.x_mean = centre
 
     def _feature_moments(self, matrix):
@@ -501,7 +585,8 @@ class LinearObjective:
         """
         if self._hessian_rows is None:
             return data_terms_hessp(
-                self.objective, coef, intercept, self.X, self.y, self.sample_weight
+                self.objective, coef, intercept, self.X, self.y, self.sample_weight,
+                hessian_X=self._hessian_matrix,
             )
         loss_sum, grad_coef, grad_intercept = self._data_terms(coef, intercept)
         centre = self._hessian_centre
@@ -567,8 +652,11 @@ class LinearObjective:
             return self._pullback(h_coef, h_intercept / self.hessian_weight_sum)
 
         if self._whitener is None and hasattr(hessp_data, "diagonal_terms"):
+            shared = self.n_outputs > 1 and getattr(
+                self.objective, "shift_invariant", False
+            )
             hessp.diagonal = lambda: self._hessian_diagonal(
-                *hessp_data.diagonal_terms()
+                *hessp_data.diagonal_terms(shared)
             )
         return float(value), self._pullback(grad_coef, grad_intercept), hessp
 
@@ -587,12 +675,13 @@ class LinearObjective:
         from :func:`diagonal_terms`). Newton-CG uses its inverse as the
         preconditioner of conjugate gradients (Jacobi).
 
-        For a softmax the entries are averaged over classes. Adding the same
-        vector to every class's coefficients (and the same number to every
-        intercept) leaves the model unchanged, so the gradient never has a
-        component along those directions; a scale shared by the classes
-        keeps CG out of them too, as plain CG from zero stays out, and the
-        intercepts come out as without preconditioning.
+        For a softmax the entries are averaged over classes (the sums then
+        come from the class-averaged curvature, one column instead of one per
+        class). Adding the same vector to every class's coefficients (and the
+        same number to every intercept) leaves the model unchanged, so the
+        gradient never has a component along those directions; a scale
+        shared by the classes keeps CG out of them too, as plain CG from zero
+        stays out, and the intercepts come out as without preconditioning.
         """
         mu, scale2 = self.x_mean, self.x_scale**2
         centred = square - 2.0 * linear * mu + np.outer(constant, mu**2)
@@ -600,9 +689,9 @@ class LinearObjective:
         weight_sum = self.hessian_weight_sum
         diagonal = [(np.maximum(centred, 0.0) / weight_sum + self.alpha) * scale2]
         if self.fit_intercept:
-            diagonal.append(constant / weight_sum)
-        if self.n_outputs > 1 and getattr(self.objective, "shift_invariant", False):
-            diagonal = [
-                np.broadcast_to(part.mean(axis=0), part.shape) for part in diagonal
-            ]
+            diagonal.append(constant[:, None] / weight_sum)
+        # The terms of a class-averaged curvature have one row: one per class.
+        diagonal = [
+            np.broadcast_to(part, (self.n_outputs, part.shape[1])) for part in diagonal
+        ]
         return np.concatenate([part.ravel() for part in diagonal])

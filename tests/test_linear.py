@@ -96,7 +96,7 @@ def test_hessian_diagonal_matches_the_explicit_hessian(
     adapter = LinearObjective(
         objective, sp.csr_matrix(X) if sparse else X, y, n_outputs=k,
         sample_weight=sw, alpha=0.05, fit_intercept=fit_intercept,
-        precondition=precondition,
+        precondition=precondition, hessian_precision="double",
     )
     params = rng.normal(size=adapter.n_params) * 0.1
     _, _, hessp = adapter.loss_gradient_hessp(params)
@@ -155,11 +155,13 @@ def test_subsampled_hessian_is_the_hessian_of_every_stride_th_row(sparse, precon
     np.testing.assert_allclose(grad, grad_full, rtol=1e-12, atol=1e-15)
     # Hessian products from X[::3]: in float64 as given, or (dense, whitened)
     # from the rows stored centred in float32, exact to float32 rounding.
+    # (Uncentred float32 rows need no constant column: see the next test.)
     _, _, hessp_rows = rows.loss_gradient_hessp(params)
     v = rng.normal(size=adapter.n_params)
     expected = hessp_rows(v)
-    if precondition == "whiten" and not sparse:
-        assert adapter._hessian_rows[0].dtype == np.float32
+    single = precondition == "whiten" and not sparse
+    assert (adapter._hessian_rows[0].dtype == np.float32) == single
+    if single:
         np.testing.assert_allclose(
             hessp(v), expected, rtol=0, atol=1e-5 * np.abs(expected).max()
         )
@@ -167,6 +169,74 @@ def test_subsampled_hessian_is_the_hessian_of_every_stride_th_row(sparse, precon
         np.testing.assert_allclose(hessp(v), expected, rtol=1e-12, atol=1e-15)
     if precondition == "diagonal":
         np.testing.assert_allclose(hessp.diagonal(), hessp_rows.diagonal(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_single_precision_hessian_matches_double(sparse):
+    # Sparse X at stride 1, or any X at a stride, under a diagonal scaling:
+    # Hessian products and their diagonal from a float32 copy of the rows
+    # (sharing X's index arrays), within float32 rounding of float64.
+    rng = np.random.default_rng(8)
+    # Badly scaled and uncentred (centring is folded into the intercept).
+    X = rng.normal(size=(90, 5)) * np.logspace(-2, 2, 5) + 3.0
+    X[rng.uniform(size=X.shape) < 0.3] = 0.0
+    y = rng.integers(0, 3, size=90)
+    sw = rng.uniform(0.2, 2.0, size=90)
+    Xfit = sp.csr_matrix(X) if sparse else X
+    stride = 1 if sparse else 3
+    common = dict(
+        n_outputs=3, sample_weight=sw, alpha=0.05, precondition="diagonal",
+        hessian_stride=stride,
+    )
+    single = LinearObjective(CrossEntropy(), Xfit, y, **common)
+    double = LinearObjective(
+        CrossEntropy(), Xfit, y, hessian_precision="double", **common
+    )
+    if sparse:
+        assert single._hessian_matrix.dtype == np.float32
+        assert np.shares_memory(single._hessian_matrix.indices, Xfit.indices)
+        assert double._hessian_matrix is None
+    else:
+        assert single._hessian_rows[0].dtype == np.float32
+        assert double._hessian_rows[0].dtype == np.float64
+    params = rng.normal(size=single.n_params) * 0.1
+    value, grad, hessp = single.loss_gradient_hessp(params)
+    value64, grad64, hessp64 = double.loss_gradient_hessp(params)
+    # Value and gradient are float64 either way.
+    assert value == value64
+    np.testing.assert_array_equal(grad, grad64)
+    for v in rng.normal(size=(3, single.n_params)):
+        expected = hessp64(v)
+        np.testing.assert_allclose(
+            hessp(v), expected, rtol=0, atol=1e-6 * np.abs(expected).max()
+        )
+    np.testing.assert_allclose(hessp.diagonal(), hessp64.diagonal(), rtol=1e-5)
+
+
+def test_single_precision_only_where_centring_keeps_rounding_small():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(60, 4))
+    y = rng.integers(0, 2, size=60).astype(float)
+    sparse_X = sp.csr_matrix(X)
+    assert LinearObjective(
+        CrossEntropy(), sparse_X, y, n_outputs=1, precondition="diagonal"
+    )._hessian_matrix is not None
+    # A feature whose mean is 1e4 of its spread: float32 x_ij v_j would lose
+    # the centred value to rounding.
+    shifted = sp.csr_matrix(X + [0.0, 0.0, 0.0, 1e5])
+    for X_bad in (shifted, sp.csr_matrix(X * 1e35)):
+        adapter = LinearObjective(
+            CrossEntropy(), X_bad, y, n_outputs=1, precondition="diagonal"
+        )
+        assert adapter._hessian_matrix is None
+    # Whitening keeps sparse rows in float64; float32 X is used as it is.
+    for X_other, precondition in ((sparse_X, "whiten"), (sparse_X.astype(np.float32), "diagonal")):
+        adapter = LinearObjective(
+            CrossEntropy(), X_other, y, n_outputs=1, precondition=precondition
+        )
+        assert adapter._hessian_matrix is None
+    with pytest.raises(ValueError, match="hessian_precision"):
+        LinearObjective(CrossEntropy(), X, y, n_outputs=1, hessian_precision="half")
 
 
 def test_hessian_stride_auto_keeps_enough_rows():
