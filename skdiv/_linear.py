@@ -615,11 +615,25 @@ class LinearObjective:
         grad_coef /= self.sw_sum
         grad_coef += self.alpha * coef
         grad_intercept = grad_intercept / self.sw_sum
-        value = loss_sum / self.sw_sum + 0.5 * self.alpha * np.vdot(coef, coef)
-        return float(value), self._pullback(grad_coef, grad_intercept)
+        value = self._remember(params, loss_sum, coef)
+        return value, self._pullback(grad_coef, grad_intercept)
+
+    def _remember(self, params, loss_sum, coef):
+        """The objective value; kept with its point, for :meth:`loss` at the end."""
+        value = float(loss_sum / self.sw_sum + 0.5 * self.alpha * np.vdot(coef, coef))
+        self._last_value = (params.copy(), value)
+        return value
 
     def loss(self, params):
-        """Objective value at ``params``."""
+        """Objective value at ``params``.
+
+        The estimators report it at the solution, where the solver has just
+        evaluated it: a point equal to the last one evaluated costs no pass
+        over the data.
+        """
+        last = getattr(self, "_last_value", None)
+        if last is not None and np.array_equal(last[0], params):
+            return last[1]
         return self.loss_gradient(params)[0]
 
     def gradient_hessian_product(self, params):
@@ -642,7 +656,7 @@ class LinearObjective:
         grad_coef /= self.sw_sum
         grad_coef += self.alpha * coef
         grad_intercept = grad_intercept / self.sw_sum
-        value = loss_sum / self.sw_sum + 0.5 * self.alpha * np.vdot(coef, coef)
+        value = self._remember(params, loss_sum, coef)
 
         def hessp(direction):
             v_coef, v_intercept = self.unpack(direction)
@@ -658,7 +672,7 @@ class LinearObjective:
             hessp.diagonal = lambda: self._hessian_diagonal(
                 *hessp_data.diagonal_terms(shared)
             )
-        return float(value), self._pullback(grad_coef, grad_intercept), hessp
+        return value, self._pullback(grad_coef, grad_intercept), hessp
 
     def _hessian_diagonal(self, square, linear, constant):
         r"""Diagonal of the solver-space Hessian under a diagonal scaling.

@@ -302,3 +302,19 @@ def test_float32_input_is_not_copied_and_matches_float64():
     assert g32.dtype == np.float64
     assert v32 == pytest.approx(v64, rel=1e-5)
     np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-5)
+
+
+def test_loss_at_the_last_point_evaluated_is_not_recomputed():
+    rng = np.random.default_rng(10)
+    X = _data(rng)
+    y = rng.integers(0, 3, size=X.shape[0])
+    adapter = LinearObjective(CrossEntropy(), X, y, n_outputs=3, alpha=0.1)
+    fresh = LinearObjective(CrossEntropy(), X, y, n_outputs=3, alpha=0.1)
+    a, b = rng.normal(size=(2, adapter.n_params))
+    value_a = adapter.loss_gradient_hessp(a)[0]
+    a_copy = a.copy()
+    a[0] += 1.0  # the caller's array changes after the evaluation
+    adapter.X = None  # any pass over the data would fail now
+    assert adapter.loss(a_copy) == value_a == fresh.loss(a_copy)
+    adapter.X = X
+    assert adapter.loss(b) == fresh.loss(b)  # another point: evaluated
