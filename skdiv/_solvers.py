@@ -219,8 +219,12 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
     n_iter = stalled = short = 0
     while norm > tol and n_iter < max_iter and stalled < 5 and short < 5:
         n_iter += 1
+        # CG's residual is about the next gradient: aim it at 0.1 tol in the
+        # stopping measure, converted to CG's norm at the ratio the current
+        # gradient has between the two.
+        floor = 0.1 * tol * np.sqrt(grad @ grad) / norm
         step = _truncated_cg(
-            hessp, grad, floor=0.1 * tol, inverse_diagonal=_inverse_diagonal(hessp)
+            hessp, grad, floor=floor, inverse_diagonal=_inverse_diagonal(hessp)
         )
         slope = grad @ step
         rounding = 64 * np.finfo(float).eps * max(abs(value), 1.0)
