@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.utils import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._linear import LinearObjective, _is_dask_array, data_terms, data_terms_hessp
+from ._linear import LinearObjective, _is_dask_array, data_terms, hessian_terms
 from ._objectives import LOG_VAR_LIMIT, GaussianKL, GaussianNLL, get_objective
 from ._solvers import minimize
 from ._validation import PROBA_SUM_TOL, check_labels_known, check_two_classes
@@ -66,7 +66,7 @@ def _block_terms(X, y, sample_weight, problem):
 def _block_hessp(X, y, sample_weight, problem):
     """Hessian product of one row block at a point, along a direction."""
     objective, coef, intercept, v_coef, v_intercept = problem
-    hessp = data_terms_hessp(objective, coef, intercept, X, y, sample_weight)[3]
+    hessp = hessian_terms(objective, coef, intercept, X, y, sample_weight)
     h_coef, h_intercept = hessp(v_coef, v_intercept)
     return np.concatenate([h_coef.ravel(), h_intercept])[None, :]
 

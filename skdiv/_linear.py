@@ -107,10 +107,30 @@ def data_terms_hessp(
     raw = _raw(X, coef, intercept)
     loss, grad_raw, hessp_raw = objective.loss_gradient_hessp(y, raw, sample_weight)
     grad_coef, grad_intercept = _back(X, grad_raw)
-    X_h = X if hessian_X is None else hessian_X
+    hessp = _hessian_product(hessp_raw, X if hessian_X is None else hessian_X)
+    return float(loss.sum()), grad_coef, grad_intercept, hessp
+
+
+def hessian_terms(objective, coef, intercept, X, y, sample_weight=None):
+    """The ``hessp`` of :func:`data_terms_hessp` alone: no loss or gradient sums.
+
+    For Hessians that have rows of their own (a subsample).
+    """
+    raw = _raw(X, coef, intercept)
+    hessp_raw = objective.loss_gradient_hessp(y, raw, sample_weight)[2]
+    return _hessian_product(hessp_raw, X)
+
+
+def _hessian_product(hessp_raw, X):
+    """Raw-space Hessian product -> product in ``(coef, intercept)`` over rows ``X``.
+
+    With ``hessp.diagonal_terms(shared=False)`` giving :func:`diagonal_terms`
+    when the objective knows its diagonal (``shared=True``: of the
+    class-averaged curvature, one output).
+    """
 
     def hessp(v_coef, v_intercept):
-        return _back(X_h, hessp_raw(_raw(X_h, v_coef, v_intercept)))
+        return _back(X, hessp_raw(_raw(X, v_coef, v_intercept)))
 
     if hasattr(hessp_raw, "diagonal"):
 
@@ -118,11 +138,10 @@ def data_terms_hessp(
             curvature = hessp_raw.diagonal()
             if shared and curvature.ndim == 2:
                 curvature = curvature.mean(axis=1)
-            return diagonal_terms(X_h, curvature)
+            return diagonal_terms(X, curvature)
 
-        # shared=True: the terms of the class-averaged curvature (one output).
         hessp.diagonal_terms = terms
-    return float(loss.sum()), grad_coef, grad_intercept, hessp
+    return hessp
 
 
 def diagonal_terms(X, curvature):
@@ -591,15 +610,13 @@ class LinearObjective:
         loss_sum, grad_coef, grad_intercept = self._data_terms(coef, intercept)
         centre = self._hessian_centre
         if centre is None:
-            hessp = data_terms_hessp(
-                self.objective, coef, intercept, *self._hessian_rows
-            )[3]
+            hessp = hessian_terms(self.objective, coef, intercept, *self._hessian_rows)
             return loss_sum, grad_coef, grad_intercept, hessp
         # Rows stored as x_i - c: x W^T + b = (x - c) W^T + (b + W c), and
         # the coefficient part of a product comes back as sum_i g_i (x_i - c).
-        centred = data_terms_hessp(
+        centred = hessian_terms(
             self.objective, coef, intercept + coef @ centre, *self._hessian_rows
-        )[3]
+        )
 
         def hessp(v_coef, v_intercept):
             h_coef, h_intercept = centred(v_coef, v_intercept + v_coef @ centre)
