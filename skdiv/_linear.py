@@ -8,9 +8,10 @@ change of variables that preconditions the problem. Solvers only ever see
 ``fun(params) -> (loss, grad)`` (and a Hessian-vector product).
 
 The objective is a sum over samples. The per-sample part lives in
-:func:`data_terms` and :func:`data_terms_hessp`, free functions of one block
-of rows that return *unnormalised* sums; :class:`LinearObjective` adds the
-normalisation, the penalty and the change of variables around them. The
+:func:`data_terms`, :func:`data_terms_hessp` and :func:`hessian_terms`, free
+functions of one block of rows that return *unnormalised* sums;
+:class:`LinearObjective` adds the normalisation, the penalty and the change
+of variables around them. The
 Dask adapter (:class:`skdiv._dask.DaskLinearObjective`) evaluates the same
 functions on every row block of a Dask array and adds the results, so the
 two adapters compute the same function.
@@ -18,7 +19,6 @@ two adapters compute the same function.
 
 import numpy as np
 import scipy.sparse as sp
-
 
 # The subsampled Hessian keeps at least this many rows (and 16 per parameter),
 # and at least one row in _MAX_HESSIAN_STRIDE.
@@ -238,8 +238,8 @@ class LinearObjective:
         arrays.
     hessian_precision : {"auto", "double"}, default="auto"
         ``"auto"`` lets Hessian products use a float32 copy of their rows
-        where that is safe (see **Subsampled Hessian**); ``"double"`` keeps
-        them in ``X``'s own precision.
+        where that is safe (see **Single precision** below); ``"double"``
+        keeps them in ``X``'s own precision.
 
     **Subsampled Hessian.** On tall problems (many more rows than
     parameters) the Hessian of the mean loss is estimated well by the mean
@@ -253,7 +253,12 @@ class LinearObjective:
     For dense ``X`` the feature moments of the change of variables come from
     the same rows (any centre and any positive definite :math:`M` leave the
     optimum where it is). A conjugate-gradient step of Newton-CG then costs
-    a fraction ``1 / stride`` of a pass over the data.
+    a fraction ``1 / stride`` of a pass over the data. The value and
+    gradient stay exact, so the optimum and the stopping rule do not change,
+    only the rate at which Newton approaches it (linear with a small factor
+    instead of quadratic; Byrd, Chin, Neveitt and Nocedal, SIAM J. Optim.
+    21(3), 2011). On dense 100,000 x 100 with 10 classes this
+    halves the fit time (``benchmarks/bench_classifier.py``).
 
     **Single precision.** An approximate Hessian needs no float64. With
     whitening (dense ``X``) the Hessian's rows are stored once, centred, in
@@ -262,11 +267,6 @@ class LinearObjective:
     also when the stride is 1) when the centring cannot amplify rounding by
     more than 1000 (:meth:`_single_precision_ok`). Float32 products are
     twice as fast dense, 40% faster sparse.
-    The value and gradient stay exact, so the optimum and the stopping rule
-    do not change, only the rate at which Newton approaches it (linear with
-    a small factor instead of quadratic; Byrd, Chin, Neveitt and Nocedal,
-    SIAM J. Optim. 21(3), 2011). On dense 100,000 x 100 with 10 classes this
-    halves the fit time (``benchmarks/bench_classifier.py``).
 
     Notes
     -----
@@ -335,7 +335,8 @@ class LinearObjective:
         self.hessian_stride = hessian_stride
         if hessian_precision not in ("auto", "double"):
             raise ValueError(
-                f"hessian_precision must be 'auto' or 'double', got {hessian_precision!r}."
+                "hessian_precision must be 'auto' or 'double', got "
+                f"{hessian_precision!r}."
             )
         self.hessian_precision = hessian_precision
         self._offset_scale(precondition)

@@ -112,7 +112,8 @@ class CrossEntropy:
     --------
     >>> import numpy as np
     >>> from skdiv._objectives import CrossEntropy
-    >>> loss, grad = CrossEntropy().loss_gradient(np.array([2]), np.array([[1., 2., 3.]]))
+    >>> raw = np.array([[1., 2., 3.]])
+    >>> loss, grad = CrossEntropy().loss_gradient(np.array([2]), raw)
     >>> round(float(loss[0]), 12)
     0.407605964444
     """
@@ -159,7 +160,9 @@ class CrossEntropy:
             hessp = _with_diagonal(hessp, lambda: curvature)
         else:
             proba, lse = _softmax_lse(raw_prediction)
-            loss, grad = self._multinomial_from(y_true, raw_prediction, proba.copy(), lse)
+            loss, grad = self._multinomial_from(
+                y_true, raw_prediction, proba.copy(), lse
+            )
             weighted_proba = _weighted(proba, sample_weight)
 
             def hessp(v):

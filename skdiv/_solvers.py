@@ -300,7 +300,9 @@ def minimize(problem, x0, *, solver="auto", max_iter=1000, tol=1e-4, verbose=0):
     if solver == "auto":
         solver = "newton-cg"
     if solver not in SOLVERS:
-        raise ValueError(f"Unknown solver {solver!r}; valid names are {sorted(SOLVERS)}.")
+        raise ValueError(
+            f"Unknown solver {solver!r}; valid names are {sorted(SOLVERS)}."
+        )
     options = dict(max_iter=max_iter, tol=tol, verbose=verbose,
                    gradient_norm=problem.gradient_norm)
     # Both solvers spend their time in memory-bound products with X (few

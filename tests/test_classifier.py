@@ -8,7 +8,12 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.datasets import load_breast_cancer, load_digits, load_iris, make_classification
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    make_classification,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -56,10 +61,14 @@ def test_matches_logistic_regression_with_sample_weight_and_sparse():
     X[X < 0.5] = 0.0
     sw = np.random.default_rng(0).uniform(0.1, 3.0, size=len(y))
     C = 2.0
-    lr = LogisticRegression(C=C, tol=1e-12, max_iter=100_000).fit(X, y, sample_weight=sw)
+    lr = LogisticRegression(C=C, tol=1e-12, max_iter=100_000)
+    lr.fit(X, y, sample_weight=sw)
     for Xfit in (X, sp.csr_matrix(X)):
-        dc = DivergenceClassifier(alpha=1 / (C * sw.sum())).fit(Xfit, y, sample_weight=sw)
-        np.testing.assert_allclose(dc.predict_proba(Xfit), lr.predict_proba(X), atol=1e-5)
+        dc = DivergenceClassifier(alpha=1 / (C * sw.sum()))
+        dc.fit(Xfit, y, sample_weight=sw)
+        np.testing.assert_allclose(
+            dc.predict_proba(Xfit), lr.predict_proba(X), atol=1e-5
+        )
 
 
 @pytest.mark.parametrize("solver", ["newton-cg", "lbfgs"])
@@ -73,8 +82,10 @@ def test_ce_and_kl_same_coefficients_objectives_differ_by_target_entropy(solver)
     assert ce.objective_ - kl.objective_ == pytest.approx(entropy(p), rel=1e-10)
     # The data terms are the public metrics of the fitted model's predictions.
     penalty = 0.5 * 1e-3 * np.sum(ce.coef_**2)
-    assert ce.objective_ == pytest.approx(cross_entropy(p, ce.predict_proba(X)) + penalty)
-    assert kl.objective_ == pytest.approx(kl_divergence(p, kl.predict_proba(X)) + penalty)
+    ce_value = cross_entropy(p, ce.predict_proba(X)) + penalty
+    kl_value = kl_divergence(p, kl.predict_proba(X)) + penalty
+    assert ce.objective_ == pytest.approx(ce_value)
+    assert kl.objective_ == pytest.approx(kl_value)
 
 
 def test_kl_objective_reaches_zero_when_model_can_match_targets():
@@ -125,7 +136,8 @@ def test_integer_sample_weight_equals_repeated_rows():
                                random_state=2)
     sw = np.random.default_rng(0).integers(0, 4, size=60)
     weighted = DivergenceClassifier(alpha=1e-2).fit(X, y, sample_weight=sw)
-    repeated = DivergenceClassifier(alpha=1e-2).fit(np.repeat(X, sw, 0), np.repeat(y, sw))
+    repeated = DivergenceClassifier(alpha=1e-2)
+    repeated.fit(np.repeat(X, sw, 0), np.repeat(y, sw))
     np.testing.assert_allclose(weighted.coef_, repeated.coef_, atol=1e-8)
 
 
@@ -173,9 +185,8 @@ def test_label_smoothing_is_the_pytorch_mixture():
     manual = DivergenceClassifier().fit(X, (1 - eps) * np.eye(3)[y] + eps / 3)
     np.testing.assert_allclose(smoothed.coef_, manual.coef_, atol=1e-8)
     # Smoothing keeps probabilities away from 0 and 1.
-    assert smoothed.predict_proba(X).min() > DivergenceClassifier().fit(X, y).predict_proba(
-        X
-    ).min()
+    hard = DivergenceClassifier().fit(X, y)
+    assert smoothed.predict_proba(X).min() > hard.predict_proba(X).min()
 
 
 def test_string_labels_classes_parameter_and_missing_class():
@@ -276,7 +287,8 @@ BAD_INPUT = [
     ("single class", {}, lambda X: np.zeros(len(X)), "only one class"),
     ("label outside classes", {"classes": [0, 1]}, lambda X: np.arange(len(X)) % 3,
      "not in classes"),
-    ("continuous labels", {}, lambda X: np.linspace(0, 1, len(X)), "Unknown label type"),
+    ("continuous labels", {}, lambda X: np.linspace(0, 1, len(X)),
+     "Unknown label type"),
 ]
 
 

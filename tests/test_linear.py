@@ -39,7 +39,9 @@ def _reference_objective(objective, X, y, n_outputs, sw, alpha, coef, intercept)
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+@pytest.mark.parametrize(
+    "fit_intercept", [True, False], ids=["intercept", "no-intercept"]
+)
 @pytest.mark.parametrize("precondition", PRECONDITIONERS)
 @pytest.mark.parametrize(
     "problem", ["softmax-hard", "softmax-soft-kl", "sigmoid", "gaussian", "squared"]
@@ -79,7 +81,9 @@ def test_value_gradient_and_hessp(problem, precondition, fit_intercept, sparse):
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-@pytest.mark.parametrize("fit_intercept", [True, False], ids=["intercept", "no-intercept"])
+@pytest.mark.parametrize(
+    "fit_intercept", [True, False], ids=["intercept", "no-intercept"]
+)
 @pytest.mark.parametrize("precondition", ["none", "diagonal"])
 @pytest.mark.parametrize(
     "problem", ["softmax-hard", "softmax-soft-kl", "sigmoid", "gaussian", "squared"]
@@ -230,7 +234,8 @@ def test_single_precision_only_where_centring_keeps_rounding_small():
         )
         assert adapter._hessian_matrix is None
     # Whitening keeps sparse rows in float64; float32 X is used as it is.
-    for X_other, precondition in ((sparse_X, "whiten"), (sparse_X.astype(np.float32), "diagonal")):
+    others = ((sparse_X, "whiten"), (sparse_X.astype(np.float32), "diagonal"))
+    for X_other, precondition in others:
         adapter = LinearObjective(
             CrossEntropy(), X_other, y, n_outputs=1, precondition=precondition
         )

@@ -169,7 +169,9 @@ def test_extreme_logits_are_finite_and_exact(cls):
     np.testing.assert_allclose(loss, ce_expected + offset, rtol=1e-14, atol=1e-12)
     assert np.isfinite(grad).all()
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        loss_b, grad_b = cls().loss_gradient(np.array([0.0, 1.0]), np.array([1e4, -1e4]))
+        loss_b, grad_b = cls().loss_gradient(
+            np.array([0.0, 1.0]), np.array([1e4, -1e4])
+        )
     np.testing.assert_allclose(loss_b, [1e4, 1e4])
     np.testing.assert_allclose(grad_b, [1.0, -1.0])
 
@@ -239,7 +241,8 @@ def test_registry_resolves_names_and_instances():
 
 def test_registry_errors_list_valid_names_sorted():
     valid = str(sorted(OBJECTIVES))
-    with pytest.raises(ValueError, match=f"valid names are {valid}".replace("[", r"\[")):
+    message = f"valid names are {valid}".replace("[", r"\[")
+    with pytest.raises(ValueError, match=message):
         get_objective("hinge")
     with pytest.raises(ValueError, match=r"\['cross_entropy', 'kl_divergence'\]"):
         get_objective("gaussian_nll", allowed=["kl_divergence", "cross_entropy"])

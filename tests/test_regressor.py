@@ -20,7 +20,6 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skdiv import GaussianRegressor
 
-
 # scikit-learn's estimator checks for every configuration live in test_common.py.
 
 
