@@ -169,25 +169,25 @@ class DaskLinearObjective(LinearObjective):
         ).compute()
 
     def _split(self, flat):
-        k, d = self.n_outputs, self.n_features
+        k, d = self._blocks, self.n_features
         return flat[: k * d].reshape(k, d), flat[k * d :]
 
     def _data_terms(self, coef, intercept):
-        n_terms = 1 + self.n_outputs * (self.n_features + 1)
+        n_terms = 1 + self._blocks * (self.n_features + 1)
         total = self._map_blocks(
-            _block_terms, (self.objective, coef, intercept), n_terms
+            _block_terms, (self._blocks_objective, coef, intercept), n_terms
         )
         grad_coef, grad_intercept = self._split(total[1:])
         return float(total[0]), grad_coef.copy(), grad_intercept.copy()
 
     def _data_terms_hessp(self, coef, intercept):
         loss_sum, grad_coef, grad_intercept = self._data_terms(coef, intercept)
-        n_terms = self.n_outputs * (self.n_features + 1)
+        n_terms = self._blocks * (self.n_features + 1)
 
         def hessp(v_coef, v_intercept):
             total = self._map_blocks(
                 _block_hessp,
-                (self.objective, coef, intercept, v_coef, v_intercept),
+                (self._blocks_objective, coef, intercept, v_coef, v_intercept),
                 n_terms,
             )
             h_coef, h_intercept = self._split(total)

@@ -3,18 +3,20 @@
 :class:`LinearObjective` owns everything that sits between the pointwise
 objective of :mod:`skdiv._objectives` and the solvers of
 :mod:`skdiv._solvers`: packing coefficients and intercepts into one flat
-vector, the L2 penalty, the normalisation by the sum of sample weights, and a
-change of variables that preconditions the problem. Solvers only ever see
+vector, the L2 penalty, the normalisation by the sum of sample weights, and
+changes of variables that precondition the problem: on the features (a
+scaling or a whitening) and, for a softmax, on the classes (the sum-zero
+basis of :class:`SumZeroObjective`). Solvers only ever see
 ``fun(params) -> (loss, grad)`` (and a Hessian-vector product).
 
 The objective is a sum over samples. The per-sample part lives in
 :func:`data_terms`, :func:`data_terms_hessp` and :func:`hessian_terms`, free
 functions of one block of rows that return *unnormalised* sums;
-:class:`LinearObjective` adds the normalisation, the penalty and the change
-of variables around them. The
-Dask adapter (:class:`skdiv._dask.DaskLinearObjective`) evaluates the same
-functions on every row block of a Dask array and adds the results, so the
-two adapters compute the same function.
+:class:`LinearObjective` adds the normalisation, the penalty and the changes
+of variables around them. The Dask adapter
+(:class:`skdiv._dask.DaskLinearObjective`) evaluates the same functions on
+every row block of a Dask array and adds the results, so the two adapters
+compute the same function.
 """
 
 import numpy as np
@@ -43,6 +45,75 @@ def _single_precision(X):
             (X.data.astype(np.float32), X.indices, X.indptr), shape=X.shape
         )
     return np.asarray(X, dtype=np.float32)
+
+
+def sum_zero_basis(k):
+    r"""Orthonormal basis ``Q`` (``k x (k - 1)``) of the vectors summing to zero.
+
+    The first ``k - 1`` columns of the Householder reflection that swaps
+    :math:`e_k` and :math:`\mathbf 1 / \sqrt k`: orthogonal to its last
+    column, :math:`\mathbf 1 / \sqrt k`, and to each other.
+    """
+    v = np.full(k, 1.0 / np.sqrt(k))
+    v[-1] -= 1.0
+    return (np.eye(k) - 2.0 * np.outer(v, v) / (v @ v))[:, :-1]
+
+
+class SumZeroObjective:
+    r"""A shift-invariant objective on ``k`` outputs, seen through ``k - 1``.
+
+    A softmax does not change when the same number is added to every logit,
+    so an L2-penalised optimum has coefficients whose classes sum to zero
+    (and the intercepts may be taken so). Writing them in an orthonormal
+    basis :math:`Q` of that subspace (:func:`sum_zero_basis`),
+    :math:`W = Q \tilde W` and :math:`Z = \tilde Z Q^\top`, the model has
+    ``k - 1`` outputs and loses nothing: the penalty is the same
+    (:math:`\lVert W \rVert = \lVert \tilde W \rVert`), the flat direction is
+    gone, and every product with ``X`` has ``k - 1`` columns instead of
+    ``k``. This class is the objective in those coordinates: it maps raw
+    predictions by :math:`Q^\top` on the way in, and gradients and Hessian
+    products by :math:`Q` on the way out.
+    """
+
+    shift_invariant = False
+
+    def __init__(self, objective, basis):
+        self.objective = objective
+        self.basis = basis
+
+    def _expand(self, raw):
+        r"""``(n, k - 1) -> (n, k)``: :math:`\tilde Z Q^\top`, class-major."""
+        return (self.basis @ raw.T).T
+
+    def _reduce(self, grad):
+        """``(n, k) -> (n, k - 1)``: :math:`G Q`, class-major."""
+        return (self.basis.T @ grad.T).T
+
+    def loss_gradient(self, y_true, raw_prediction, sample_weight=None):
+        loss, grad = self.objective.loss_gradient(
+            y_true, self._expand(raw_prediction), sample_weight
+        )
+        return loss, self._reduce(grad)
+
+    def loss_gradient_hessp(self, y_true, raw_prediction, sample_weight=None):
+        loss, grad, hessp = self.objective.loss_gradient_hessp(
+            y_true, self._expand(raw_prediction), sample_weight
+        )
+
+        def reduced_hessp(v):
+            return self._reduce(hessp(self._expand(v)))
+
+        if hasattr(hessp, "diagonal"):
+            # diag(Q^T H_i Q) per sample: q^T H_i q for each column q of Q.
+            def diagonal():
+                n = raw_prediction.shape[0]
+                return np.column_stack([
+                    np.einsum("ik,k->i", hessp(np.broadcast_to(q, (n, q.size))), q)
+                    for q in self.basis.T
+                ])
+
+            reduced_hessp.diagonal = diagonal
+        return loss, self._reduce(grad), reduced_hessp
 
 
 def _raw(X, coef, intercept):
@@ -240,6 +311,12 @@ class LinearObjective:
         ``"auto"`` lets Hessian products use a float32 copy of their rows
         where that is safe (see **Single precision** below); ``"double"``
         keeps them in ``X``'s own precision.
+    sum_zero : {"auto", True, False}, default="auto"
+        For a shift-invariant objective (the softmax) with three or more
+        outputs, solve for ``k - 1`` coefficient blocks in the basis of
+        :class:`SumZeroObjective`: the same optimum, products with ``X``
+        one column narrower. ``"auto"`` does so for sparse ``X``.
+        :meth:`unpack` and :meth:`pack` speak all ``k`` outputs either way.
 
     **Subsampled Hessian.** On tall problems (many more rows than
     parameters) the Hessian of the mean loss is estimated well by the mean
@@ -298,11 +375,27 @@ class LinearObjective:
         weight_sum=None,
         hessian_stride="auto",
         hessian_precision="auto",
+        sum_zero="auto",
     ):
         self.objective = objective
         self.X = X
         self.y = y
         self.n_outputs = n_outputs
+        # The solver's coefficient blocks: one per output, or k - 1 in the
+        # sum-zero basis of a shift-invariant objective, which the data terms
+        # then evaluate through SumZeroObjective.
+        self._class_basis = None
+        self._blocks = n_outputs
+        self._blocks_objective = objective
+        if sum_zero == "auto":
+            # Measured: 18% faster on sparse 20,000 x 50,000 with 5 classes,
+            # where products cost per nonzero and class; 8% slower on dense
+            # 100,000 x 100 with 10, where the maps by Q cost as much.
+            sum_zero = sp.issparse(X)
+        if sum_zero and n_outputs >= 3 and getattr(objective, "shift_invariant", False):
+            self._class_basis = sum_zero_basis(n_outputs)
+            self._blocks_objective = SumZeroObjective(objective, self._class_basis)
+            self._blocks = n_outputs - 1
         if (
             weight_sum is None
             and isinstance(sample_weight, np.ndarray)
@@ -527,7 +620,7 @@ class LinearObjective:
 
     @property
     def n_params(self):
-        return self.n_outputs * (self.n_features + int(self.fit_intercept))
+        return self._blocks * (self.n_features + int(self.fit_intercept))
 
     def unpack(self, params):
         """Solver parameters -> ``(coef, intercept)`` in original coordinates.
@@ -535,7 +628,14 @@ class LinearObjective:
         ``coef`` has shape ``(n_outputs, n_features)`` and ``intercept``
         ``(n_outputs,)`` (zeros without an intercept).
         """
-        k, d = self.n_outputs, self.n_features
+        coef, intercept = self._unpack(params)
+        if self._class_basis is not None:
+            return self._class_basis @ coef, self._class_basis @ intercept
+        return coef, intercept
+
+    def _unpack(self, params):
+        """:meth:`unpack` in the solver's blocks (the sum-zero basis, if any)."""
+        k, d = self._blocks, self.n_features
         coef = self._solver_to_coef(params[: k * d].reshape(k, d))
         if self.fit_intercept:
             intercept = params[k * d :] - coef @ self.x_mean
@@ -544,12 +644,20 @@ class LinearObjective:
         return coef, intercept
 
     def pack(self, coef, intercept=None):
-        """``(coef, intercept)`` in original coordinates -> solver parameters."""
+        """``(coef, intercept)`` in original coordinates -> solver parameters.
+
+        In the sum-zero basis the classes' mean is dropped from ``coef`` and
+        ``intercept``: the same probabilities, and no larger a penalty.
+        """
         coef = np.asarray(coef, dtype=np.float64).reshape(self.n_outputs, -1)
+        intercept = np.zeros(self.n_outputs) if intercept is None else intercept
+        intercept = np.asarray(intercept, dtype=np.float64)
+        if self._class_basis is not None:
+            coef = self._class_basis.T @ coef
+            intercept = self._class_basis.T @ intercept
         parts = [self._coef_to_solver(coef).ravel()]
         if self.fit_intercept:
-            intercept = np.zeros(self.n_outputs) if intercept is None else intercept
-            parts.append(np.asarray(intercept, dtype=np.float64) + coef @ self.x_mean)
+            parts.append(intercept + coef @ self.x_mean)
         return np.concatenate(parts)
 
     def _pullback(self, grad_coef, grad_intercept):
@@ -558,7 +666,7 @@ class LinearObjective:
         The transpose of the Jacobian of :meth:`unpack`; ``M`` is symmetric.
         Written into one new vector (it runs once per Hessian product).
         """
-        k, d = self.n_outputs, self.n_features
+        k, d = self._blocks, self.n_features
         out = np.empty(self.n_params)
         coef_part = out[: k * d].reshape(k, d)
         coef_part[...] = grad_coef
@@ -577,13 +685,19 @@ class LinearObjective:
         This is the stopping measure of every solver: the same number whether
         the problem is preconditioned or not.
         """
-        k, d = self.n_outputs, self.n_features
+        k, d = self._blocks, self.n_features
         grad_coef = self._coef_to_solver(grad[: k * d].reshape(k, d))
         norm = 0.0
         if self.fit_intercept:
             grad_intercept = grad[k * d :]
             grad_coef = grad_coef + np.outer(grad_intercept, self.x_mean)
+            if self._class_basis is not None:
+                grad_intercept = self._class_basis @ grad_intercept
             norm = np.max(np.abs(grad_intercept), initial=0.0)
+        if self._class_basis is not None:
+            # The gradient in all k outputs: Q times the blocks' (its class
+            # sum is zero, as the objective is shift invariant).
+            grad_coef = self._class_basis @ grad_coef
         return float(max(norm, np.max(np.abs(grad_coef), initial=0.0)))
 
     # --------------------------------------------------------- evaluation
@@ -594,7 +708,7 @@ class LinearObjective:
     def _data_terms(self, coef, intercept):
         """Unnormalised loss sum and gradient over all samples (:func:`data_terms`)."""
         return data_terms(
-            self.objective, coef, intercept, self.X, self.y, self.sample_weight
+            self._blocks_objective, coef, intercept, self.X, self.y, self.sample_weight
         )
 
     def _data_terms_hessp(self, coef, intercept):
@@ -605,18 +719,22 @@ class LinearObjective:
         """
         if self._hessian_rows is None:
             return data_terms_hessp(
-                self.objective, coef, intercept, self.X, self.y, self.sample_weight,
+                self._blocks_objective, coef, intercept, self.X, self.y,
+                self.sample_weight,
                 hessian_X=self._hessian_matrix,
             )
         loss_sum, grad_coef, grad_intercept = self._data_terms(coef, intercept)
         centre = self._hessian_centre
         if centre is None:
-            hessp = hessian_terms(self.objective, coef, intercept, *self._hessian_rows)
+            hessp = hessian_terms(
+                self._blocks_objective, coef, intercept, *self._hessian_rows
+            )
             return loss_sum, grad_coef, grad_intercept, hessp
         # Rows stored as x_i - c: x W^T + b = (x - c) W^T + (b + W c), and
         # the coefficient part of a product comes back as sum_i g_i (x_i - c).
         centred = hessian_terms(
-            self.objective, coef, intercept + coef @ centre, *self._hessian_rows
+            self._blocks_objective, coef, intercept + coef @ centre,
+            *self._hessian_rows,
         )
 
         def hessp(v_coef, v_intercept):
@@ -628,7 +746,7 @@ class LinearObjective:
 
     def loss_gradient(self, params):
         """Objective value and gradient with respect to the solver parameters."""
-        coef, intercept = self.unpack(params)
+        coef, intercept = self._unpack(params)
         loss_sum, grad_coef, grad_intercept = self._data_terms(coef, intercept)
         grad_coef /= self.sw_sum
         grad_coef += self.alpha * coef
@@ -667,7 +785,7 @@ class LinearObjective:
         the data computes all three; ``hessp`` costs two more products with
         ``X`` per call.
         """
-        coef, intercept = self.unpack(params)
+        coef, intercept = self._unpack(params)
         loss_sum, grad_coef, grad_intercept, hessp_data = self._data_terms_hessp(
             coef, intercept
         )
@@ -677,15 +795,15 @@ class LinearObjective:
         value = self._remember(params, loss_sum, coef)
 
         def hessp(direction):
-            v_coef, v_intercept = self.unpack(direction)
+            v_coef, v_intercept = self._unpack(direction)
             h_coef, h_intercept = hessp_data(v_coef, v_intercept)
             h_coef /= self.hessian_weight_sum
             h_coef += self.alpha * v_coef
             return self._pullback(h_coef, h_intercept / self.hessian_weight_sum)
 
         if self._whitener is None and hasattr(hessp_data, "diagonal_terms"):
-            shared = self.n_outputs > 1 and getattr(
-                self.objective, "shift_invariant", False
+            shared = self._blocks > 1 and getattr(
+                self._blocks_objective, "shift_invariant", False
             )
             hessp.diagonal = lambda: self._hessian_diagonal(
                 *hessp_data.diagonal_terms(shared)
@@ -724,6 +842,6 @@ class LinearObjective:
             diagonal.append(constant[:, None] / weight_sum)
         # The terms of a class-averaged curvature have one row: one per class.
         diagonal = [
-            np.broadcast_to(part, (self.n_outputs, part.shape[1])) for part in diagonal
+            np.broadcast_to(part, (self._blocks, part.shape[1])) for part in diagonal
         ]
         return np.concatenate([part.ravel() for part in diagonal])

@@ -208,7 +208,7 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None):
         probe = LinearObjective(
             objective, X[:1], target[:1, 1] if n_outputs == 1 else target[:1],
             n_outputs=n_outputs, fit_intercept=est.fit_intercept,
-            precondition=coordinates,
+            precondition=coordinates, sum_zero=False,
         )
         if hasattr(est, "coef_") and est.coef_.shape == (n_outputs, n_features):
             return probe.pack(est.coef_, est.intercept_), WARM_STEP
@@ -245,6 +245,7 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None):
             objective, X[rows], y_fit[rows], n_outputs=n_outputs,
             sample_weight=weights, alpha=est.alpha, fit_intercept=est.fit_intercept,
             precondition=stream.change_of_variables, weight_sum=weight_sum,
+            sum_zero=False,  # all k classes, projected below
         )
 
     project = None

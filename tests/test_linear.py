@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skdiv._linear import LinearObjective
+from skdiv._linear import LinearObjective, SumZeroObjective, sum_zero_basis
 from skdiv._objectives import CrossEntropy, GaussianNLL, KLDivergence, SquaredError
+from skdiv._solvers import newton_cg
 
 PRECONDITIONERS = ["none", "diagonal", "whiten"]
 
@@ -106,8 +107,10 @@ def test_hessian_diagonal_matches_the_explicit_hessian(
     _, _, hessp = adapter.loss_gradient_hessp(params)
     exact = np.array([hessp(e) @ e for e in np.eye(adapter.n_params)])
     diagonal = hessp.diagonal()
-    if k > 1 and isinstance(objective, CrossEntropy):
-        # Softmax: averaged over classes, feature by feature (and intercepts).
+    if k > 1 and isinstance(objective, CrossEntropy) and adapter._class_basis is None:
+        # Softmax in all k classes: averaged over classes, feature by feature
+        # (and intercepts). In the sum-zero basis (sparse X) there is no flat
+        # direction to keep out of, and the diagonal is the exact one.
         n_coef = k * X.shape[1]
         intercepts = exact[n_coef:]
         exact = np.concatenate([
@@ -323,3 +326,87 @@ def test_loss_at_the_last_point_evaluated_is_not_recomputed():
     assert adapter.loss(a_copy) == value_a == fresh.loss(a_copy)
     adapter.X = X
     assert adapter.loss(b) == fresh.loss(b)  # another point: evaluated
+
+
+@pytest.mark.parametrize("k", [3, 4, 10])
+def test_sum_zero_basis_is_orthonormal_and_orthogonal_to_ones(k):
+    basis = sum_zero_basis(k)
+    assert basis.shape == (k, k - 1)
+    np.testing.assert_allclose(basis.T @ basis, np.eye(k - 1), atol=1e-14)
+    np.testing.assert_allclose(basis.T @ np.ones(k), 0.0, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "objective, soft", [(CrossEntropy(), False), (KLDivergence(), True)]
+)
+def test_sum_zero_objective_is_the_objective_in_the_basis(objective, soft):
+    # Loss, gradient, Hessian product and its diagonal, in k - 1 coordinates,
+    # against the k-output objective mapped by Q by hand.
+    rng = np.random.default_rng(11)
+    n, k = 30, 4
+    y = rng.dirichlet(np.ones(k), size=n) if soft else rng.integers(0, k, size=n)
+    sw = rng.uniform(0.2, 2.0, size=n)
+    basis = sum_zero_basis(k)
+    reduced = SumZeroObjective(objective, basis)
+    raw = rng.normal(size=(n, k - 1))
+    loss, grad, hessp = reduced.loss_gradient_hessp(y, raw, sw)
+    loss_full, grad_full, hessp_full = objective.loss_gradient_hessp(
+        y, raw @ basis.T, sw
+    )
+    np.testing.assert_allclose(loss, loss_full, rtol=1e-14)
+    np.testing.assert_allclose(grad, grad_full @ basis, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(reduced.loss_gradient(y, raw, sw)[1], grad, rtol=1e-14)
+    v = rng.normal(size=(n, k - 1))
+    np.testing.assert_allclose(
+        hessp(v), hessp_full(v @ basis.T) @ basis, rtol=1e-12, atol=1e-15
+    )
+    explicit = np.array([
+        [hessp(np.outer(np.eye(n)[i], e))[i] @ e for e in np.eye(k - 1)]
+        for i in range(n)
+    ])
+    np.testing.assert_allclose(hessp.diagonal(), explicit, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("precondition", ["none", "diagonal", "whiten"])
+def test_sum_zero_adapter_is_the_same_function(sparse, precondition):
+    # The adapter in the sum-zero basis (k - 1 blocks) against all k outputs:
+    # the same value, stopping measure and (class-centred) coefficients at
+    # the same model, and the same optimum.
+    rng = np.random.default_rng(12)
+    X = _data(rng, n=60)
+    Xfit = sp.csr_matrix(X) if sparse else X
+    y = rng.integers(0, 4, size=60)
+    sw = rng.uniform(0.2, 2.0, size=60)
+    common = dict(n_outputs=4, sample_weight=sw, alpha=0.05, precondition=precondition)
+    reduced = LinearObjective(CrossEntropy(), Xfit, y, sum_zero=True, **common)
+    full = LinearObjective(CrossEntropy(), Xfit, y, sum_zero=False, **common)
+    assert reduced.n_params == 3 * (X.shape[1] + 1)
+    assert full.n_params == 4 * (X.shape[1] + 1)
+    assert (
+        LinearObjective(CrossEntropy(), Xfit, y, **common).n_params
+        == (reduced if sparse else full).n_params
+    )
+    coef, intercept = rng.normal(size=(4, X.shape[1])), rng.normal(size=4)
+    coef -= coef.mean(axis=0)
+    intercept -= intercept.mean()
+    value, grad = reduced.loss_gradient(reduced.pack(coef, intercept))
+    value_full, grad_full = full.loss_gradient(full.pack(coef, intercept))
+    assert value == pytest.approx(value_full, rel=1e-13)
+    assert reduced.gradient_norm(grad) == pytest.approx(
+        full.gradient_norm(grad_full), rel=1e-10
+    )
+    # pack drops the classes' mean: same probabilities, smaller penalty.
+    shifted = reduced.unpack(reduced.pack(coef + 1.0, intercept + 2.0))
+    np.testing.assert_allclose(shifted[0], coef, atol=1e-12)
+    np.testing.assert_allclose(shifted[1], intercept, atol=1e-12)
+    x_r, _ = newton_cg(
+        reduced.loss_gradient_hessp, reduced.pack(np.zeros((4, X.shape[1]))),
+        tol=1e-11, gradient_norm=reduced.gradient_norm,
+    )
+    x_f, _ = newton_cg(
+        full.loss_gradient_hessp, full.pack(np.zeros((4, X.shape[1]))),
+        tol=1e-11, gradient_norm=full.gradient_norm,
+    )
+    for a, b in zip(reduced.unpack(x_r), full.unpack(x_f), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
