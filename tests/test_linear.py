@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skdiv._linear import LinearObjective, SumZeroObjective, sum_zero_basis
+from skdiv._linear import (
+    LinearObjective,
+    SumZeroObjective,
+    data_terms,
+    sum_zero_basis,
+)
 from skdiv._objectives import CrossEntropy, GaussianNLL, KLDivergence, SquaredError
 from skdiv._solvers import newton_cg
 
@@ -410,3 +415,21 @@ def test_sum_zero_adapter_is_the_same_function(sparse, precondition):
     )
     for a, b in zip(reduced.unpack(x_r), full.unpack(x_f), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_dense_value_and_gradient_in_row_blocks_equal_one_pass(weighted):
+    # 3000 x 200: rows in blocks of 327 (the last one short), soft labels.
+    rng = np.random.default_rng(13)
+    X = rng.normal(size=(3000, 200))
+    y = rng.dirichlet(np.ones(3), size=3000)
+    sw = rng.uniform(0.2, 2.0, size=3000) if weighted else None
+    adapter = LinearObjective(
+        KLDivergence(), X, y, n_outputs=3, sample_weight=sw, alpha=0.1
+    )
+    coef, intercept = rng.normal(size=(3, 200)) * 0.1, rng.normal(size=3)
+    blocked = adapter._data_terms(coef, intercept)
+    whole = data_terms(KLDivergence(), coef, intercept, X, y, sw)
+    assert blocked[0] == pytest.approx(whole[0], rel=1e-13)
+    np.testing.assert_allclose(blocked[1], whole[1], rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(blocked[2], whole[2], rtol=1e-11, atol=1e-11)
