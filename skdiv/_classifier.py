@@ -24,6 +24,22 @@ from ._solvers import minimize
 from ._validation import check_probability_rows, check_two_classes, encode_labels
 
 
+def _probabilities(target, n_classes):
+    """Rows of class probabilities: one-hot rows for integer codes."""
+    if target.ndim == 2:
+        return target
+    onehot = np.zeros((target.shape[0], n_classes))
+    onehot[np.arange(target.shape[0]), target] = 1.0
+    return onehot
+
+
+def _class_sums(target, sample_weight, n_classes):
+    """Weighted (soft) class counts :math:`\\sum_i s_i p_{ik}`."""
+    if target.ndim == 1:
+        return np.bincount(target, weights=sample_weight, minlength=n_classes)
+    return sample_weight @ target
+
+
 class DivergenceClassifier(ClassifierMixin, BaseEstimator):
     r"""Linear softmax classifier trained by cross-entropy or KL divergence.
 
@@ -231,17 +247,21 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         )
         if not sample_weight.any():
             raise ValueError("sample_weight must not be all zero.")
-        target = self._encode_target(y)  # (n_samples, n_classes) probabilities
+        # Integer codes for hard labels, (n_samples, n_classes) probabilities
+        # for soft ones (and for smoothed labels, below).
+        target = self._encode_target(y)
         target, sample_weight = self._apply_class_weight(target, sample_weight)
         n_classes = self.classes_.shape[0]
         if self.label_smoothing:
-            target = (1.0 - self.label_smoothing) * target + (
-                self.label_smoothing / n_classes
-            )
+            target = (1.0 - self.label_smoothing) * _probabilities(
+                target, n_classes
+            ) + (self.label_smoothing / n_classes)
 
         objective = get_objective(self.loss, allowed=["cross_entropy", "kl_divergence"])
         if n_classes == 2:
-            y_fit, n_outputs = target[:, 1].copy(), 1
+            # One output: the probability of the second class.
+            y_fit = target[:, 1].copy() if target.ndim == 2 else (target == 1) * 1.0
+            n_outputs = 1
         else:
             y_fit, n_outputs = self._compact(target), n_classes
         problem = LinearObjective(
@@ -254,7 +274,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
             fit_intercept=self.fit_intercept,
         )
         params0 = problem.pack(*self._initial_coef(problem, target, sample_weight))
-        # The (n_samples, n_classes) target is no longer needed when y_fit is
+        # An (n_samples, n_classes) target is no longer needed when y_fit is
         # compact (codes or one column): free it before the solver's buffers.
         del target
         params, self.n_iter_ = minimize(
@@ -270,7 +290,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _encode_target(self, y):
-        """Return targets as an (n_samples, n_classes) probability matrix."""
+        """Integer codes of hard labels, or soft labels as (n, n_classes) rows."""
         classes = None if self.classes is None else column_or_1d(self.classes)
         if classes is not None and np.unique(classes).shape[0] != classes.shape[0]:
             raise ValueError(f"classes must be unique, got {classes!r}.")
@@ -295,17 +315,16 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
             codes = encode_labels(y, classes)
         check_two_classes(classes)
         self.classes_ = classes
-        onehot = np.zeros((y.shape[0], classes.shape[0]))
-        onehot[np.arange(y.shape[0]), codes] = 1.0
-        return onehot
+        return codes
 
     def _apply_class_weight(self, target, sample_weight):
         if self.class_weight is None:
             return target, sample_weight
+        n_classes = self.classes_.shape[0]
         if self.class_weight == "balanced":
             # scikit-learn's rule (weighted since 1.9) with soft class counts:
             # c_k = sum(s) / (K * sum_i s_i p_ik) over the K classes present.
-            counts = sample_weight @ target
+            counts = _class_sums(target, sample_weight, n_classes)
             present = counts > 0
             weights = np.ones_like(counts)
             weights[present] = counts.sum() / (present.sum() * counts[present])
@@ -313,6 +332,9 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
             weights = compute_class_weight(
                 self.class_weight, classes=self.classes_, y=self.classes_
             )
+        if target.ndim == 1:
+            # A hard label's row is one-hot: its weight is its class's.
+            return target, sample_weight * weights[target]
         # -sum_k c_k p_ik log q_ik = s_i * CE(p'_i, q_i) with s_i = sum_k c_k p_ik.
         weighted = target * weights
         row_weight = weighted.sum(axis=1)
@@ -324,6 +346,8 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
     @staticmethod
     def _compact(target):
         """Integer codes when every row is one-hot (a cheaper objective path)."""
+        if target.ndim == 1:
+            return target
         if np.all(target.max(axis=1) == 1.0):
             return target.argmax(axis=1)
         return target
@@ -340,7 +364,8 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         if not self.fit_intercept:
             return coef, None
         # The intercept-only optimum: logits of the weighted class frequencies.
-        prior = np.clip(np.average(target, axis=0, weights=sample_weight), 1e-10, 1)
+        counts = _class_sums(target, sample_weight, self.classes_.shape[0])
+        prior = np.clip(counts / sample_weight.sum(), 1e-10, 1)
         log_prior = np.log(prior)
         if n_outputs == 1:
             return coef, np.array([log_prior[1] - log_prior[0]])
