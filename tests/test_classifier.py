@@ -177,6 +177,33 @@ def test_class_weight_on_soft_labels_equals_weighted_duplicated_rows():
     np.testing.assert_allclose(dc.predict_proba(X), dup.predict_proba(X), atol=1e-7)
 
 
+@pytest.mark.parametrize("labels", ["hard", "soft", "smoothed"])
+def test_sparse_fit_equals_dense_fit(labels):
+    # Sparse X is solved in the sum-zero basis of the classes, with float32
+    # Hessian products; dense X with all k classes. Same optimum, with
+    # sample weights and class weights.
+    X, p = _soft_problem(n=200, d=6, k=4, seed=5)
+    X[np.abs(X) < 0.6] = 0.0
+    rng = np.random.default_rng(5)
+    sw = rng.uniform(0.2, 2.0, size=X.shape[0])
+    y = p if labels == "soft" else p.argmax(axis=1)
+    params = dict(alpha=1e-2, tol=1e-10, class_weight={0: 2.0, 1: 1.0, 2: 0.5, 3: 1.0})
+    if labels == "smoothed":
+        params["label_smoothing"] = 0.1
+    dense = DivergenceClassifier(**params).fit(X, y, sample_weight=sw)
+    sparse = DivergenceClassifier(**params).fit(sp.csr_matrix(X), y, sample_weight=sw)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(sparse.intercept_, dense.intercept_, atol=1e-9)
+    assert sparse.objective_ == pytest.approx(dense.objective_, rel=1e-12)
+    # Both have classes summing to zero (the penalty's optimum).
+    np.testing.assert_allclose(sparse.coef_.sum(axis=0), 0.0, atol=1e-12)
+    # A warm start from the other fit is already converged.
+    warm = DivergenceClassifier(warm_start=True, **params)
+    warm.coef_, warm.intercept_ = dense.coef_, dense.intercept_
+    warm.fit(sp.csr_matrix(X), y, sample_weight=sw)
+    assert warm.n_iter_ <= 1
+
+
 def test_label_smoothing_is_the_pytorch_mixture():
     X, y = make_classification(n_samples=200, n_classes=3, n_informative=4,
                                random_state=5)
