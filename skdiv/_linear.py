@@ -201,9 +201,9 @@ def hessian_terms(objective, coef, intercept, X, y, sample_weight=None):
 def _hessian_product(hessp_raw, X):
     """Raw-space Hessian product -> product in ``(coef, intercept)`` over rows ``X``.
 
-    With ``hessp.diagonal_terms(shared=False)`` giving :func:`diagonal_terms`
-    when the objective knows its diagonal (``shared=True``: of the
-    class-averaged curvature, one output).
+    When the objective knows its diagonal, ``hessp.curvature(shared=False)``
+    returns it per sample (class-averaged, one column, when ``shared``): the
+    :math:`h_{ik}` of :func:`centred_square_terms`.
     """
 
     def hessp(v_coef, v_intercept):
@@ -211,42 +211,56 @@ def _hessian_product(hessp_raw, X):
 
     if hasattr(hessp_raw, "diagonal"):
 
-        def terms(shared=False):
-            curvature = hessp_raw.diagonal()
-            if shared and curvature.ndim == 2:
-                curvature = curvature.mean(axis=1)
-            return diagonal_terms(X, curvature)
+        def curvature(shared=False):
+            h = hessp_raw.diagonal()
+            return h.mean(axis=1) if shared and h.ndim == 2 else h
 
-        hessp.diagonal_terms = terms
+        hessp.curvature = curvature
     return hessp
 
 
-def diagonal_terms(X, curvature):
+def centred_square_terms(X, curvature, centre, centred_square=None):
     r"""The sums that give the diagonal of the Hessian in any diagonal scaling.
 
     With :math:`h_{ik}` the diagonal of the per-sample Hessian in raw space
-    (``curvature``, shape ``(n_samples, n_outputs)`` or 1-D), returns
-    ``(square, linear, constant)``: :math:`\sum_i h_{ik} x_{ij}^2`,
-    :math:`\sum_i h_{ik} x_{ij}` (both ``(n_outputs, n_features)``) and
+    (``curvature``, shape ``(n_samples, n_outputs)``, or 1-D for one output)
+    and :math:`c` the ``centre``, returns ``(square, constant)``:
+    :math:`\sum_i h_{ik} (x_{ij} - c_j)^2` (``(n_outputs, n_features)``) and
     :math:`\sum_i h_{ik}`. The Hessian diagonal for the coefficient of
-    :math:`c_j (x_{ij} - \mu_j)` is then :math:`c_j^2 (\text{square} - 2
-    \mu_j\, \text{linear} + \mu_j^2\, \text{constant})`. Costs two products
-    with (the square of) ``X``; dense ``X`` is squared in row blocks.
+    :math:`s_j (x_{ij} - c_j)` is :math:`s_j^2\, \text{square}`.
+
+    One product with ``X``'s shape. Dense ``X`` is centred and squared in row
+    blocks. Sparse ``X`` is not centred: over its nonzeros the sum is of
+    :math:`h\, x (x - 2c)`, and :math:`c^2 \sum_i h_{ik}` adds the rest,
+    which takes one product with ``centred_square`` (:func:`_centred_square`
+    of ``X``, built here when not given).
     """
     h = curvature[:, None] if curvature.ndim == 1 else curvature
-    linear, constant = _back(X, h)
+    constant = h.sum(axis=0)
     if sp.issparse(X):
-        X = X.tocsr()
-        # The square shares X's index arrays: only the values are new.
-        square_X = sp.csr_matrix((X.data**2, X.indices, X.indptr), shape=X.shape)
-        square = _back(square_X, h)[0]
-        return square, linear, constant
-    square = np.zeros_like(linear)
+        if centred_square is None:
+            centred_square = _centred_square(X, centre)
+        square = _back(centred_square, h)[0]
+        square += np.outer(constant, centre**2)
+        return square, constant
+    square = np.zeros((h.shape[1], X.shape[1]))
+    centre = centre.astype(X.dtype)
     size = max(1, (1 << 19) // max(X.shape[1], 1))
     for start in range(0, X.shape[0], size):
-        block = X[start : start + size]
-        square += _back(block * block, h[start : start + size])[0]
-    return square, linear, constant
+        block = X[start : start + size] - centre
+        block *= block
+        square += _back(block, h[start : start + size])[0]
+    return square, constant
+
+
+def _centred_square(X, centre):
+    """Sparse ``X`` with its values ``x`` replaced by ``x (x - 2 c_j)``.
+
+    In ``X``'s precision, sharing its index arrays.
+    """
+    X = X.tocsr()
+    data = X.data * (X.data - 2 * centre.astype(X.dtype)[X.indices])
+    return sp.csr_matrix((data, X.indices, X.indptr), shape=X.shape)
 
 
 class LinearObjective:
@@ -452,6 +466,7 @@ class LinearObjective:
         rows of ``X`` in single precision (see :meth:`_single_precision_ok`).
         """
         self._hessian_rows = self._hessian_centre = self._hessian_matrix = None
+        self._centred_square_rows = None  # for the Jacobi diagonal, when sparse
         self.hessian_weight_sum = self.sw_sum
         if stride == 1:
             if sp.issparse(self.X) and self._single_precision_ok():
@@ -829,16 +844,16 @@ class LinearObjective:
             h_coef += self.alpha * v_coef
             return self._pullback(h_coef, h_intercept / self.hessian_weight_sum)
 
-        if self._whitener is None and hasattr(hessp_data, "diagonal_terms"):
+        if self._whitener is None and hasattr(hessp_data, "curvature"):
             shared = self._blocks > 1 and getattr(
                 self._blocks_objective, "shift_invariant", False
             )
             hessp.diagonal = lambda: self._hessian_diagonal(
-                *hessp_data.diagonal_terms(shared)
+                hessp_data.curvature(shared)
             )
         return value, self._pullback(grad_coef, grad_intercept), hessp
 
-    def _hessian_diagonal(self, square, linear, constant):
+    def _hessian_diagonal(self, curvature):
         r"""Diagonal of the solver-space Hessian under a diagonal scaling.
 
         The solver coefficient :math:`W'_{kj}` multiplies :math:`c_j (x_{ij}
@@ -850,22 +865,38 @@ class LinearObjective:
             + \alpha c_j^2 ,
 
         and the intercept's is :math:`\sum_i h_{ik} / \sum_i s_i` (the sums
-        from :func:`diagonal_terms`). Newton-CG uses its inverse as the
-        preconditioner of conjugate gradients (Jacobi).
+        from :func:`centred_square_terms`, over the Hessian's rows). Newton-CG
+        uses its inverse as the preconditioner of conjugate gradients
+        (Jacobi).
 
-        For a softmax the entries are averaged over classes (the sums then
-        come from the class-averaged curvature, one column instead of one per
-        class). Adding the same vector to every class's coefficients (and the
-        same number to every intercept) leaves the model unchanged, so the
-        gradient never has a component along those directions; a scale
-        shared by the classes keeps CG out of them too, as plain CG from zero
-        stays out, and the intercepts come out as without preconditioning.
+        For a softmax in all ``k`` classes the entries are averaged over
+        classes (the sums then come from the class-averaged curvature, one
+        column instead of one per class). Adding the same vector to every
+        class's coefficients (and the same number to every intercept) leaves
+        the model unchanged, so the gradient never has a component along
+        those directions; a scale shared by the classes keeps CG out of them
+        too, as plain CG from zero stays out, and the intercepts come out as
+        without preconditioning.
         """
-        mu, scale2 = self.x_mean, self.x_scale**2
-        centred = square - 2.0 * linear * mu + np.outer(constant, mu**2)
-        # Cancellation can leave tiny negatives; curvature is never negative.
+        if self._hessian_rows is not None:
+            X = self._hessian_rows[0]
+        elif self._hessian_matrix is not None:
+            X = self._hessian_matrix
+        else:
+            X = self.X
+        if sp.issparse(X) and self._centred_square_rows is None:
+            # Once per fit: the centre is fixed.
+            self._centred_square_rows = _centred_square(X, self.x_mean)
+        square, constant = centred_square_terms(
+            X, curvature, self.x_mean, self._centred_square_rows
+        )
+        scale2 = self.x_scale**2
         weight_sum = self.hessian_weight_sum
-        diagonal = [(np.maximum(centred, 0.0) / weight_sum + self.alpha) * scale2]
+        # Cancellation can leave tiny negatives; curvature is never negative.
+        np.maximum(square, 0.0, out=square)
+        square *= scale2 / weight_sum
+        square += self.alpha * scale2
+        diagonal = [square]
         if self.fit_intercept:
             diagonal.append(constant[:, None] / weight_sum)
         # The terms of a class-averaged curvature have one row: one per class.

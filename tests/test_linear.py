@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from skdiv._linear import (
     LinearObjective,
     SumZeroObjective,
+    centred_square_terms,
     data_terms,
     sum_zero_basis,
 )
@@ -433,3 +434,22 @@ def test_dense_value_and_gradient_in_row_blocks_equal_one_pass(weighted):
     assert blocked[0] == pytest.approx(whole[0], rel=1e-13)
     np.testing.assert_allclose(blocked[1], whole[1], rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(blocked[2], whole[2], rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_centred_square_terms_closed_form(sparse):
+    # sum_i h_ik (x_ij - c_j)^2: sparse X through its nonzeros' x (x - 2c)
+    # plus c^2 sum_i h_ik, dense X centred in row blocks.
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(50, 6)) + 2.0
+    X[rng.uniform(size=X.shape) < 0.5] = 0.0
+    h = rng.uniform(size=(50, 3))
+    centre = rng.normal(size=6)
+    square, constant = centred_square_terms(
+        sp.csr_matrix(X) if sparse else X, h, centre
+    )
+    expected = np.einsum("ik,ij->kj", h, (X - centre) ** 2)
+    np.testing.assert_allclose(square, expected, rtol=1e-12)
+    np.testing.assert_allclose(constant, h.sum(axis=0), rtol=1e-14)
+    square_1d, _ = centred_square_terms(X, h[:, 0], centre)
+    np.testing.assert_allclose(square_1d, expected[:1], rtol=1e-12)
