@@ -177,8 +177,9 @@ def test_class_weight_on_soft_labels_equals_weighted_duplicated_rows():
     np.testing.assert_allclose(dc.predict_proba(X), dup.predict_proba(X), atol=1e-7)
 
 
+@pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("labels", ["hard", "soft", "smoothed"])
-def test_sparse_fit_equals_dense_fit(labels):
+def test_sparse_fit_equals_dense_fit(labels, fit_intercept):
     # Sparse X is solved in the sum-zero basis of the classes, with float32
     # Hessian products; dense X with all k classes. Same optimum, with
     # sample weights and class weights.
@@ -187,7 +188,10 @@ def test_sparse_fit_equals_dense_fit(labels):
     rng = np.random.default_rng(5)
     sw = rng.uniform(0.2, 2.0, size=X.shape[0])
     y = p if labels == "soft" else p.argmax(axis=1)
-    params = dict(alpha=1e-2, tol=1e-10, class_weight={0: 2.0, 1: 1.0, 2: 0.5, 3: 1.0})
+    params = dict(
+        alpha=1e-2, tol=1e-10, class_weight={0: 2.0, 1: 1.0, 2: 0.5, 3: 1.0},
+        fit_intercept=fit_intercept,
+    )
     if labels == "smoothed":
         params["label_smoothing"] = 0.1
     dense = DivergenceClassifier(**params).fit(X, y, sample_weight=sw)
