@@ -38,6 +38,16 @@ def _is_dask_array(X):
     return type(X).__module__.split(".")[0] == "dask"
 
 
+def row_blocks(n_rows, n_columns, nbytes=1 << 22, min_rows=1):
+    """Slices of consecutive rows holding about ``nbytes`` of float64 each.
+
+    For loops over a matrix that bound their temporaries (or stay in cache)
+    whatever ``n_rows``: 4 MB by default.
+    """
+    size = max(min_rows, nbytes // (8 * max(n_columns, 1)))
+    return [slice(start, start + size) for start in range(0, n_rows, size)]
+
+
 def _single_precision(X):
     """``X`` in float32; a CSR/CSC matrix shares ``X``'s index arrays."""
     if sp.issparse(X) and X.format in ("csr", "csc"):
@@ -245,11 +255,10 @@ def centred_square_terms(X, curvature, centre, centred_square=None):
         return square, constant
     square = np.zeros((h.shape[1], X.shape[1]))
     centre = centre.astype(X.dtype)
-    size = max(1, (1 << 19) // max(X.shape[1], 1))
-    for start in range(0, X.shape[0], size):
-        block = X[start : start + size] - centre
+    for rows in row_blocks(*X.shape):
+        block = X[rows] - centre
         block *= block
-        square += _back(block, h[start : start + size])[0]
+        square += _back(block, h[rows])[0]
     return square, constant
 
 
@@ -468,9 +477,10 @@ class LinearObjective:
         self._hessian_rows = self._hessian_centre = self._hessian_matrix = None
         self._centred_square_rows = None  # for the Jacobi diagonal, when sparse
         self.hessian_weight_sum = self.sw_sum
+        self._hessian_X = self.X  # the matrix Hessian products multiply
         if stride == 1:
             if sp.issparse(self.X) and self._single_precision_ok():
-                self._hessian_matrix = _single_precision(self.X)
+                self._hessian_matrix = self._hessian_X = _single_precision(self.X)
             return
         rows = slice(None, None, stride)
         sw = None if self.sample_weight is None else self.sample_weight[rows]
@@ -492,6 +502,7 @@ class LinearObjective:
         elif self._whitener is None and self._single_precision_ok():
             X_rows = _single_precision(X_rows)
         self._hessian_rows = (X_rows, self.y[rows], sw)
+        self._hessian_X = X_rows
         self.hessian_weight_sum = X_rows.shape[0] if sw is None else sw.sum()
 
     def _single_precision_ok(self):
@@ -606,13 +617,12 @@ class LinearObjective:
         if unweighted:
             weights = np.full(n_samples, 1.0 / n_samples)
         mean = np.asarray(X.T @ weights.astype(X.dtype), dtype=np.float64)
-        # Row blocks of about 4 MB bound the temporaries whatever n_samples:
-        # a weighted copy of all of X would double the fit's memory.
-        size = max(1, (1 << 19) // max(n_features, 1))
+        # Row blocks bound the temporaries whatever n_samples: a weighted
+        # copy of all of X would double the fit's memory.
         second = np.zeros((n_features, n_features) if matrix else n_features)
-        for start in range(0, n_samples, size):
-            block = X[start : start + size]
-            w = weights[start : start + size, None]
+        for rows in row_blocks(n_samples, n_features):
+            block = X[rows]
+            w = weights[rows, None]
             if matrix and unweighted:
                 second += block.T @ block
             elif matrix:
@@ -739,12 +749,11 @@ class LinearObjective:
         gained a little less, 2 MB half as much).
         """
         X, y, sw = self.X, self.y, self.sample_weight
-        size = max(256, (1 << 16) // max(X.shape[1], 1))
-        if sp.issparse(X) or X.shape[0] < 4 * size:
+        blocks = [] if sp.issparse(X) else row_blocks(*X.shape, 1 << 19, 256)
+        if len(blocks) < 4:
             return data_terms(self._blocks_objective, coef, intercept, X, y, sw)
         loss_sum, grad_coef, grad_intercept = 0.0, 0.0, 0.0
-        for start in range(0, X.shape[0], size):
-            rows = slice(start, start + size)
+        for rows in blocks:
             terms = data_terms(
                 self._blocks_objective, coef, intercept, X[rows], y[rows],
                 None if sw is None else sw[rows],
@@ -790,18 +799,19 @@ class LinearObjective:
     def loss_gradient(self, params):
         """Objective value and gradient with respect to the solver parameters."""
         coef, intercept = self._unpack(params)
-        loss_sum, grad_coef, grad_intercept = self._data_terms(coef, intercept)
+        terms = self._data_terms(coef, intercept)
+        return self._value_gradient(params, coef, *terms)
+
+    def _value_gradient(self, params, coef, loss_sum, grad_coef, grad_intercept):
+        """Normalise and penalise the data terms: value and solver gradient.
+
+        The value is kept with its point, for :meth:`loss` at the end.
+        """
         grad_coef /= self.sw_sum
         grad_coef += self.alpha * coef
-        grad_intercept = grad_intercept / self.sw_sum
-        value = self._remember(params, loss_sum, coef)
-        return value, self._pullback(grad_coef, grad_intercept)
-
-    def _remember(self, params, loss_sum, coef):
-        """The objective value; kept with its point, for :meth:`loss` at the end."""
         value = float(loss_sum / self.sw_sum + 0.5 * self.alpha * np.vdot(coef, coef))
         self._last_value = (params.copy(), value)
-        return value
+        return value, self._pullback(grad_coef, grad_intercept / self.sw_sum)
 
     def loss(self, params):
         """Objective value at ``params``.
@@ -829,13 +839,8 @@ class LinearObjective:
         ``X`` per call.
         """
         coef, intercept = self._unpack(params)
-        loss_sum, grad_coef, grad_intercept, hessp_data = self._data_terms_hessp(
-            coef, intercept
-        )
-        grad_coef /= self.sw_sum
-        grad_coef += self.alpha * coef
-        grad_intercept = grad_intercept / self.sw_sum
-        value = self._remember(params, loss_sum, coef)
+        *terms, hessp_data = self._data_terms_hessp(coef, intercept)
+        value, grad = self._value_gradient(params, coef, *terms)
 
         def hessp(direction):
             v_coef, v_intercept = self._unpack(direction)
@@ -851,7 +856,7 @@ class LinearObjective:
             hessp.diagonal = lambda: self._hessian_diagonal(
                 hessp_data.curvature(shared)
             )
-        return value, self._pullback(grad_coef, grad_intercept), hessp
+        return value, grad, hessp
 
     def _hessian_diagonal(self, curvature):
         r"""Diagonal of the solver-space Hessian under a diagonal scaling.
@@ -878,12 +883,7 @@ class LinearObjective:
         too, as plain CG from zero stays out, and the intercepts come out as
         without preconditioning.
         """
-        if self._hessian_rows is not None:
-            X = self._hessian_rows[0]
-        elif self._hessian_matrix is not None:
-            X = self._hessian_matrix
-        else:
-            X = self.X
+        X = self._hessian_X
         if sp.issparse(X) and self._centred_square_rows is None:
             # Once per fit: the centre is fixed.
             self._centred_square_rows = _centred_square(X, self.x_mean)

@@ -18,7 +18,7 @@ from sklearn.utils.validation import (
 )
 
 from . import _dask, _stochastic
-from ._linear import LinearObjective
+from ._linear import LinearObjective, row_blocks
 from ._objectives import LOG_VAR_LIMIT, GaussianKL, GaussianNLL, _with_diagonal
 from ._solvers import minimize
 
@@ -144,11 +144,10 @@ def _ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
     """
     n_samples, n_features = X.shape
     sw_sum = sample_weight.sum()
-    size = max(1, (1 << 19) // n_features)
     gram = np.zeros((n_features, n_features))
-    for start in range(0, n_samples, size):
-        block = X[start : start + size]
-        gram += block.T @ (block * sample_weight[start : start + size, None])
+    for rows in row_blocks(n_samples, n_features):
+        block = X[rows]
+        gram += block.T @ (block * sample_weight[rows, None])
     gram -= sw_sum * np.outer(x_mean, x_mean)
     gram[np.diag_indices_from(gram)] += alpha * sw_sum
     eigval, eigvec = np.linalg.eigh((gram + gram.T) / 2)
