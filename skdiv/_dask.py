@@ -68,7 +68,8 @@ def _block_hessp(X, y, sample_weight, problem):
     objective, coef, intercept, v_coef, v_intercept = problem
     hessp = hessian_terms(objective, coef, intercept, X, y, sample_weight)
     h_coef, h_intercept = hessp(v_coef, v_intercept)
-    return np.concatenate([h_coef.ravel(), h_intercept])[None, :]
+    # float64 whatever X's precision: the blocks' sums add up in float64.
+    return np.concatenate([h_coef.ravel(), h_intercept], dtype=np.float64)[None, :]
 
 
 def _block_moments(X, sample_weight, matrix):

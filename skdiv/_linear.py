@@ -90,14 +90,19 @@ class SumZeroObjective:
     def __init__(self, objective, basis):
         self.objective = objective
         self.basis = basis
+        self._basis32 = basis.astype(np.float32)
+
+    def _basis(self, dtype):
+        """:math:`Q` in the precision of the arrays it maps (float32 rows)."""
+        return self._basis32 if dtype == np.float32 else self.basis
 
     def _expand(self, raw):
         r"""``(n, k - 1) -> (n, k)``: :math:`\tilde Z Q^\top`, class-major."""
-        return (self.basis @ raw.T).T
+        return (self._basis(raw.dtype) @ raw.T).T
 
     def _reduce(self, grad):
-        """``(n, k) -> (n, k - 1)``: :math:`G Q`, class-major."""
-        return (self.basis.T @ grad.T).T
+        """``(n, k) -> (n, k - 1)``: :math:`G Q`, row-major (for sparse products)."""
+        return grad @ self._basis(grad.dtype)
 
     def loss_gradient(self, y_true, raw_prediction, sample_weight=None):
         loss, grad = self.objective.loss_gradient(
@@ -140,28 +145,46 @@ def _raw(X, coef, intercept, dtype=np.float64):
         raw = np.empty((X.shape[0], coef.shape[0]), dtype=dtype, order="F")
         raw[...] = intercept
         return raw[:, 0] if coef.shape[0] == 1 else raw
-    coef = coef.astype(X.dtype, copy=False)
-    raw = X @ coef.T if sp.issparse(X) else (coef @ X.T).T
+    if sp.issparse(X):
+        # scipy copies a non-contiguous right-hand side: transpose it here,
+        # in the same pass as the cast to X's precision.
+        coef_t = np.empty(coef.shape[::-1], dtype=X.dtype)
+        coef_t[...] = coef.T
+        raw = X @ coef_t
+    else:
+        raw = (coef.astype(X.dtype, copy=False) @ X.T).T
     raw = np.asarray(raw, dtype=dtype)
-    raw += intercept
+    raw += np.asarray(intercept, dtype=dtype)
     return raw[:, 0] if coef.shape[0] == 1 else raw
 
 
-def _back(X, grad_raw):
+def _column_sums(A):
+    """``A.sum(axis=0)`` of a 2-D array, by BLAS: numpy's sum down the rows of
+    a C-ordered ``n x k`` array walks ``n`` short rows, 20 times slower."""
+    return np.ones(A.shape[0], dtype=A.dtype) @ A
+
+
+def _back(X, grad_raw, dtype=np.float64):
     """Raw-space gradient -> unnormalised ``(grad_coef, grad_intercept)`` sums.
 
     ``grad_coef`` is computed as ``G.T @ X``: with ``G`` Fortran-ordered (as
     :func:`_raw` makes it) ``G.T`` is contiguous and the product is fast. A
     Fortran-ordered dense ``X`` (the whitened Hessian's float32 rows, stored
     so because ``W @ X.T`` is then a third faster) takes ``(X.T @ G).T``.
+    Both sums come back in ``dtype``: float64 for gradients, the rows' own
+    precision for Hessian products on float32 rows.
     """
     grad_raw_2d = grad_raw[:, None] if grad_raw.ndim == 1 else grad_raw
-    G = grad_raw_2d.astype(X.dtype, copy=False)
-    if isinstance(X, np.ndarray) and not X.flags.c_contiguous:
-        product = (X.T @ G).T  # X Fortran-ordered (the Hessian's float32 rows)
+    if sp.issparse(X):
+        # A C-contiguous G is one scipy does not copy again.
+        product = (X.T @ np.ascontiguousarray(grad_raw_2d, dtype=X.dtype)).T
+    elif not X.flags.c_contiguous:
+        # X Fortran-ordered (the Hessian's float32 rows).
+        product = (X.T @ grad_raw_2d.astype(X.dtype, copy=False)).T
     else:
-        product = G.T @ X
-    return np.asarray(product, dtype=np.float64), grad_raw_2d.sum(axis=0)
+        product = grad_raw_2d.astype(X.dtype, copy=False).T @ X
+    grad_coef = np.ascontiguousarray(product, dtype=dtype)
+    return grad_coef, _column_sums(grad_raw_2d).astype(dtype, copy=False)
 
 
 def data_terms(objective, coef, intercept, X, y, sample_weight=None):
@@ -217,7 +240,8 @@ def _hessian_product(hessp_raw, X):
     """
 
     def hessp(v_coef, v_intercept):
-        return _back(X, hessp_raw(_raw(X, v_coef, v_intercept, dtype=X.dtype)))
+        raw = _raw(X, v_coef, v_intercept, dtype=X.dtype)
+        return _back(X, hessp_raw(raw), dtype=X.dtype)
 
     if hasattr(hessp_raw, "diagonal"):
 
@@ -246,7 +270,7 @@ def centred_square_terms(X, curvature, centre, centred_square=None):
     of ``X``, built here when not given).
     """
     h = curvature[:, None] if curvature.ndim == 1 else curvature
-    constant = h.sum(axis=0)
+    constant = _column_sums(h)
     if sp.issparse(X):
         if centred_square is None:
             centred_square = _centred_square(X, centre)
@@ -467,20 +491,24 @@ class LinearObjective:
         self._set_hessian_rows(hessian_stride)
 
     def _set_hessian_rows(self, stride):
-        """The rows Hessian products use: ``X[::stride]``, their precision, weight sum.
+        r"""The rows Hessian products use: ``X[::stride]``, their precision, weight sum.
 
         Sets :attr:`_hessian_rows` to ``(X_rows, y_rows, sw_rows)`` when the
-        Hessian has rows of its own (``stride > 1``), and
-        :attr:`_hessian_matrix` to a float32 copy of ``X`` when it uses all
-        rows of ``X`` in single precision (see :meth:`_single_precision_ok`).
+        Hessian has rows of its own (``stride > 1``), and :attr:`_hessian_X`
+        to the matrix its products multiply. Under a diagonal scaling that
+        matrix is stored in solver coordinates, :math:`X M` (see
+        :meth:`_solver_hessp`), for sparse ``X`` (a copy of its values) and
+        for a subsample (a copy anyway): :attr:`_solver_centre` is then
+        :math:`\mu M`, else None. Dense ``X`` at stride 1 is not copied.
         """
-        self._hessian_rows = self._hessian_centre = self._hessian_matrix = None
+        self._hessian_rows = self._hessian_centre = self._solver_centre = None
         self._centred_square_rows = None  # for the Jacobi diagonal, when sparse
         self.hessian_weight_sum = self.sw_sum
         self._hessian_X = self.X  # the matrix Hessian products multiply
+        diagonal = self._whitener is None and not _is_dask_array(self.X)
         if stride == 1:
-            if sp.issparse(self.X) and self._single_precision_ok():
-                self._hessian_matrix = self._hessian_X = _single_precision(self.X)
+            if diagonal and sp.issparse(self.X):
+                self._hessian_X = self._solver_rows(self.X)
             return
         rows = slice(None, None, stride)
         sw = None if self.sample_weight is None else self.sample_weight[rows]
@@ -499,11 +527,31 @@ class LinearObjective:
                 out=np.empty(X_rows.shape, np.float32, order="F"),
                 casting="unsafe",
             )
-        elif self._whitener is None and self._single_precision_ok():
-            X_rows = _single_precision(X_rows)
+        elif diagonal:
+            X_rows = self._solver_rows(X_rows)
         self._hessian_rows = (X_rows, self.y[rows], sw)
         self._hessian_X = X_rows
         self.hessian_weight_sum = X_rows.shape[0] if sw is None else sw.sum()
+
+    def _solver_rows(self, X):
+        r"""Rows of ``X`` in solver coordinates, :math:`X M`.
+
+        :math:`M = \operatorname{diag}(c)` is the diagonal scaling. In
+        float32 where :meth:`_single_precision_ok`; sparse rows share ``X``'s
+        index arrays. Sets :attr:`_solver_centre` to :math:`\mu M`.
+        """
+        dtype = np.float32 if self._single_precision_ok() else X.dtype
+        scale = self.x_scale.astype(dtype)
+        self._solver_centre = self.x_mean * self.x_scale
+        if dtype == X.dtype and np.all(scale == 1):
+            return X  # no scaling (precondition="none"): the rows as they are
+        if sp.issparse(X):
+            X = X.tocsr()
+            data = np.multiply(X.data, scale[X.indices], dtype=dtype)
+            rows = sp.csr_matrix((data, X.indices, X.indptr), shape=X.shape)
+        else:
+            rows = np.multiply(X, scale, dtype=dtype)
+        return rows
 
     def _single_precision_ok(self):
         r"""Whether Hessian products may use ``X`` in float32 (diagonal scaling).
@@ -773,11 +821,14 @@ class LinearObjective:
             return data_terms_hessp(
                 self._blocks_objective, coef, intercept, self.X, self.y,
                 self.sample_weight,
-                hessian_X=self._hessian_matrix,
+                hessian_X=self._hessian_X,
             )
         loss_sum, grad_coef, grad_intercept = self._data_terms(coef, intercept)
         centre = self._hessian_centre
         if centre is None:
+            if self._solver_centre is not None:
+                # Rows X M: the raw predictions are X_rows M W'^T + b.
+                coef = self._coef_to_solver(coef)
             hessp = hessian_terms(
                 self._blocks_objective, coef, intercept, *self._hessian_rows
             )
@@ -841,13 +892,16 @@ class LinearObjective:
         coef, intercept = self._unpack(params)
         *terms, hessp_data = self._data_terms_hessp(coef, intercept)
         value, grad = self._value_gradient(params, coef, *terms)
+        if self._solver_centre is not None:
+            hessp = self._solver_hessp(hessp_data)
+        else:
 
-        def hessp(direction):
-            v_coef, v_intercept = self._unpack(direction)
-            h_coef, h_intercept = hessp_data(v_coef, v_intercept)
-            h_coef /= self.hessian_weight_sum
-            h_coef += self.alpha * v_coef
-            return self._pullback(h_coef, h_intercept / self.hessian_weight_sum)
+            def hessp(direction):
+                v_coef, v_intercept = self._unpack(direction)
+                h_coef, h_intercept = hessp_data(v_coef, v_intercept)
+                h_coef /= self.hessian_weight_sum
+                h_coef += self.alpha * v_coef
+                return self._pullback(h_coef, h_intercept / self.hessian_weight_sum)
 
         if self._whitener is None and hasattr(hessp_data, "curvature"):
             shared = self._blocks > 1 and getattr(
@@ -857,6 +911,67 @@ class LinearObjective:
                 hessp_data.curvature(shared)
             )
         return value, grad, hessp
+
+    def _solver_hessp(self, hessp_rows):
+        r"""Hessian products in solver coordinates, on rows stored as :math:`X M`.
+
+        ``hessp_rows(V, v)`` applies the Hessian of the unnormalised loss sum
+        over the stored rows :math:`R = X M` (:meth:`_solver_rows`) to the
+        coefficients :math:`V` of :math:`R` and an intercept :math:`v`,
+        returning :math:`(G^\top R, \sum_i g_i)`. With :math:`c = \mu M`
+        the raw predictions are :math:`R W'^\top + b' - W' c`, so a solver
+        direction :math:`(V', v')` enters as :math:`(V', v' - V' c)`, and the
+        product comes back by the transposed map:
+
+        .. math::
+
+            H \begin{pmatrix} V' \\ v' \end{pmatrix} =
+            \frac{1}{\sum_i s_i} \begin{pmatrix}
+                G^\top R - (\textstyle\sum_i g_i)\, c^\top \\
+                \textstyle\sum_i g_i
+            \end{pmatrix}
+            + \begin{pmatrix} \alpha V' M^2 \\ 0 \end{pmatrix} .
+
+        The same product as through :meth:`_unpack` and :meth:`_pullback`,
+        without their two passes over the coefficients and the transposing
+        copies around them. It is computed, and returned, in the rows'
+        precision (``hessp.dtype``): on float32 rows the conjugate gradients
+        work in float32 too, an approximate solve on an approximate Hessian.
+        Except along a flat direction (a softmax in all ``k`` classes, whose
+        intercepts may all move together): the exact Hessian maps into the
+        intercepts that sum to zero, a float32 product only up to rounding,
+        so the product is projected back there, and CG, which then stays out
+        of the flat direction up to the rounding of its own vectors, works in
+        float64.
+        """
+        k, d = self._blocks, self.n_features
+        weight_sum = self.hessian_weight_sum
+        flat = k > 1 and getattr(self._blocks_objective, "shift_invariant", False)
+        dtype = np.float64 if flat else self._hessian_X.dtype
+        centre = self._solver_centre.astype(dtype)
+        penalty = ((self.alpha * weight_sum) * self.x_scale**2).astype(dtype)
+
+        def hessp(direction):
+            v_coef = direction[: k * d].reshape(k, d)
+            v_intercept = -(v_coef @ centre)
+            if self.fit_intercept:
+                v_intercept += direction[k * d :]
+            h_coef, h_intercept = hessp_rows(v_coef, v_intercept)
+            if flat:
+                h_intercept = h_intercept.astype(np.float64)
+                h_intercept -= h_intercept.mean()
+            out = np.empty(self.n_params, dtype=dtype)
+            coef_part = out[: k * d].reshape(k, d)
+            np.multiply(penalty, v_coef, out=coef_part)
+            coef_part += h_coef
+            coef_part -= np.outer(h_intercept, centre)
+            coef_part /= weight_sum
+            if self.fit_intercept:
+                out[k * d :] = h_intercept / weight_sum
+            return out
+
+        hessp.dtype = dtype
+        return hessp
 
     def _hessian_diagonal(self, curvature):
         r"""Diagonal of the solver-space Hessian under a diagonal scaling.
@@ -882,19 +997,26 @@ class LinearObjective:
         those directions; a scale shared by the classes keeps CG out of them
         too, as plain CG from zero stays out, and the intercepts come out as
         without preconditioning.
+
+        Rows stored in solver coordinates (:meth:`_solver_rows`) are the
+        :math:`c_j x_{ij}` already, centred at :math:`c_j \mu_j`.
         """
         X = self._hessian_X
+        scale2 = self.x_scale**2
+        if self._solver_centre is None:
+            centre, data_scale = self.x_mean, scale2
+        else:
+            centre, data_scale = self._solver_centre, 1.0
         if sp.issparse(X) and self._centred_square_rows is None:
             # Once per fit: the centre is fixed.
-            self._centred_square_rows = _centred_square(X, self.x_mean)
+            self._centred_square_rows = _centred_square(X, centre)
         square, constant = centred_square_terms(
-            X, curvature, self.x_mean, self._centred_square_rows
+            X, curvature, centre, self._centred_square_rows
         )
-        scale2 = self.x_scale**2
         weight_sum = self.hessian_weight_sum
         # Cancellation can leave tiny negatives; curvature is never negative.
         np.maximum(square, 0.0, out=square)
-        square *= scale2 / weight_sum
+        square *= data_scale / weight_sum
         square += self.alpha * scale2
         diagonal = [square]
         if self.fit_intercept:

@@ -48,6 +48,23 @@ def _with_diagonal(hessp, diagonal):
     return hessp
 
 
+def _in_precision(*arrays):
+    """``get(dtype) -> arrays`` in ``dtype``, each cast once, when first asked.
+
+    Hessian products follow the precision of the direction they are given:
+    a float32 direction (the adapter's float32 rows) gets float32 factors,
+    so the product stays float32 end to end.
+    """
+    cache = {}
+
+    def get(dtype):
+        if dtype not in cache:
+            cache[dtype] = tuple(a.astype(dtype, copy=False) for a in arrays)
+        return cache[dtype]
+
+    return get
+
+
 def _softmax_lse(raw):
     """Row-wise softmax and log-sum-exp of a 2-D array of logits.
 
@@ -153,9 +170,10 @@ class CrossEntropy:
             loss, grad = self._binary(y_true, raw_prediction)
             proba = expit(raw_prediction)
             curvature = _weighted(proba * (1.0 - proba), sample_weight)
+            factors = _in_precision(curvature)
 
             def hessp(v):
-                return curvature * v
+                return factors(v.dtype)[0] * v
 
             hessp = _with_diagonal(hessp, lambda: curvature)
         else:
@@ -164,10 +182,12 @@ class CrossEntropy:
                 y_true, raw_prediction, proba.copy(), lse
             )
             weighted_proba = _weighted(proba, sample_weight)
+            factors = _in_precision(weighted_proba, proba)
 
             def hessp(v):
-                qv = weighted_proba * v
-                qv -= proba * qv.sum(axis=1, keepdims=True)
+                weighted_q, q = factors(v.dtype)
+                qv = weighted_q * v
+                qv -= q * qv.sum(axis=1, keepdims=True)
                 return qv
 
             # diag(q) - q q^T on the diagonal: q (1 - q).

@@ -206,9 +206,9 @@ def test_single_precision_hessian_matches_double(sparse):
         CrossEntropy(), Xfit, y, hessian_precision="double", **common
     )
     if sparse:
-        assert single._hessian_matrix.dtype == np.float32
-        assert np.shares_memory(single._hessian_matrix.indices, Xfit.indices)
-        assert double._hessian_matrix is None
+        assert single._hessian_X.dtype == np.float32
+        assert np.shares_memory(single._hessian_X.indices, Xfit.indices)
+        assert double._hessian_X.dtype == np.float64
     else:
         assert single._hessian_rows[0].dtype == np.float32
         assert double._hessian_rows[0].dtype == np.float64
@@ -226,6 +226,59 @@ def test_single_precision_hessian_matches_double(sparse):
     np.testing.assert_allclose(hessp.diagonal(), hessp64.diagonal(), rtol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "fit_intercept", [True, False], ids=["intercept", "no-intercept"]
+)
+@pytest.mark.parametrize("problem", ["softmax-hard", "sigmoid", "gaussian"])
+def test_hessian_in_solver_coordinates_is_the_change_of_variables(
+    problem, fit_intercept
+):
+    # Sparse X: products on the rows stored as X M, in solver coordinates.
+    # Dense X (stride 1): products through unpack and pullback. The same
+    # Hessian to rounding, and the same Jacobi diagonal.
+    rng = np.random.default_rng(13)
+    X = rng.normal(size=(50, 4)) * np.logspace(-1, 1, 4) + 2.0
+    X[rng.uniform(size=X.shape) < 0.3] = 0.0
+    objective, y, k = _problems(rng, X)[problem]
+    common = dict(
+        n_outputs=k, sample_weight=rng.uniform(0.2, 2.0, size=50), alpha=0.05,
+        fit_intercept=fit_intercept, precondition="diagonal",
+        hessian_precision="double", sum_zero=False,
+    )
+    rows = LinearObjective(objective, sp.csr_matrix(X), y, **common)
+    plain = LinearObjective(objective, X, y, **common)
+    assert rows._solver_centre is not None and plain._solver_centre is None
+    np.testing.assert_allclose(rows.x_scale, plain.x_scale, rtol=1e-14)
+    params = rng.normal(size=rows.n_params) * 0.3
+    _, _, hessp = rows.loss_gradient_hessp(params)
+    _, _, expected = plain.loss_gradient_hessp(params)
+    for v in rng.normal(size=(3, rows.n_params)):
+        np.testing.assert_allclose(hessp(v), expected(v), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(hessp.diagonal(), expected.diagonal(), rtol=1e-11)
+
+
+def test_float32_products_keep_the_softmax_flat_direction_out():
+    # A softmax in all k classes: moving every intercept together changes
+    # nothing, so its Hessian products sum to zero over the intercepts. On
+    # float32 rows they are projected so exactly, and CG stays float64; in
+    # the sum-zero basis (no flat direction) CG works in float32.
+    rng = np.random.default_rng(14)
+    X = sp.random(200, 30, density=0.2, random_state=1, format="csr") * 3
+    y = rng.integers(0, 4, size=200)
+    common = dict(n_outputs=4, alpha=0.01, precondition="diagonal")
+    full = LinearObjective(CrossEntropy(), X, y, sum_zero=False, **common)
+    reduced = LinearObjective(CrossEntropy(), X, y, sum_zero=True, **common)
+    assert full._hessian_X.dtype == reduced._hessian_X.dtype == np.float32
+    params = rng.normal(size=full.n_params)
+    _, _, hessp = full.loss_gradient_hessp(params)
+    product = hessp(rng.normal(size=full.n_params))
+    assert hessp.dtype == product.dtype == np.float64
+    intercepts = product[-4:]
+    assert abs(intercepts.sum()) <= 1e-15 * np.abs(intercepts).max()
+    _, _, hessp = reduced.loss_gradient_hessp(rng.normal(size=reduced.n_params))
+    assert hessp.dtype == hessp(np.ones(reduced.n_params)).dtype == np.float32
+
+
 def test_single_precision_only_where_centring_keeps_rounding_small():
     rng = np.random.default_rng(9)
     X = rng.normal(size=(60, 4))
@@ -233,7 +286,7 @@ def test_single_precision_only_where_centring_keeps_rounding_small():
     sparse_X = sp.csr_matrix(X)
     assert LinearObjective(
         CrossEntropy(), sparse_X, y, n_outputs=1, precondition="diagonal"
-    )._hessian_matrix is not None
+    )._hessian_X.dtype == np.float32
     # A feature whose mean is 1e4 of its spread: float32 x_ij v_j would lose
     # the centred value to rounding.
     shifted = sp.csr_matrix(X + [0.0, 0.0, 0.0, 1e5])
@@ -241,14 +294,19 @@ def test_single_precision_only_where_centring_keeps_rounding_small():
         adapter = LinearObjective(
             CrossEntropy(), X_bad, y, n_outputs=1, precondition="diagonal"
         )
-        assert adapter._hessian_matrix is None
-    # Whitening keeps sparse rows in float64; float32 X is used as it is.
-    others = ((sparse_X, "whiten"), (sparse_X.astype(np.float32), "diagonal"))
-    for X_other, precondition in others:
-        adapter = LinearObjective(
-            CrossEntropy(), X_other, y, n_outputs=1, precondition=precondition
-        )
-        assert adapter._hessian_matrix is None
+        assert adapter._hessian_X.dtype == np.float64
+    # Whitening keeps sparse X as it is, float64.
+    adapter = LinearObjective(
+        CrossEntropy(), sparse_X, y, n_outputs=1, precondition="whiten"
+    )
+    assert adapter._hessian_X is sparse_X
+    # Float32 X keeps its precision: no decision to take.
+    adapter = LinearObjective(
+        CrossEntropy(), sparse_X.astype(np.float32), y, n_outputs=1,
+        precondition="diagonal",
+    )
+    assert not adapter._single_precision_ok()
+    assert adapter._hessian_X.dtype == np.float32
     with pytest.raises(ValueError, match="hessian_precision"):
         LinearObjective(CrossEntropy(), X, y, n_outputs=1, hessian_precision="half")
 
