@@ -289,9 +289,13 @@ def centred_square_terms(X, curvature, centre, centred_square=None):
 def _centred_square(X, centre):
     """Sparse ``X`` with its values ``x`` replaced by ``x (x - 2 c_j)``.
 
-    In ``X``'s precision, sharing its index arrays.
+    In ``X``'s precision, sharing its index arrays (unless ``X`` has
+    duplicate entries: the square is of their sum, so they are summed first).
     """
     X = X.tocsr()
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
     data = X.data * (X.data - 2 * centre.astype(X.dtype)[X.indices])
     return sp.csr_matrix((data, X.indices, X.indptr), shape=X.shape)
 
@@ -642,17 +646,20 @@ class LinearObjective:
         X, sw = self.X, self.sample_weight
         weights = None if sw is None else sw / self.sw_sum
         if sp.issparse(X):
-            mean = np.asarray(X.mean(axis=0) if weights is None else X.T @ weights)
-            mean = mean.ravel().astype(np.float64)
+            # Products with a weight vector: one pass over the nonzeros each.
+            X = X.tocsr()
+            if weights is None:
+                weights = np.full(X.shape[0], 1.0 / X.shape[0])
+            mean = np.asarray(X.T @ weights, dtype=np.float64)
             if matrix:
-                Xw = X if weights is None else X.multiply(weights[:, None]).tocsr()
-                second = np.asarray((X.T @ Xw).toarray(), dtype=np.float64)
-                if weights is None:
-                    second /= X.shape[0]
-                return mean, second
-            sq = X.multiply(X)
-            sq = np.asarray(sq.mean(axis=0) if weights is None else sq.T @ weights)
-            return mean, np.maximum(sq.ravel() - mean**2, 0.0)
+                Xw = X.multiply(weights[:, None]).tocsr()
+                return mean, np.asarray((X.T @ Xw).toarray(), dtype=np.float64)
+            if not X.has_canonical_format:
+                X = X.copy()
+                X.sum_duplicates()
+            square = sp.csr_matrix((X.data**2, X.indices, X.indptr), shape=X.shape)
+            second = np.asarray(square.T @ weights, dtype=np.float64)
+            return mean, np.maximum(second - mean**2, 0.0)
         # Any centre and any positive definite M give the same optimum, so
         # on tall data the moments come from the Hessian's rows X[::stride].
         if self.hessian_stride > 1:

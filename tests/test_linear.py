@@ -497,17 +497,51 @@ def test_dense_value_and_gradient_in_row_blocks_equal_one_pass(weighted):
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 def test_centred_square_terms_closed_form(sparse):
     # sum_i h_ik (x_ij - c_j)^2: sparse X through its nonzeros' x (x - 2c)
-    # plus c^2 sum_i h_ik, dense X centred in row blocks.
+    # (duplicate entries summed first) plus c^2 sum_i h_ik, dense X centred
+    # in row blocks.
     rng = np.random.default_rng(14)
     X = rng.normal(size=(50, 6)) + 2.0
     X[rng.uniform(size=X.shape) < 0.5] = 0.0
     h = rng.uniform(size=(50, 3))
     centre = rng.normal(size=6)
-    square, constant = centred_square_terms(
-        sp.csr_matrix(X) if sparse else X, h, centre
-    )
+    X[0, -1] = 1.5
     expected = np.einsum("ik,ij->kj", h, (X - centre) ** 2)
-    np.testing.assert_allclose(square, expected, rtol=1e-12)
+    for X_fit in [_duplicated_csr(X), sp.csr_matrix(X)] if sparse else [X]:
+        square, constant = centred_square_terms(X_fit, h, centre)
+        np.testing.assert_allclose(square, expected, rtol=1e-12)
     np.testing.assert_allclose(constant, h.sum(axis=0), rtol=1e-14)
     square_1d, _ = centred_square_terms(X, h[:, 0], centre)
     np.testing.assert_allclose(square_1d, expected[:1], rtol=1e-12)
+
+
+def _duplicated_csr(X):
+    """CSR ``X`` with its entry (0, last column) split into two duplicates."""
+    csr = sp.csr_matrix(X)
+    col = X.shape[1] - 1
+    start, stop = csr.indptr[0], csr.indptr[1]
+    data = np.insert(csr.data, stop, 0.25 * X[0, col])
+    indices = np.insert(csr.indices, stop, col)
+    data[start:stop][csr.indices[start:stop] == col] -= 0.25 * X[0, col]
+    indptr = csr.indptr + np.r_[0, np.ones(X.shape[0], dtype=int)]
+    duplicated = sp.csr_matrix((data, indices, indptr), shape=X.shape)
+    assert X[0, col] != 0 and not duplicated.has_canonical_format
+    np.testing.assert_allclose(duplicated.toarray(), X, rtol=1e-15)
+    return duplicated
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_feature_moments_equal_dense(weighted):
+    # The diagonal scaling from sparse X (products with the weight vector,
+    # duplicate entries summed first) equals the one from the same X dense.
+    rng = np.random.default_rng(15)
+    X = rng.normal(size=(30, 4)) * [0.1, 1.0, 10.0, 3.0] + [0.0, 2.0, -1.0, 5.0]
+    X[rng.uniform(size=X.shape) < 0.4] = 0.0
+    X[0, 3] = 4.0
+    sw = rng.uniform(0.2, 2.0, size=30) if weighted else None
+    common = dict(n_outputs=1, sample_weight=sw, precondition="diagonal")
+    y = (X[:, 0] > 0).astype(float)
+    dense = LinearObjective(CrossEntropy(), X, y, **common)
+    for X_sparse in (sp.csr_matrix(X), _duplicated_csr(X)):
+        adapter = LinearObjective(CrossEntropy(), X_sparse, y, **common)
+        np.testing.assert_allclose(adapter.x_mean, dense.x_mean, rtol=1e-13)
+        np.testing.assert_allclose(adapter.x_scale, dense.x_scale, rtol=1e-12)
