@@ -118,16 +118,9 @@ class SumZeroObjective:
         def reduced_hessp(v):
             return self._reduce(hessp(self._expand(v)))
 
-        if hasattr(hessp, "diagonal"):
-            # diag(Q^T H_i Q) per sample: q^T H_i q for each column q of Q.
-            def diagonal():
-                n = raw_prediction.shape[0]
-                return np.column_stack([
-                    np.einsum("ik,k->i", hessp(np.broadcast_to(q, (n, q.size))), q)
-                    for q in self.basis.T
-                ])
-
-            reduced_hessp.diagonal = diagonal
+        if hasattr(hessp, "diagonal_in"):
+            # diag(Q^T H_i Q) per sample, from the objective's closed form.
+            reduced_hessp.diagonal = lambda: hessp.diagonal_in(self.basis)
         return loss, self._reduce(grad), reduced_hessp
 
 
@@ -775,11 +768,13 @@ class LinearObjective:
         the problem is preconditioned or not.
         """
         k, d = self._blocks, self.n_features
+        # A new array (in place from here on: this runs once per iteration on
+        # all the coefficients).
         grad_coef = self._coef_to_solver(grad[: k * d].reshape(k, d))
         norm = 0.0
         if self.fit_intercept:
             grad_intercept = grad[k * d :]
-            grad_coef = grad_coef + np.outer(grad_intercept, self.x_mean)
+            grad_coef += np.outer(grad_intercept, self.x_mean)
             if self._class_basis is not None:
                 grad_intercept = self._class_basis @ grad_intercept
             norm = np.max(np.abs(grad_intercept), initial=0.0)
@@ -787,7 +782,8 @@ class LinearObjective:
             # The gradient in all k outputs: Q times the blocks' (its class
             # sum is zero, as the objective is shift invariant).
             grad_coef = self._class_basis @ grad_coef
-        return float(max(norm, np.max(np.abs(grad_coef), initial=0.0)))
+        np.abs(grad_coef, out=grad_coef)
+        return float(max(norm, grad_coef.max(initial=0.0)))
 
     # --------------------------------------------------------- evaluation
     def raw_prediction(self, coef, intercept, X=None):

@@ -18,7 +18,9 @@ Conventions shared by every objective:
   direction ``v`` in raw space; ``gradient_hessian_product`` returns the last
   two. ``hessp.diagonal()`` returns the diagonal of that Hessian (the shape
   of ``raw_prediction``), computed on demand, which the adapter turns into a
-  preconditioner for the solver.
+  preconditioner for the solver; the softmax's also has
+  ``hessp.diagonal_in(B)``, the diagonal of :math:`B^\top H_i B` per sample
+  (its Hessian in another basis of the logits), in closed form.
 * Everything is computed stably: log-sum-exp with the maximum subtracted,
   ``xlogy`` for :math:`0 \\log 0 = 0`, log-variance clipped so that the
   variance never under- or overflows.
@@ -192,6 +194,14 @@ class CrossEntropy:
 
             # diag(q) - q q^T on the diagonal: q (1 - q).
             hessp = _with_diagonal(hessp, lambda: weighted_proba * (1.0 - proba))
+
+            def diagonal_in(basis):
+                # b^T (diag(q) - q q^T) b = q . b^2 - (q . b)^2, per column b.
+                return weighted_proba @ basis**2 - (weighted_proba @ basis) * (
+                    proba @ basis
+                )
+
+            hessp.diagonal_in = diagonal_in
 
         offset = self.target_offset(y_true)
         return (

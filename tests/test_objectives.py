@@ -118,6 +118,29 @@ def test_hessian_diagonal_is_the_diagonal_of_the_hessian_product(name, shape, we
     )
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("objective", [CrossEntropy(), KLDivergence()])
+def test_softmax_hessian_diagonal_in_another_basis(objective, weighted):
+    # hessp.diagonal_in(B): per sample, b^T H_i b for each column b of B,
+    # in closed form, against the Hessian product along b.
+    rng = np.random.default_rng(3)
+    n, k = 20, 4
+    raw = rng.normal(size=(n, k)) * 3
+    y = rng.dirichlet(np.ones(k), size=n)
+    sw = rng.uniform(0.1, 3, size=n) if weighted else None
+    _, hessp = objective.gradient_hessian_product(y, raw, sw)
+    basis = rng.normal(size=(k, 3))
+    expected = np.column_stack([
+        np.einsum("ik,k->i", hessp(np.tile(b, (n, 1))), b) for b in basis.T
+    ])
+    np.testing.assert_allclose(
+        hessp.diagonal_in(basis), expected, rtol=1e-12, atol=1e-14
+    )
+    np.testing.assert_allclose(
+        hessp.diagonal_in(np.eye(k)), hessp.diagonal(), rtol=1e-12, atol=1e-15
+    )
+
+
 def test_cross_entropy_known_values():
     logits = np.array([[1.0, 2.0, 3.0]])
     hard = CrossEntropy().loss(np.array([2]), logits)
