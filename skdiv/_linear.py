@@ -393,9 +393,15 @@ class LinearObjective:
     (for sparse ``X``, a copy of the values sharing ``X``'s index arrays,
     also when the stride is 1) when the centring cannot amplify rounding by
     more than 1000 (:meth:`_single_precision_ok`). Float32 products are
-    twice as fast dense, 40% faster sparse. On a subsample's float32 rows
-    the curvature (the softmax's probabilities, say) and the raw-space
-    products are float32 as well.
+    twice as fast dense, 40% faster sparse. On float32 rows the curvature
+    (the softmax's probabilities, say) and the raw-space products are
+    float32 as well.
+
+    **Solver coordinates.** Under a diagonal scaling the Hessian's rows are
+    stored scaled, :math:`X M` (:meth:`_solver_rows`), and its products are
+    taken in the solver's coordinates directly (:meth:`_solver_hessp`), in
+    the rows' precision: on float32 rows Newton-CG's conjugate gradients
+    run in float32 too.
 
     Notes
     -----
