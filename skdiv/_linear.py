@@ -444,7 +444,14 @@ class LinearObjective:
         # then evaluate through SumZeroObjective.
         self._class_basis = None
         self._blocks = n_outputs
-        self._blocks_objective = objective
+        # KL = CE - H(p), and H(p) does not depend on the model: the data
+        # terms are the cross-entropy's (no entropy per evaluation, a quarter
+        # of a dense soft-label evaluation), the entropy's sum is added to
+        # the value once (_offset_sum, set below).
+        model_objective = getattr(objective, "model_objective", objective)
+        if _is_dask_array(X):
+            model_objective = objective  # y stays on the workers
+        self._blocks_objective = model_objective
         if sum_zero == "auto":
             # Measured: 18% faster on sparse 20,000 x 50,000 with 5 classes,
             # where products cost per nonzero and class; 8% slower on dense
@@ -452,7 +459,9 @@ class LinearObjective:
             sum_zero = sp.issparse(X)
         if sum_zero and n_outputs >= 3 and getattr(objective, "shift_invariant", False):
             self._class_basis = sum_zero_basis(n_outputs)
-            self._blocks_objective = SumZeroObjective(objective, self._class_basis)
+            self._blocks_objective = SumZeroObjective(
+                model_objective, self._class_basis
+            )
             self._blocks = n_outputs - 1
         if (
             weight_sum is None
@@ -464,6 +473,11 @@ class LinearObjective:
             # per-evaluation products with them (and their n x k buffers).
             sample_weight = None
         self.sample_weight = sample_weight
+        self._offset_sum = 0.0
+        if model_objective is not objective:
+            offset = objective.target_offset(y)
+            weighted = offset if sample_weight is None else offset * sample_weight
+            self._offset_sum = float(np.sum(weighted))
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         n_samples, n_features = X.shape
@@ -869,7 +883,8 @@ class LinearObjective:
         """
         grad_coef /= self.sw_sum
         grad_coef += self.alpha * coef
-        value = float(loss_sum / self.sw_sum + 0.5 * self.alpha * np.vdot(coef, coef))
+        data_term = (loss_sum + self._offset_sum) / self.sw_sum
+        value = float(data_term + 0.5 * self.alpha * np.vdot(coef, coef))
         self._last_value = (params.copy(), value)
         return value, self._pullback(grad_coef, grad_intercept / self.sw_sum)
 

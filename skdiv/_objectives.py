@@ -220,6 +220,15 @@ class CrossEntropy:
         """Per-sample constant added to the cross-entropy (none here)."""
         return 0.0
 
+    @property
+    def model_objective(self):
+        """This objective without its :meth:`target_offset`: the cross-entropy.
+
+        The offset does not depend on the model, so an adapter may evaluate
+        this objective instead and add the offset's sum once per fit.
+        """
+        return self
+
     # ------------------------------------------------------------ internals
     @staticmethod
     def _binary(y_true, raw):
@@ -282,6 +291,11 @@ class KLDivergence(CrossEntropy):
     """
 
     name = "kl_divergence"
+
+    @property
+    def model_objective(self):
+        """The cross-entropy: KL without its model-free :math:`-H(p_i)`."""
+        return CrossEntropy()
 
     def target_offset(self, y_true):
         """Per-sample constant :math:`-H(p_i)` that turns CE into KL."""

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.stats import entropy as scipy_entropy
 
 from skdiv._linear import (
     LinearObjective,
@@ -489,7 +490,8 @@ def test_dense_value_and_gradient_in_row_blocks_equal_one_pass(weighted):
     coef, intercept = rng.normal(size=(3, 200)) * 0.1, rng.normal(size=3)
     blocked = adapter._data_terms(coef, intercept)
     whole = data_terms(KLDivergence(), coef, intercept, X, y, sw)
-    assert blocked[0] == pytest.approx(whole[0], rel=1e-13)
+    # The blocks sum the cross-entropy; KL's entropy term is added once.
+    assert blocked[0] + adapter._offset_sum == pytest.approx(whole[0], rel=1e-13)
     np.testing.assert_allclose(blocked[1], whole[1], rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(blocked[2], whole[2], rtol=1e-11, atol=1e-11)
 
@@ -545,3 +547,37 @@ def test_sparse_feature_moments_equal_dense(weighted):
         adapter = LinearObjective(CrossEntropy(), X_sparse, y, **common)
         np.testing.assert_allclose(adapter.x_mean, dense.x_mean, rtol=1e-13)
         np.testing.assert_allclose(adapter.x_scale, dense.x_scale, rtol=1e-12)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("k", [2, 4])
+def test_kl_evaluates_the_cross_entropy_and_adds_the_entropy_once(k, sparse):
+    # KL = CE - H(p), H(p) free of the model: the adapter computes the
+    # targets' entropy once, evaluates the cross-entropy, and its values are
+    # KL's (the gradients are the same function).
+    calls = []
+
+    class CountingKL(KLDivergence):
+        def target_offset(self, y_true):
+            calls.append(1)
+            return super().target_offset(y_true)
+
+    rng = np.random.default_rng(16)
+    X = rng.normal(size=(80, 5))
+    Y = rng.dirichlet(np.ones(k), size=80)
+    y_fit, n_outputs = (Y[:, 1], 1) if k == 2 else (Y, k)
+    sw = rng.uniform(0.2, 2.0, size=80)
+    common = dict(n_outputs=n_outputs, sample_weight=sw, alpha=0.1)
+    Xfit = sp.csr_matrix(X) if sparse else X
+    kl = LinearObjective(CountingKL(), Xfit, y_fit, **common)
+    ce = LinearObjective(CrossEntropy(), Xfit, y_fit, **common)
+    assert calls == [1]
+    entropy = scipy_entropy(Y, axis=1) @ sw / sw.sum()
+    for params in rng.normal(size=(3, kl.n_params)):
+        value, grad, hessp = kl.loss_gradient_hessp(params)
+        value_ce, grad_ce, hessp_ce = ce.loss_gradient_hessp(params)
+        assert value == pytest.approx(value_ce - entropy, rel=1e-13, abs=1e-15)
+        np.testing.assert_array_equal(grad, grad_ce)
+        v = rng.normal(size=kl.n_params)
+        np.testing.assert_array_equal(hessp(v), hessp_ce(v))
+    assert calls == [1]
