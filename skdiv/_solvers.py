@@ -132,7 +132,10 @@ def _truncated_cg(hessp, grad, *, floor=0.0, max_iter=200, inverse_diagonal=None
     sqrt(|g|)) |g|`` (Eisenstat & Walker), which gives superlinear
     convergence of the outer Newton iterations, but never goes below
     ``floor``: the gradient after the step is about the CG residual, so
-    solving more exactly than the outer tolerance needs is wasted work. On
+    solving more exactly than the outer tolerance needs is wasted work. An
+    approximate Hessian (``hessp.forcing_floor``, which a subsampled one
+    sets) floors the forcing term: its own error bounds how good a step can
+    be, and solving much more exactly than that buys no Newton iteration. On
     non-positive curvature CG stops with the step found so far, or with
     (preconditioned) steepest descent if that is the first direction, so the
     step is always a descent direction. ``inverse_diagonal``, the inverse of
@@ -147,7 +150,9 @@ def _truncated_cg(hessp, grad, *, floor=0.0, max_iter=200, inverse_diagonal=None
     """
     dtype = getattr(hessp, "dtype", np.float64)
     grad_norm = np.sqrt(grad @ grad)
-    inner_tol = max(min(_FORCING_CAP, np.sqrt(grad_norm)) * grad_norm, floor)
+    forcing = min(_FORCING_CAP, np.sqrt(grad_norm))
+    forcing = max(forcing, getattr(hessp, "forcing_floor", 0.0))
+    inner_tol = max(forcing * grad_norm, floor)
     residual = (-grad).astype(dtype, copy=False)
     step = np.zeros_like(residual)
     if inverse_diagonal is not None:

@@ -6,6 +6,7 @@ import scipy.sparse as sp
 from scipy.stats import entropy as scipy_entropy
 
 from skdiv._linear import (
+    _SUBSAMPLED_FORCING_FLOOR,
     LinearObjective,
     SumZeroObjective,
     centred_square_terms,
@@ -171,6 +172,9 @@ def test_subsampled_hessian_is_the_hessian_of_every_stride_th_row(sparse, precon
     # from the rows stored centred in float32, exact to float32 rounding.
     # (Uncentred float32 rows need no constant column: see the next test.)
     _, _, hessp_rows = rows.loss_gradient_hessp(params)
+    # Only the subsample says its Hessian is approximate (CG's forcing floor).
+    assert hessp.forcing_floor == _SUBSAMPLED_FORCING_FLOOR
+    assert not hasattr(hessp_rows, "forcing_floor")
     v = rng.normal(size=adapter.n_params)
     expected = hessp_rows(v)
     single = precondition == "whiten" and not sparse

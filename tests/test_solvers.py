@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skdiv._linear import LinearObjective
 from skdiv._objectives import CrossEntropy, GaussianNLL, KLDivergence
-from skdiv._solvers import lbfgs, minimize, newton_cg
+from skdiv._solvers import _truncated_cg, lbfgs, minimize, newton_cg
 
 
 def _features(kind, rng, n=300, d=6):
@@ -172,3 +172,33 @@ def test_unknown_solver_lists_valid_names():
     adapter = LinearObjective(CrossEntropy(), X, rng.uniform(size=10), n_outputs=1)
     with pytest.raises(ValueError, match=r"\['lbfgs', 'newton-cg'\]"):
         minimize(adapter, np.zeros(3), solver="sag")
+
+
+def test_cg_solves_an_approximate_hessian_only_as_far_as_its_forcing_floor():
+    # A Hessian that says it is approximate (forcing_floor, as a subsampled
+    # one does) is solved to that relative residual and no further; without
+    # it, CG follows min(0.1, sqrt(|g|)) |g|.
+    rng = np.random.default_rng(5)
+    eigenvalues = np.logspace(0, 3, 200)
+    grad = rng.normal(size=200) * 1e-3
+    calls = []
+
+    def hessp(v):
+        calls.append(1)
+        return eigenvalues * v
+
+    def solve(forcing_floor=None):
+        calls.clear()
+        if forcing_floor is not None:
+            hessp.forcing_floor = forcing_floor
+        step = _truncated_cg(hessp, grad)
+        return step, len(calls)
+
+    exact, n_exact = solve()
+    relative = np.linalg.norm(eigenvalues * exact + grad) / np.linalg.norm(grad)
+    assert relative <= min(0.1, np.sqrt(np.linalg.norm(grad)))
+    rough, n_rough = solve(forcing_floor=0.3)
+    relative = np.linalg.norm(eigenvalues * rough + grad) / np.linalg.norm(grad)
+    assert 0.1 < relative <= 0.3
+    assert n_rough < n_exact
+    assert grad @ rough < 0
