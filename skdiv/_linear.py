@@ -53,15 +53,6 @@ def row_blocks(n_rows, n_columns, nbytes=1 << 22, min_rows=1):
     return [slice(start, start + size) for start in range(0, n_rows, size)]
 
 
-def _single_precision(X):
-    """``X`` in float32; a CSR/CSC matrix shares ``X``'s index arrays."""
-    if sp.issparse(X) and X.format in ("csr", "csc"):
-        return X.__class__(
-            (X.data.astype(np.float32), X.indices, X.indptr), shape=X.shape
-        )
-    return np.asarray(X, dtype=np.float32)
-
-
 def sum_zero_basis(k):
     r"""Orthonormal basis ``Q`` (``k x (k - 1)``) of the vectors summing to zero.
 
