@@ -202,3 +202,31 @@ def test_cg_solves_an_approximate_hessian_only_as_far_as_its_forcing_floor():
     assert 0.1 < relative <= 0.3
     assert n_rough < n_exact
     assert grad @ rough < 0
+
+
+def test_newton_keeps_its_jacobi_diagonal_once_the_objective_settles():
+    # Any positive diagonal keeps preconditioned CG exact, so once a step
+    # changes the objective by less than 1e-3 of itself the last diagonal is
+    # kept: fewer diagonals than iterations, and the same optimum.
+    rng = np.random.default_rng(6)
+    X = sp.random(400, 60, density=0.1, random_state=2, format="csr") * 3
+    y = rng.integers(0, 4, size=400)
+    problem = LinearObjective(
+        CrossEntropy(), X, y, n_outputs=4, alpha=1e-3, precondition="diagonal"
+    )
+    diagonals = []
+
+    def fun_hess(params):
+        value, grad, hessp = problem.loss_gradient_hessp(params)
+        diagonal = hessp.diagonal
+        hessp.diagonal = lambda: diagonals.append(1) or diagonal()
+        return value, grad, hessp
+
+    x0 = np.zeros(problem.n_params)
+    x, n_iter = newton_cg(
+        fun_hess, x0, tol=1e-10, gradient_norm=problem.gradient_norm
+    )
+    assert n_iter >= 4 and len(diagonals) < n_iter
+    assert problem.gradient_norm(problem.loss_gradient(x)[1]) <= 1e-10
+    for a, b in zip(problem.unpack(x), _reference(problem), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
