@@ -148,8 +148,11 @@ def _raw(X, coef, intercept, dtype=np.float64):
 
 
 def _column_sums(A):
-    """``A.sum(axis=0)`` of a 2-D array, by BLAS: numpy's sum down the rows of
-    a C-ordered ``n x k`` array walks ``n`` short rows, 20 times slower."""
+    """``A.sum(axis=0)`` of a 2-D array, by BLAS.
+
+    numpy's sum down the rows of a C-ordered ``n x k`` array walks ``n``
+    short rows: 20 times slower on 20,000 x 4.
+    """
     return np.ones(A.shape[0], dtype=A.dtype) @ A
 
 
