@@ -173,7 +173,7 @@ def _truncated_cg(hessp, grad, *, floor=0.0, max_iter=200, inverse_diagonal=None
         h_direction = hessp(direction)
         curvature = direction @ h_direction
         if curvature <= 1e-12 * (direction @ direction):
-            return (direction if i == 0 else step).astype(np.float64)
+            return (direction if i == 0 else step).astype(np.float64, copy=False)
         a = rz / curvature
         step = _axpy(a, direction, step)
         residual = _axpy(-a, h_direction, residual)
