@@ -18,8 +18,8 @@ from sklearn.utils.validation import (
 )
 
 from . import _dask, _stochastic
-from ._linear import LinearObjective
-from ._objectives import CrossEntropy, _log_softmax, _softmax_lse, get_objective
+from ._adapter import linear_risk
+from ._loss import CrossEntropy, get_objective, log_softmax, softmax_lse
 from ._solvers import minimize
 from ._validation import check_probability_rows, check_two_classes, encode_labels
 
@@ -76,7 +76,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
     ----------
     loss : {"cross_entropy", "kl_divergence"} or objective, default="cross_entropy"
         The training objective; an instance of
-        ``skdiv._objectives.CrossEntropy`` or ``KLDivergence`` is accepted.
+        ``skdiv._loss.CrossEntropy`` or ``KLDivergence`` is accepted.
     alpha : float, default=1e-4
         L2 penalty strength, :math:`\alpha \ge 0`.
     fit_intercept : bool, default=True
@@ -147,7 +147,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
     -----
     The solver works on the flattened ``(coef, intercept)`` in coordinates
     preconditioned by the feature means and covariance (whitening up to
-    1000 features, scaling beyond; see ``skdiv._linear.LinearObjective``),
+    1000 features, scaling beyond; see ``skdiv._model.LinearModel``),
     with analytic gradients and Hessian-vector products. Sparse ``X``
     (CSR) is never densified or centred. ``float32`` ``X`` is used in
     ``float32`` for the matrix products (no copy of ``X``), while losses,
@@ -264,7 +264,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
             n_outputs = 1
         else:
             y_fit, n_outputs = self._compact(target), n_classes
-        problem = LinearObjective(
+        problem = linear_risk(
             objective,
             X,
             y_fit,
@@ -442,7 +442,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         scores = self.decision_function(X)
         if scores.ndim == 1:
             return np.column_stack([log_expit(-scores), log_expit(scores)])
-        return _log_softmax(scores)[0]
+        return log_softmax(scores)[0]
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -460,7 +460,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         if scores.ndim == 1:
             positive = np.exp(log_expit(scores))
             return np.column_stack([np.exp(log_expit(-scores)), positive])
-        return _softmax_lse(scores)[0]
+        return softmax_lse(scores)[0]
 
     def predict(self, X):
         """Most probable class.

@@ -24,61 +24,26 @@ import numpy as np
 from sklearn.utils import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._linear import LinearObjective, _is_dask_array, data_terms, hessian_terms
-from ._objectives import LOG_VAR_LIMIT, GaussianKL, GaussianNLL, get_objective
+from ._loss import (
+    LOG_VAR_LIMIT,
+    GaussianKL,
+    GaussianNLL,
+    LogVarianceHead,
+    get_objective,
+    with_fixed_mean,
+)
+from ._scale._dask_model import aligned, dask_linear_risk, import_dask, sum_blocks
+from ._scale._dask_model import is_dask_array as _is_dask_array
 from ._solvers import minimize
 from ._validation import PROBA_SUM_TOL, check_labels_known, check_two_classes
 
 __all__ = [
-    "DaskLinearObjective",
     "fit_classifier",
     "fit_regressor",
     "is_dask_array",
 ]
 
 is_dask_array = _is_dask_array
-
-
-def _import_dask():
-    """``(dask, dask.array)``, or an ImportError naming the extra."""
-    try:
-        import dask
-        import dask.array as da
-    except ImportError as exc:
-        raise ImportError(
-            "Fitting skdiv estimators on Dask arrays needs dask[array] (and "
-            "distributed for a cluster): install the optional extra with "
-            "pip install \"skdiv[dask]\"."
-        ) from exc
-    return dask, da
-
-
-# --------------------------------------------------------------- block tasks
-def _block_terms(X, y, sample_weight, problem):
-    """Data terms of one row block, flattened to a ``(1, n_terms)`` row."""
-    objective, coef, intercept = problem
-    loss_sum, grad_coef, grad_intercept = data_terms(
-        objective, coef, intercept, X, y, sample_weight
-    )
-    return np.concatenate([[loss_sum], grad_coef.ravel(), grad_intercept])[None, :]
-
-
-def _block_hessp(X, y, sample_weight, problem):
-    """Hessian product of one row block at a point, along a direction."""
-    objective, coef, intercept, v_coef, v_intercept = problem
-    hessp = hessian_terms(objective, coef, intercept, X, y, sample_weight)
-    h_coef, h_intercept = hessp(v_coef, v_intercept)
-    # float64 whatever X's precision: the blocks' sums add up in float64.
-    return np.concatenate([h_coef.ravel(), h_intercept], dtype=np.float64)[None, :]
-
-
-def _block_moments(X, sample_weight, matrix):
-    """Weight sum, weighted feature sums and second moments of one block."""
-    X = X.astype(np.float64, copy=False)
-    weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-    Xw = X * weight[:, None]
-    second = (X.T @ Xw).ravel() if matrix else np.einsum("ij,ij->j", X, Xw)
-    return np.concatenate([[weight.sum()], Xw.sum(axis=0), second])[None, :]
 
 
 def _block_normal_equations(X, y, sample_weight, _):
@@ -89,129 +54,11 @@ def _block_normal_equations(X, y, sample_weight, _):
     )[None, :]
 
 
-def _sum_blocks(func, X, arrays, args, n_terms):
-    """Lazy sum over the row blocks of ``func(X_b, *arrays_b, args) -> (1, n_terms)``.
-
-    One task per block, which returns one short row: no array of
-    ``n_samples`` rows outlives its block's task. ``args`` becomes one key
-    of the graph, which every block task depends on: with a distributed
-    client it is sent to each worker once, not once per block.
-    """
-    dask, da = _import_dask()
-    pairs = [X, "ij"]
-    for index, array in enumerate(arrays):
-        if array is None:
-            pairs += [None, None]
-        else:
-            pairs += [array, "i" + "klmn"[index] * (array.ndim - 1)]
-    per_block = da.blockwise(
-        func,
-        "iz",
-        *pairs,
-        dask.delayed(args, pure=True),
-        None,
-        new_axes={"z": n_terms},
-        adjust_chunks={"i": 1},
-        concatenate=True,
-        dtype=np.float64,
-        meta=np.empty((0, 0), dtype=np.float64),
-    )
-    return per_block.sum(axis=0)
-
-
-class DaskLinearObjective(LinearObjective):
-    """:class:`~skdiv._linear.LinearObjective` on Dask arrays.
-
-    Same parameters, parametrisation (``pack``, ``unpack``, preconditioning,
-    ``gradient_norm``) and values as the in-memory adapter; the feature
-    moments of the preconditioner are Dask reductions (the covariance is
-    ``da.dot(X.T, w * X)``, a ``d x d`` matrix) and every evaluation maps
-    :func:`~skdiv._linear.data_terms` over the row blocks and adds the
-    results. ``loss_gradient_hessp`` costs one pass over the blocks, and each
-    call of the returned ``hessp`` one more (the per-block curvature is
-    recomputed rather than kept on the workers, so nothing of size
-    ``n_samples`` outlives an evaluation).
-
-    ``X`` is rechunked to whole rows (one block along the features); ``y``
-    and ``sample_weight`` (Dask or NumPy) are aligned to its row blocks.
-    The scheduler is Dask's current one: the ``distributed.Client`` in
-    effect, or the local threaded scheduler.
-    """
-
-    def __init__(self, objective, X, y, *, sample_weight=None, **kwargs):
-        _, da = _import_dask()
-        X = X.rechunk({1: -1}) if X.numblocks[1] != 1 else X
-        y = _aligned(da, y, X)
-        if sample_weight is not None:
-            sample_weight = _aligned(da, sample_weight, X)
-        super().__init__(objective, X, y, sample_weight=sample_weight, **kwargs)
-
-    def _weight_sum(self):
-        if self.sample_weight is None:
-            return self.X.shape[0]
-        return float(self.sample_weight.sum(dtype=np.float64).compute())
-
-    def _feature_moments(self, matrix):
-        d = self.n_features
-        n_terms = 1 + d + (d * d if matrix else d)
-        total = _sum_blocks(
-            _block_moments, self.X, [self.sample_weight], matrix, n_terms
-        ).compute()
-        weight_sum, mean = total[0], total[1 : 1 + d] / total[0]
-        second = total[1 + d :] / weight_sum
-        if matrix:
-            return mean, second.reshape(d, d)
-        return mean, np.maximum(second - mean**2, 0.0)
-
-    def _map_blocks(self, func, problem, n_terms):
-        """Sum over row blocks of ``func(X_block, y_block, sw_block, problem)``."""
-        return _sum_blocks(
-            func, self.X, [self.y, self.sample_weight], problem, n_terms
-        ).compute()
-
-    def _split(self, flat):
-        k, d = self._blocks, self.n_features
-        return flat[: k * d].reshape(k, d), flat[k * d :]
-
-    def _data_terms(self, coef, intercept):
-        n_terms = 1 + self._blocks * (self.n_features + 1)
-        total = self._map_blocks(
-            _block_terms, (self._blocks_objective, coef, intercept), n_terms
-        )
-        grad_coef, grad_intercept = self._split(total[1:])
-        return float(total[0]), grad_coef.copy(), grad_intercept.copy()
-
-    def _data_terms_hessp(self, coef, intercept):
-        loss_sum, grad_coef, grad_intercept = self._data_terms(coef, intercept)
-        n_terms = self._blocks * (self.n_features + 1)
-
-        def hessp(v_coef, v_intercept):
-            total = self._map_blocks(
-                _block_hessp,
-                (self._blocks_objective, coef, intercept, v_coef, v_intercept),
-                n_terms,
-            )
-            h_coef, h_intercept = self._split(total)
-            return h_coef.copy(), h_intercept.copy()
-
-        return loss_sum, grad_coef, grad_intercept, hessp
-
 
 # ------------------------------------------------------------------ inputs
 def _aligned(da, values, X, name="y"):
     """``values`` as a Dask array with the row blocks of ``X``."""
-    if not _is_dask_array(values):
-        values = np.asarray(values)
-    if values.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"{name} has {values.shape[0]} rows but X has {X.shape[0]} samples."
-        )
-    chunks = (X.chunks[0],) + tuple((n,) for n in values.shape[1:])
-    if not _is_dask_array(values):
-        return da.from_array(values, chunks=chunks)
-    if values.chunks != chunks:
-        values = values.rechunk(chunks)
-    return values
+    return aligned(values, X, name)
 
 
 def _check_X(da, X, dtypes):
@@ -289,7 +136,7 @@ def fit_classifier(estimator, X, y, sample_weight=None):
     against ``da.unique(y)``; soft labels, class weights, label smoothing and
     the starting point are the in-memory rules written as Dask reductions.
     """
-    dask, da = _import_dask()
+    dask, da = import_dask()
     X = _check_X(da, X, (np.float64, np.float32))
     y = _aligned(da, y, X)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -388,7 +235,7 @@ def fit_classifier(estimator, X, y, sample_weight=None):
     objective = get_objective(
         estimator.loss, allowed=["cross_entropy", "kl_divergence"]
     )
-    problem = DaskLinearObjective(
+    problem = dask_linear_risk(
         objective, X, y_fit, n_outputs=n_outputs, sample_weight=sw,
         alpha=estimator.alpha, fit_intercept=estimator.fit_intercept,
     )
@@ -407,7 +254,7 @@ def fit_classifier(estimator, X, y, sample_weight=None):
         else:
             counts = target.sum(axis=0) if sw is None else da.dot(sw, target)
         counts = counts.compute()
-        prior = np.clip(counts / problem.sw_sum, 1e-10, 1)
+        prior = np.clip(counts / problem.weight_sum, 1e-10, 1)
         log_prior = np.log(prior)
         if n_outputs == 1:
             intercept = np.array([log_prior[1] - log_prior[0]])
@@ -432,7 +279,7 @@ def _penalised_least_squares(X, y, sw, sw_sum, alpha, fit_intercept):
     import scipy.linalg
 
     d = n_features = X.shape[1]
-    total = _sum_blocks(
+    total = sum_blocks(
         _block_normal_equations, X, [y, sw], None, d * d + 2 * d + 1
     ).compute()
     gram, rhs = total[: d * d].reshape(d, d), total[d * d : d * d + d]
@@ -457,7 +304,7 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
     come from Dask reductions; the heteroscedastic refinement (and the
     beta-NLL loop) is the estimator's own, running on the Dask adapter.
     """
-    dask, da = _import_dask()
+    dask, da = import_dask()
     est = estimator
     X = _check_X(da, X, (np.float64,))
     y = _aligned(da, y, X).astype(np.float64)
@@ -526,10 +373,8 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
 
     if est.variance == "heteroscedastic":
         if est.loss == "squared_error":
-            from ._regressor import _LogVarianceHead, _with_fixed_mean
-
-            problem = DaskLinearObjective(
-                _LogVarianceHead(objective), X, _with_fixed_mean(da, target, mean),
+            problem = dask_linear_risk(
+                LogVarianceHead(objective), X, with_fixed_mean(da, target, mean),
                 n_outputs=1,
                 sample_weight=sw, alpha=est.alpha, fit_intercept=True,
             )
@@ -541,15 +386,15 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
             var_coef, var_intercept = problem.unpack(params)
             var_coef, var_intercept = var_coef[0], float(var_intercept[0])
         else:
-            # The estimator's own joint fit and beta-NLL loop: LinearObjective
-            # on a Dask X is the Dask adapter.
+            # The estimator's own joint fit and beta-NLL loop, on the Dask
+            # model.
             (coef, var_coef), (intercept, var_intercept), n_solver = est._fit_joint(
                 X, target, sw, objective,
                 np.vstack([coef, var_coef]), [intercept, var_intercept],
             )
         n_iter += n_solver
 
-    scoring = DaskLinearObjective(
+    scoring = dask_linear_risk(
         objective, X, target, n_outputs=2, sample_weight=sw, alpha=est.alpha,
         fit_intercept=True, precondition="none", weight_sum=sw_sum,
     )

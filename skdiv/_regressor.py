@@ -18,113 +18,22 @@ from sklearn.utils.validation import (
 )
 
 from . import _dask, _stochastic
-from ._linear import LinearObjective, row_blocks
-from ._objectives import LOG_VAR_LIMIT, GaussianKL, GaussianNLL, _with_diagonal
+from ._adapter import ZeroInterceptConstraint, linear_risk
+from ._loss import (
+    LOG_VAR_LIMIT,
+    GaussianKL,
+    GaussianNLL,
+    LogVarianceHead,
+    with_fixed_mean,
+)
+from ._model._kernels import row_blocks
+from ._scale._dask_model import dask_linear_risk, is_dask_array
 from ._solvers import minimize
 
 # Cap on the refits of the beta-NLL fixed point, and the number of previous
 # refits its Anderson acceleration combines.
 _BETA_MAX_OUTER = 100
 _ANDERSON_MEMORY = 5
-
-
-class _LogVarianceHead:
-    """A Gaussian objective with the mean held fixed.
-
-    Raw predictions are the log-variance alone (1-D), so that
-    :class:`~skdiv._linear.LinearObjective` with ``n_outputs=1`` fits the
-    variance head of a model whose mean is already fitted. The fixed mean is
-    the last column of ``y_true`` (see :func:`_with_fixed_mean`): it travels
-    with each row, so row subsets and Dask blocks carry their own.
-    """
-
-    def __init__(self, objective):
-        self.objective = objective
-
-    @staticmethod
-    def _split(y_true, raw_prediction):
-        target = y_true[:, 0] if y_true.shape[1] == 2 else y_true[:, :-1]
-        return target, np.column_stack([y_true[:, -1], raw_prediction])
-
-    def loss_gradient(self, y_true, raw_prediction, sample_weight=None):
-        target, raw = self._split(y_true, raw_prediction)
-        loss, grad = self.objective.loss_gradient(target, raw, sample_weight)
-        return loss, grad[:, 1]
-
-    def loss_gradient_hessp(self, y_true, raw_prediction, sample_weight=None):
-        target, raw = self._split(y_true, raw_prediction)
-        loss, grad, hessp = self.objective.loss_gradient_hessp(
-            target, raw, sample_weight
-        )
-        # The (log-variance, log-variance) entry of the 2x2 per-sample Hessian.
-        curvature = hessp.diagonal()[:, 1]
-        hessp = _with_diagonal(lambda v: curvature * v, lambda: curvature)
-        return loss, grad[:, 1], hessp
-
-
-def _with_fixed_mean(xp, target, mean):
-    """``y_true`` of :class:`_LogVarianceHead`: the target, then the mean."""
-    return xp.concatenate(
-        [target.reshape(-1, 1) if target.ndim == 1 else target, mean[:, None]], axis=1
-    )
-
-
-class _ZeroMeanIntercept:
-    """A two-output :class:`LinearObjective` with the mean intercept fixed at 0.
-
-    ``fit_intercept=False`` removes the intercept of the mean only: the
-    log-variance keeps its intercept (the constant-variance model is the
-    special case with zero log-variance coefficients). The adapter's solver
-    parameters are ``theta = (W'_0, W'_1, b'_0, b'_1)`` with ``W = W' M``
-    (``M`` symmetric) and ``b = b' - W mu``, so ``b_0 = 0`` is the linear
-    constraint ``b'_0 = W'_0 . u`` with ``u = M mu``. This class eliminates
-    ``b'_0`` by that constraint, keeping the adapter's preconditioning.
-    """
-
-    def __init__(self, linear):
-        self.linear = linear
-        d = self._d = linear.n_features
-        # unpack maps W'_0 = mu to W_0 = mu M = (M mu)^T, since M is symmetric.
-        probe = np.zeros(linear.n_params)
-        probe[:d] = linear.x_mean
-        self._u = linear.unpack(probe)[0][0]
-
-    def _full(self, theta):
-        d = self._d
-        return np.insert(theta, 2 * d, theta[:d] @ self._u)
-
-    def _reduce(self, grad):
-        """Transpose of :meth:`_full`: a full gradient to a reduced one."""
-        d = self._d
-        reduced = np.delete(grad, 2 * d)
-        reduced[:d] += grad[2 * d] * self._u
-        return reduced
-
-    def loss_gradient(self, theta):
-        value, grad = self.linear.loss_gradient(self._full(theta))
-        return value, self._reduce(grad)
-
-    def loss_gradient_hessp(self, theta):
-        value, grad, hessp = self.linear.loss_gradient_hessp(self._full(theta))
-        # _full is affine with linear part A; the Hessian is A^T H A.
-        linear_part = self._full(np.zeros_like(theta))
-        return (
-            value,
-            self._reduce(grad),
-            lambda v: self._reduce(hessp(self._full(v) - linear_part)),
-        )
-
-    def pack(self, coef, intercept):
-        return np.delete(self.linear.pack(coef, intercept), 2 * self._d)
-
-    def unpack(self, theta):
-        return self.linear.unpack(self._full(theta))
-
-    def gradient_norm(self, grad):
-        # b'_0 moves b_0 alone, so a reduced gradient padded with 0 for b'_0
-        # is the adapter's image of the original-coordinate gradient with
-        # its b_0 component removed: exactly the stopping measure wanted.
-        return self.linear.gradient_norm(np.insert(grad, 2 * self._d, 0.0))
 
 
 def _weighted_mean(values, sample_weight):
@@ -606,10 +515,10 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
 
     def _fit_log_variance(self, X, target, sample_weight, objective, mean, start):
         """Second stage of ``squared_error``: log-variance head, mean fixed."""
-        problem = LinearObjective(
-            _LogVarianceHead(objective),
+        problem = linear_risk(
+            LogVarianceHead(objective),
             X,
-            _with_fixed_mean(np, target, mean),
+            with_fixed_mean(np, target, mean),
             n_outputs=1,
             sample_weight=sample_weight,
             alpha=self.alpha,
@@ -628,7 +537,8 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         return coef[0], float(intercept[0]), n_iter
 
     def _joint_problem(self, X, target, weights, objective):
-        problem = LinearObjective(
+        make_risk = dask_linear_risk if is_dask_array(X) else linear_risk
+        problem = make_risk(
             objective,
             X,
             target,
@@ -637,7 +547,7 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
             alpha=self.alpha,
             fit_intercept=True,
         )
-        return problem if self.fit_intercept else _ZeroMeanIntercept(problem)
+        return problem if self.fit_intercept else ZeroInterceptConstraint(problem)
 
     def _fit_joint(self, X, target, sample_weight, objective, coef, intercept):
         """Mean and log-variance jointly by L-BFGS, with the beta-NLL loop.

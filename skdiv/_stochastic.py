@@ -47,8 +47,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._linear import LinearObjective
-from ._objectives import LOG_VAR_LIMIT, GaussianKL, GaussianNLL, get_objective
+from ._adapter import linear_risk
+from ._loss import LOG_VAR_LIMIT, GaussianKL, GaussianNLL, Stagewise, get_objective
+from ._model import LinearModel
 from ._validation import check_probability_rows, encode_labels
 
 #: Rows per Adam step.
@@ -122,9 +123,9 @@ def _check_weights(sample_weight):
 
 def _diagonal_coordinates(X, sample_weight, centre):
     """The fixed change of variables: feature means (if ``centre``) and scales."""
-    probe = LinearObjective(
-        None, X, None, n_outputs=1, sample_weight=sample_weight,
-        fit_intercept=centre, precondition="diagonal",
+    probe = LinearModel(
+        X, 1, sample_weight=sample_weight, fit_intercept=centre,
+        precondition="diagonal",
     )
     return probe.change_of_variables
 
@@ -205,9 +206,8 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None):
     n_features = X.shape[1]
 
     def start(coordinates):
-        probe = LinearObjective(
-            objective, X[:1], target[:1, 1] if n_outputs == 1 else target[:1],
-            n_outputs=n_outputs, fit_intercept=est.fit_intercept,
+        probe = LinearModel(
+            X[:1], n_outputs, fit_intercept=est.fit_intercept,
             precondition=coordinates, sum_zero=False,
         )
         if hasattr(est, "coef_") and est.coef_.shape == (n_outputs, n_features):
@@ -241,7 +241,7 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None):
     y_fit = target[:, 1] if n_outputs == 1 else target
 
     def make_problem(rows, weights, weight_sum):
-        return LinearObjective(
+        return linear_risk(
             objective, X[rows], y_fit[rows], n_outputs=n_outputs,
             sample_weight=weights, alpha=est.alpha, fit_intercept=est.fit_intercept,
             precondition=stream.change_of_variables, weight_sum=weight_sum,
@@ -277,26 +277,6 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None):
 
 
 # --------------------------------------------------------------- regressor
-class _StagewiseGaussian:
-    """Least-squares gradient for the mean, the objective's for the variance.
-
-    Not the gradient of one function: its zero is the least-squares mean
-    together with the variance that minimises ``objective`` given that mean,
-    i.e. ``fit``'s two-stage model (``loss="squared_error"``, and every
-    ``variance="constant"`` fit). The loss value is the objective's.
-    """
-
-    def __init__(self, objective):
-        self.objective = objective
-
-    def loss_gradient(self, y_true, raw_prediction, sample_weight=None):
-        loss, grad = self.objective.loss_gradient(y_true, raw_prediction, sample_weight)
-        point = y_true if y_true.ndim == 1 else y_true[:, 0]
-        residual = raw_prediction[:, 0] - point
-        grad[:, 0] = residual if sample_weight is None else residual * sample_weight
-        return loss, grad
-
-
 def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None):
     """:meth:`GaussianRegressor.partial_fit`: one pass of Adam over ``X``."""
     first = not hasattr(est, "coef_")
@@ -320,10 +300,7 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None):
         scale = float(np.sqrt(np.average((y - offset) ** 2, weights=sample_weight)))
         est._stream_target = (offset, scale if scale > 0 else 1.0)
         offset, scale = est._stream_target
-        probe = LinearObjective(
-            None, X[:1], None, n_outputs=2, fit_intercept=True,
-            precondition=coordinates,
-        )
+        probe = LinearModel(X[:1], 2, fit_intercept=True, precondition=coordinates)
         if hasattr(est, "coef_") and est.coef_.shape == (n_features,):
             coef = np.vstack([est.coef_ / scale, est.var_coef_])
             intercept = [
@@ -343,7 +320,7 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None):
         objective = GaussianKL(log_var_min, LOG_VAR_LIMIT)
         target = np.column_stack([y_tilde, y_std / scale])
     stagewise = est.loss == "squared_error" or est.variance == "constant"
-    fit_objective = _StagewiseGaussian(objective) if stagewise else objective
+    fit_objective = Stagewise(objective) if stagewise else objective
 
     # Parameters held fixed: the log-variance coefficients of a constant
     # variance, and the mean intercept without fit_intercept (the change of
@@ -364,7 +341,7 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None):
         return sample_weight[rows] * np.exp(est.beta * log_var)
 
     def make_problem(rows, weights, weight_sum, objective=fit_objective):
-        return LinearObjective(
+        return linear_risk(
             objective, X[rows], target[rows], n_outputs=2, sample_weight=weights,
             alpha=est.alpha, fit_intercept=True,
             precondition=stream.change_of_variables, weight_sum=weight_sum,

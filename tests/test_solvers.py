@@ -6,9 +6,10 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from skdiv._linear import LinearObjective
-from skdiv._objectives import CrossEntropy, GaussianNLL, KLDivergence
-from skdiv._solvers import _truncated_cg, lbfgs, minimize, newton_cg
+from skdiv._adapter import linear_risk
+from skdiv._loss import CrossEntropy, GaussianNLL, KLDivergence
+from skdiv._model import HessianOperator
+from skdiv._solvers import lbfgs, minimize, newton_cg, truncated_cg
 
 
 def _features(kind, rng, n=300, d=6):
@@ -39,10 +40,10 @@ def _target(name, X, rng):
 
 def _reference(adapter):
     """A tight solve in the original coordinates, by SciPy's trust-ncg."""
-    plain = LinearObjective(
-        adapter.objective, adapter.X, adapter.y, n_outputs=adapter.n_outputs,
+    plain = linear_risk(
+        adapter.objective, adapter.model.X, adapter.y, n_outputs=adapter.n_outputs,
         sample_weight=adapter.sample_weight, alpha=adapter.alpha,
-        fit_intercept=adapter.fit_intercept, precondition="none",
+        fit_intercept=adapter.model.fit_intercept, precondition="none",
     )
     cache = {}
 
@@ -50,8 +51,8 @@ def _reference(adapter):
         key = x.tobytes()
         if key not in cache:
             cache.clear()
-            cache[key] = plain.gradient_hessian_product(x)[1]
-        return cache[key](v)
+            cache[key] = plain.loss_gradient_hessian(x)[2]
+        return cache[key].matvec(v)
 
     x0 = plain.pack(np.zeros((adapter.n_outputs, adapter.n_features)))
     result = scipy.optimize.minimize(
@@ -71,14 +72,14 @@ def test_every_solver_and_parametrisation_reaches_the_reference(target, features
     objective, y, k = _target(target, X, rng)
     sw = rng.uniform(0.5, 2.0, size=X.shape[0])
     common = dict(n_outputs=k, sample_weight=sw, alpha=1e-3)
-    ref_coef, ref_intercept = _reference(LinearObjective(objective, X, y, **common))
+    ref_coef, ref_intercept = _reference(linear_risk(objective, X, y, **common))
     # Newton-CG also with a Hessian from every third row only (the value and
     # gradient, hence the optimum, stay exact) and, with the diagonal
     # parametrisation, Jacobi-preconditioned CG.
     runs = [("lbfgs", 1), ("newton-cg", 1), ("newton-cg", 3)]
     for precondition in ["diagonal", "whiten"]:
         for solver, stride in runs:
-            adapter = LinearObjective(
+            adapter = linear_risk(
                 objective, X, y, precondition=precondition, hessian_stride=stride,
                 **common,
             )
@@ -97,7 +98,7 @@ def test_every_solver_and_parametrisation_reaches_the_reference(target, features
 
 def _cosh(x):
     """sum(cosh(x)): minimum 2 at 0, Hessian diag(cosh(x))."""
-    return np.sum(np.cosh(x)), np.sinh(x), lambda v: np.cosh(x) * v
+    return np.sum(np.cosh(x)), np.sinh(x), HessianOperator(lambda v: np.cosh(x) * v)
 
 
 def _quadratic(x):
@@ -124,7 +125,7 @@ def test_newton_stops_when_line_searches_keep_cutting_the_step():
     # a ConvergenceWarning instead of crawling to max_iter (on an unbounded
     # beta-NLL this took 1000 iterations of ~40 line-search evaluations).
     def wrong_curvature(x):
-        return 0.5 * x @ x, x, lambda v: 1e-10 * v
+        return 0.5 * x @ x, x, HessianOperator(lambda v: 1e-10 * v)
 
     with pytest.warns(ConvergenceWarning, match="five line searches"):
         x, n_iter = newton_cg(wrong_curvature, np.ones(3), tol=1e-12, max_iter=1000)
@@ -169,7 +170,7 @@ def test_verbose_prints_progress(solver, capsys):
 def test_unknown_solver_lists_valid_names():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(10, 2))
-    adapter = LinearObjective(CrossEntropy(), X, rng.uniform(size=10), n_outputs=1)
+    adapter = linear_risk(CrossEntropy(), X, rng.uniform(size=10), n_outputs=1)
     with pytest.raises(ValueError, match=r"\['lbfgs', 'newton-cg'\]"):
         minimize(adapter, np.zeros(3), solver="sag")
 
@@ -183,15 +184,13 @@ def test_cg_solves_an_approximate_hessian_only_as_far_as_its_forcing_floor():
     grad = rng.normal(size=200) * 1e-3
     calls = []
 
-    def hessp(v):
+    def matvec(v):
         calls.append(1)
         return eigenvalues * v
 
-    def solve(forcing_floor=None):
+    def solve(forcing_floor=0.0):
         calls.clear()
-        if forcing_floor is not None:
-            hessp.forcing_floor = forcing_floor
-        step = _truncated_cg(hessp, grad)
+        step = truncated_cg(HessianOperator(matvec, forcing_floor=forcing_floor), grad)
         return step, len(calls)
 
     exact, n_exact = solve()
@@ -211,16 +210,19 @@ def test_newton_keeps_its_jacobi_diagonal_once_the_objective_settles():
     rng = np.random.default_rng(6)
     X = sp.random(400, 60, density=0.1, random_state=2, format="csr") * 3
     y = rng.integers(0, 4, size=400)
-    problem = LinearObjective(
+    problem = linear_risk(
         CrossEntropy(), X, y, n_outputs=4, alpha=1e-3, precondition="diagonal"
     )
     diagonals = []
 
     def fun_hess(params):
-        value, grad, hessp = problem.loss_gradient_hessp(params)
-        diagonal = hessp.diagonal
-        hessp.diagonal = lambda: diagonals.append(1) or diagonal()
-        return value, grad, hessp
+        value, grad, hessian = problem.loss_gradient_hessian(params)
+        counted = HessianOperator(
+            hessian.matvec,
+            diagonal=lambda: diagonals.append(1) or hessian.diagonal(),
+            dtype=hessian.dtype, forcing_floor=hessian.forcing_floor,
+        )
+        return value, grad, counted
 
     x0 = np.zeros(problem.n_params)
     x, n_iter = newton_cg(

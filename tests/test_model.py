@@ -1,19 +1,21 @@
-"""The adapter: packing, penalty, normalisation and preconditioning."""
+"""The linear model through the adapter: packing, penalty, preconditioning."""
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.stats import entropy as scipy_entropy
 
-from skdiv._linear import (
-    _SUBSAMPLED_FORCING_FLOOR,
-    LinearObjective,
-    SumZeroObjective,
-    centred_square_terms,
-    data_terms,
+from skdiv._adapter import linear_risk
+from skdiv._loss import (
+    CrossEntropy,
+    GaussianNLL,
+    KLDivergence,
+    SquaredError,
+    SumZero,
     sum_zero_basis,
 )
-from skdiv._objectives import CrossEntropy, GaussianNLL, KLDivergence, SquaredError
+from skdiv._model._hessian_rows import SUBSAMPLED_FORCING_FLOOR
+from skdiv._model._kernels import centred_square_terms, data_terms
 from skdiv._solvers import newton_cg
 
 PRECONDITIONERS = ["none", "diagonal", "whiten"]
@@ -62,7 +64,7 @@ def test_value_gradient_and_hessp(problem, precondition, fit_intercept, sparse):
     sw = rng.uniform(0.2, 2.0, size=X.shape[0])
     alpha = 0.05
     Xfit = sp.csr_matrix(X) if sparse else X
-    adapter = LinearObjective(
+    adapter = linear_risk(
         objective, Xfit, y, n_outputs=k, sample_weight=sw, alpha=alpha,
         fit_intercept=fit_intercept, precondition=precondition,
     )
@@ -79,7 +81,7 @@ def test_value_gradient_and_hessp(problem, precondition, fit_intercept, sparse):
     ])
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7)
 
-    grad2, hessp = adapter.gradient_hessian_product(params)
+    grad2, hessp = adapter.loss_gradient_hessian(params)[1:]
     np.testing.assert_allclose(grad2, grad, rtol=1e-12)
     v = rng.normal(size=adapter.n_params)
     numeric_hv = (
@@ -106,16 +108,17 @@ def test_hessian_diagonal_matches_the_explicit_hessian(
     X = _data(rng)
     objective, y, k = _problems(rng, X)[problem]
     sw = rng.uniform(0.2, 2.0, size=X.shape[0])
-    adapter = LinearObjective(
+    adapter = linear_risk(
         objective, sp.csr_matrix(X) if sparse else X, y, n_outputs=k,
         sample_weight=sw, alpha=0.05, fit_intercept=fit_intercept,
         precondition=precondition, hessian_precision="double",
     )
     params = rng.normal(size=adapter.n_params) * 0.1
-    _, _, hessp = adapter.loss_gradient_hessp(params)
+    _, _, hessp = adapter.loss_gradient_hessian(params)
     exact = np.array([hessp(e) @ e for e in np.eye(adapter.n_params)])
     diagonal = hessp.diagonal()
-    if k > 1 and isinstance(objective, CrossEntropy) and adapter._class_basis is None:
+    softmax = k > 1 and isinstance(objective, CrossEntropy)
+    if softmax and adapter.model.class_basis is None:
         # Softmax in all k classes: averaged over classes, feature by feature
         # (and intercepts). In the sum-zero basis (sparse X) there is no flat
         # direction to keep out of, and the diagonal is the exact one.
@@ -131,12 +134,12 @@ def test_hessian_diagonal_matches_the_explicit_hessian(
 def test_whitening_offers_no_diagonal():
     rng = np.random.default_rng(5)
     X = _data(rng)
-    adapter = LinearObjective(
+    adapter = linear_risk(
         CrossEntropy(), X, rng.integers(0, 3, size=X.shape[0]), n_outputs=3,
         precondition="whiten",
     )
-    _, _, hessp = adapter.loss_gradient_hessp(np.zeros(adapter.n_params))
-    assert not hasattr(hessp, "diagonal")
+    _, _, hessp = adapter.loss_gradient_hessian(np.zeros(adapter.n_params))
+    assert hessp.diagonal() is None
 
 
 @pytest.mark.parametrize(
@@ -150,20 +153,20 @@ def test_subsampled_hessian_is_the_hessian_of_every_stride_th_row(sparse, precon
     sw = rng.uniform(0.2, 2.0, size=90)
     Xfit = sp.csr_matrix(X) if sparse else X
     common = dict(n_outputs=3, alpha=0.05)
-    adapter = LinearObjective(
+    adapter = linear_risk(
         CrossEntropy(), Xfit, y, sample_weight=sw, hessian_stride=3,
         precondition=precondition, **common,
     )
-    rows = LinearObjective(
+    rows = linear_risk(
         CrossEntropy(), Xfit[::3], y[::3], sample_weight=sw[::3], hessian_stride=1,
-        precondition=adapter.change_of_variables, **common,
+        precondition=adapter.model.change_of_variables, **common,
     )
-    full = LinearObjective(
+    full = linear_risk(
         CrossEntropy(), Xfit, y, sample_weight=sw,
-        precondition=adapter.change_of_variables, **common,
+        precondition=adapter.model.change_of_variables, **common,
     )
     params = rng.normal(size=adapter.n_params) * 0.1
-    value, grad, hessp = adapter.loss_gradient_hessp(params)
+    value, grad, hessp = adapter.loss_gradient_hessian(params)
     # Value and gradient from every row, exactly.
     value_full, grad_full = full.loss_gradient(params)
     assert value == pytest.approx(value_full, rel=1e-14)
@@ -171,14 +174,14 @@ def test_subsampled_hessian_is_the_hessian_of_every_stride_th_row(sparse, precon
     # Hessian products from X[::3]: in float64 as given, or (dense, whitened)
     # from the rows stored centred in float32, exact to float32 rounding.
     # (Uncentred float32 rows need no constant column: see the next test.)
-    _, _, hessp_rows = rows.loss_gradient_hessp(params)
+    _, _, hessp_rows = rows.loss_gradient_hessian(params)
     # Only the subsample says its Hessian is approximate (CG's forcing floor).
-    assert hessp.forcing_floor == _SUBSAMPLED_FORCING_FLOOR
-    assert not hasattr(hessp_rows, "forcing_floor")
+    assert hessp.forcing_floor == SUBSAMPLED_FORCING_FLOOR
+    assert hessp_rows.forcing_floor == 0.0
     v = rng.normal(size=adapter.n_params)
     expected = hessp_rows(v)
     single = precondition == "whiten" and not sparse
-    assert (adapter._hessian_rows[0].dtype == np.float32) == single
+    assert (adapter.model.hessian_rows.X.dtype == np.float32) == single
     if single:
         np.testing.assert_allclose(
             hessp(v), expected, rtol=0, atol=1e-5 * np.abs(expected).max()
@@ -206,20 +209,20 @@ def test_single_precision_hessian_matches_double(sparse):
         n_outputs=3, sample_weight=sw, alpha=0.05, precondition="diagonal",
         hessian_stride=stride,
     )
-    single = LinearObjective(CrossEntropy(), Xfit, y, **common)
-    double = LinearObjective(
+    single = linear_risk(CrossEntropy(), Xfit, y, **common)
+    double = linear_risk(
         CrossEntropy(), Xfit, y, hessian_precision="double", **common
     )
     if sparse:
-        assert single._hessian_X.dtype == np.float32
-        assert np.shares_memory(single._hessian_X.indices, Xfit.indices)
-        assert double._hessian_X.dtype == np.float64
+        assert single.model.hessian_rows.X.dtype == np.float32
+        assert np.shares_memory(single.model.hessian_rows.X.indices, Xfit.indices)
+        assert double.model.hessian_rows.X.dtype == np.float64
     else:
-        assert single._hessian_rows[0].dtype == np.float32
-        assert double._hessian_rows[0].dtype == np.float64
+        assert single.model.hessian_rows.X.dtype == np.float32
+        assert double.model.hessian_rows.X.dtype == np.float64
     params = rng.normal(size=single.n_params) * 0.1
-    value, grad, hessp = single.loss_gradient_hessp(params)
-    value64, grad64, hessp64 = double.loss_gradient_hessp(params)
+    value, grad, hessp = single.loss_gradient_hessian(params)
+    value64, grad64, hessp64 = double.loss_gradient_hessian(params)
     # Value and gradient are float64 either way.
     assert value == value64
     np.testing.assert_array_equal(grad, grad64)
@@ -250,13 +253,14 @@ def test_hessian_in_solver_coordinates_is_the_change_of_variables(
         fit_intercept=fit_intercept, precondition="diagonal",
         hessian_precision="double", sum_zero=False,
     )
-    rows = LinearObjective(objective, sp.csr_matrix(X), y, **common)
-    plain = LinearObjective(objective, X, y, **common)
-    assert rows._solver_centre is not None and plain._solver_centre is None
-    np.testing.assert_allclose(rows.x_scale, plain.x_scale, rtol=1e-14)
+    rows = linear_risk(objective, sp.csr_matrix(X), y, **common)
+    plain = linear_risk(objective, X, y, **common)
+    assert rows.model.hessian_rows.solver_centre is not None
+    assert plain.model.hessian_rows.solver_centre is None
+    np.testing.assert_allclose(rows.model.x_scale, plain.model.x_scale, rtol=1e-14)
     params = rng.normal(size=rows.n_params) * 0.3
-    _, _, hessp = rows.loss_gradient_hessp(params)
-    _, _, expected = plain.loss_gradient_hessp(params)
+    _, _, hessp = rows.loss_gradient_hessian(params)
+    _, _, expected = plain.loss_gradient_hessian(params)
     for v in rng.normal(size=(3, rows.n_params)):
         np.testing.assert_allclose(hessp(v), expected(v), rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(hessp.diagonal(), expected.diagonal(), rtol=1e-11)
@@ -271,16 +275,17 @@ def test_float32_products_keep_the_softmax_flat_direction_out():
     X = sp.random(200, 30, density=0.2, random_state=1, format="csr") * 3
     y = rng.integers(0, 4, size=200)
     common = dict(n_outputs=4, alpha=0.01, precondition="diagonal")
-    full = LinearObjective(CrossEntropy(), X, y, sum_zero=False, **common)
-    reduced = LinearObjective(CrossEntropy(), X, y, sum_zero=True, **common)
-    assert full._hessian_X.dtype == reduced._hessian_X.dtype == np.float32
+    full = linear_risk(CrossEntropy(), X, y, sum_zero=False, **common)
+    reduced = linear_risk(CrossEntropy(), X, y, sum_zero=True, **common)
+    assert full.model.hessian_rows.X.dtype == np.float32
+    assert reduced.model.hessian_rows.X.dtype == np.float32
     params = rng.normal(size=full.n_params)
-    _, _, hessp = full.loss_gradient_hessp(params)
+    _, _, hessp = full.loss_gradient_hessian(params)
     product = hessp(rng.normal(size=full.n_params))
     assert hessp.dtype == product.dtype == np.float64
     intercepts = product[-4:]
     assert abs(intercepts.sum()) <= 1e-15 * np.abs(intercepts).max()
-    _, _, hessp = reduced.loss_gradient_hessp(rng.normal(size=reduced.n_params))
+    _, _, hessp = reduced.loss_gradient_hessian(rng.normal(size=reduced.n_params))
     assert hessp.dtype == hessp(np.ones(reduced.n_params)).dtype == np.float32
 
 
@@ -289,31 +294,31 @@ def test_single_precision_only_where_centring_keeps_rounding_small():
     X = rng.normal(size=(60, 4))
     y = rng.integers(0, 2, size=60).astype(float)
     sparse_X = sp.csr_matrix(X)
-    assert LinearObjective(
+    assert linear_risk(
         CrossEntropy(), sparse_X, y, n_outputs=1, precondition="diagonal"
-    )._hessian_X.dtype == np.float32
+    ).model.hessian_rows.X.dtype == np.float32
     # A feature whose mean is 1e4 of its spread: float32 x_ij v_j would lose
     # the centred value to rounding.
     shifted = sp.csr_matrix(X + [0.0, 0.0, 0.0, 1e5])
     for X_bad in (shifted, sp.csr_matrix(X * 1e35)):
-        adapter = LinearObjective(
+        adapter = linear_risk(
             CrossEntropy(), X_bad, y, n_outputs=1, precondition="diagonal"
         )
-        assert adapter._hessian_X.dtype == np.float64
+        assert adapter.model.hessian_rows.X.dtype == np.float64
     # Whitening keeps sparse X as it is, float64.
-    adapter = LinearObjective(
+    adapter = linear_risk(
         CrossEntropy(), sparse_X, y, n_outputs=1, precondition="whiten"
     )
-    assert adapter._hessian_X is sparse_X
+    assert adapter.model.hessian_rows.X is sparse_X
     # Float32 X keeps its precision: no decision to take.
-    adapter = LinearObjective(
+    adapter = linear_risk(
         CrossEntropy(), sparse_X.astype(np.float32), y, n_outputs=1,
         precondition="diagonal",
     )
-    assert not adapter._single_precision_ok()
-    assert adapter._hessian_X.dtype == np.float32
+    assert not adapter.model.hessian_rows.single_precision_ok()
+    assert adapter.model.hessian_rows.X.dtype == np.float32
     with pytest.raises(ValueError, match="hessian_precision"):
-        LinearObjective(CrossEntropy(), X, y, n_outputs=1, hessian_precision="half")
+        linear_risk(CrossEntropy(), X, y, n_outputs=1, hessian_precision="half")
 
 
 def test_hessian_stride_auto_keeps_enough_rows():
@@ -321,10 +326,10 @@ def test_hessian_stride_auto_keeps_enough_rows():
     cases = [(1_000, 5, 1), (40_000, 5, 4), (200_000, 5, 8), (200_000, 20_000, 1)]
     for n, d, expected in cases:
         X = sp.eye(n, d, format="csr") if d > 100 else rng.normal(size=(n, d))
-        adapter = LinearObjective(
+        adapter = linear_risk(
             SquaredError(), X, np.zeros(n), n_outputs=1, precondition="none"
         )
-        assert adapter.hessian_stride == expected, (n, d)
+        assert adapter.model.hessian_stride == expected, (n, d)
 
 
 @pytest.mark.parametrize("precondition", PRECONDITIONERS)
@@ -332,7 +337,7 @@ def test_pack_unpack_round_trip_and_gradient_norm(precondition):
     rng = np.random.default_rng(1)
     X = _data(rng)
     y = rng.integers(0, 3, size=X.shape[0])
-    adapter = LinearObjective(
+    adapter = linear_risk(
         CrossEntropy(), X, y, n_outputs=3, alpha=0.1, precondition=precondition
     )
     coef, intercept = rng.normal(size=(3, X.shape[1])), rng.normal(size=3)
@@ -342,7 +347,7 @@ def test_pack_unpack_round_trip_and_gradient_norm(precondition):
 
     # The stopping measure is the gradient in (coef, intercept): same number
     # whatever the coordinates.
-    plain = LinearObjective(CrossEntropy(), X, y, n_outputs=3, alpha=0.1,
+    plain = linear_risk(CrossEntropy(), X, y, n_outputs=3, alpha=0.1,
                             precondition="none")
     _, grad_plain = plain.loss_gradient(plain.pack(coef, intercept))
     _, grad = adapter.loss_gradient(adapter.pack(coef, intercept))
@@ -356,7 +361,7 @@ def test_whitening_survives_redundant_features_and_zero_alpha():
     X = rng.normal(size=(30, 3))
     X = np.column_stack([X, X[:, 0] + X[:, 1], X[:, 2]])  # singular covariance
     y = rng.integers(0, 2, size=30).astype(float)
-    adapter = LinearObjective(CrossEntropy(), X, y, n_outputs=1, alpha=0.0,
+    adapter = linear_risk(CrossEntropy(), X, y, n_outputs=1, alpha=0.0,
                               precondition="whiten")
     params = adapter.pack(np.ones((1, 5)), np.zeros(1))
     value, grad = adapter.loss_gradient(params)
@@ -369,10 +374,10 @@ def test_float32_input_is_not_copied_and_matches_float64():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(200, 4))
     y = rng.integers(0, 3, size=200)
-    a64 = LinearObjective(CrossEntropy(), X, y, n_outputs=3, alpha=0.01)
+    a64 = linear_risk(CrossEntropy(), X, y, n_outputs=3, alpha=0.01)
     X32 = X.astype(np.float32)
-    a32 = LinearObjective(CrossEntropy(), X32, y, n_outputs=3, alpha=0.01)
-    assert a32.X is X32
+    a32 = linear_risk(CrossEntropy(), X32, y, n_outputs=3, alpha=0.01)
+    assert a32.model.X is X32
     params = a64.pack(rng.normal(size=(3, 4)), rng.normal(size=3))
     v64, g64 = a64.loss_gradient(params)
     v32, g32 = a32.loss_gradient(a32.pack(*a64.unpack(params)))
@@ -385,15 +390,15 @@ def test_loss_at_the_last_point_evaluated_is_not_recomputed():
     rng = np.random.default_rng(10)
     X = _data(rng)
     y = rng.integers(0, 3, size=X.shape[0])
-    adapter = LinearObjective(CrossEntropy(), X, y, n_outputs=3, alpha=0.1)
-    fresh = LinearObjective(CrossEntropy(), X, y, n_outputs=3, alpha=0.1)
+    adapter = linear_risk(CrossEntropy(), X, y, n_outputs=3, alpha=0.1)
+    fresh = linear_risk(CrossEntropy(), X, y, n_outputs=3, alpha=0.1)
     a, b = rng.normal(size=(2, adapter.n_params))
-    value_a = adapter.loss_gradient_hessp(a)[0]
+    value_a = adapter.loss_gradient_hessian(a)[0]
     a_copy = a.copy()
     a[0] += 1.0  # the caller's array changes after the evaluation
-    adapter.X = None  # any pass over the data would fail now
+    adapter.model.X = None  # any pass over the data would fail now
     assert adapter.loss(a_copy) == value_a == fresh.loss(a_copy)
-    adapter.X = X
+    adapter.model.X = X
     assert adapter.loss(b) == fresh.loss(b)  # another point: evaluated
 
 
@@ -416,10 +421,10 @@ def test_sum_zero_objective_is_the_objective_in_the_basis(objective, soft):
     y = rng.dirichlet(np.ones(k), size=n) if soft else rng.integers(0, k, size=n)
     sw = rng.uniform(0.2, 2.0, size=n)
     basis = sum_zero_basis(k)
-    reduced = SumZeroObjective(objective, basis)
+    reduced = SumZero(objective, basis)
     raw = rng.normal(size=(n, k - 1))
-    loss, grad, hessp = reduced.loss_gradient_hessp(y, raw, sw)
-    loss_full, grad_full, hessp_full = objective.loss_gradient_hessp(
+    loss, grad, hessp = reduced.loss_gradient_hessian(y, raw, sw)
+    loss_full, grad_full, hessp_full = objective.loss_gradient_hessian(
         y, raw @ basis.T, sw
     )
     np.testing.assert_allclose(loss, loss_full, rtol=1e-14)
@@ -427,10 +432,10 @@ def test_sum_zero_objective_is_the_objective_in_the_basis(objective, soft):
     np.testing.assert_allclose(reduced.loss_gradient(y, raw, sw)[1], grad, rtol=1e-14)
     v = rng.normal(size=(n, k - 1))
     np.testing.assert_allclose(
-        hessp(v), hessp_full(v @ basis.T) @ basis, rtol=1e-12, atol=1e-15
+        hessp.matvec(v), hessp_full.matvec(v @ basis.T) @ basis, rtol=1e-12, atol=1e-15
     )
     explicit = np.array([
-        [hessp(np.outer(np.eye(n)[i], e))[i] @ e for e in np.eye(k - 1)]
+        [hessp.matvec(np.outer(np.eye(n)[i], e))[i] @ e for e in np.eye(k - 1)]
         for i in range(n)
     ])
     np.testing.assert_allclose(hessp.diagonal(), explicit, rtol=1e-12, atol=1e-15)
@@ -448,12 +453,12 @@ def test_sum_zero_adapter_is_the_same_function(sparse, precondition):
     y = rng.integers(0, 4, size=60)
     sw = rng.uniform(0.2, 2.0, size=60)
     common = dict(n_outputs=4, sample_weight=sw, alpha=0.05, precondition=precondition)
-    reduced = LinearObjective(CrossEntropy(), Xfit, y, sum_zero=True, **common)
-    full = LinearObjective(CrossEntropy(), Xfit, y, sum_zero=False, **common)
+    reduced = linear_risk(CrossEntropy(), Xfit, y, sum_zero=True, **common)
+    full = linear_risk(CrossEntropy(), Xfit, y, sum_zero=False, **common)
     assert reduced.n_params == 3 * (X.shape[1] + 1)
     assert full.n_params == 4 * (X.shape[1] + 1)
     assert (
-        LinearObjective(CrossEntropy(), Xfit, y, **common).n_params
+        linear_risk(CrossEntropy(), Xfit, y, **common).n_params
         == (reduced if sparse else full).n_params
     )
     coef, intercept = rng.normal(size=(4, X.shape[1])), rng.normal(size=4)
@@ -470,11 +475,11 @@ def test_sum_zero_adapter_is_the_same_function(sparse, precondition):
     np.testing.assert_allclose(shifted[0], coef, atol=1e-12)
     np.testing.assert_allclose(shifted[1], intercept, atol=1e-12)
     x_r, _ = newton_cg(
-        reduced.loss_gradient_hessp, reduced.pack(np.zeros((4, X.shape[1]))),
+        reduced.loss_gradient_hessian, reduced.pack(np.zeros((4, X.shape[1]))),
         tol=1e-11, gradient_norm=reduced.gradient_norm,
     )
     x_f, _ = newton_cg(
-        full.loss_gradient_hessp, full.pack(np.zeros((4, X.shape[1]))),
+        full.loss_gradient_hessian, full.pack(np.zeros((4, X.shape[1]))),
         tol=1e-11, gradient_norm=full.gradient_norm,
     )
     for a, b in zip(reduced.unpack(x_r), full.unpack(x_f), strict=True):
@@ -488,11 +493,13 @@ def test_dense_value_and_gradient_in_row_blocks_equal_one_pass(weighted):
     X = rng.normal(size=(3000, 200))
     y = rng.dirichlet(np.ones(3), size=3000)
     sw = rng.uniform(0.2, 2.0, size=3000) if weighted else None
-    adapter = LinearObjective(
+    adapter = linear_risk(
         KLDivergence(), X, y, n_outputs=3, sample_weight=sw, alpha=0.1
     )
     coef, intercept = rng.normal(size=(3, 200)) * 0.1, rng.normal(size=3)
-    blocked = adapter._data_terms(coef, intercept)
+    blocked = adapter.model._data_terms(
+        adapter._evaluated, y, adapter.sample_weight, coef, intercept
+    )
     whole = data_terms(KLDivergence(), coef, intercept, X, y, sw)
     # The blocks sum the cross-entropy; KL's entropy term is added once.
     assert blocked[0] + adapter._offset_sum == pytest.approx(whole[0], rel=1e-13)
@@ -546,11 +553,13 @@ def test_sparse_feature_moments_equal_dense(weighted):
     sw = rng.uniform(0.2, 2.0, size=30) if weighted else None
     common = dict(n_outputs=1, sample_weight=sw, precondition="diagonal")
     y = (X[:, 0] > 0).astype(float)
-    dense = LinearObjective(CrossEntropy(), X, y, **common)
+    dense = linear_risk(CrossEntropy(), X, y, **common)
     for X_sparse in (sp.csr_matrix(X), _duplicated_csr(X)):
-        adapter = LinearObjective(CrossEntropy(), X_sparse, y, **common)
-        np.testing.assert_allclose(adapter.x_mean, dense.x_mean, rtol=1e-13)
-        np.testing.assert_allclose(adapter.x_scale, dense.x_scale, rtol=1e-12)
+        adapter = linear_risk(CrossEntropy(), X_sparse, y, **common)
+        np.testing.assert_allclose(adapter.model.x_mean, dense.model.x_mean, rtol=1e-13)
+        np.testing.assert_allclose(
+            adapter.model.x_scale, dense.model.x_scale, rtol=1e-12
+        )
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
@@ -573,13 +582,13 @@ def test_kl_evaluates_the_cross_entropy_and_adds_the_entropy_once(k, sparse):
     sw = rng.uniform(0.2, 2.0, size=80)
     common = dict(n_outputs=n_outputs, sample_weight=sw, alpha=0.1)
     Xfit = sp.csr_matrix(X) if sparse else X
-    kl = LinearObjective(CountingKL(), Xfit, y_fit, **common)
-    ce = LinearObjective(CrossEntropy(), Xfit, y_fit, **common)
+    kl = linear_risk(CountingKL(), Xfit, y_fit, **common)
+    ce = linear_risk(CrossEntropy(), Xfit, y_fit, **common)
     assert calls == [1]
     entropy = scipy_entropy(Y, axis=1) @ sw / sw.sum()
     for params in rng.normal(size=(3, kl.n_params)):
-        value, grad, hessp = kl.loss_gradient_hessp(params)
-        value_ce, grad_ce, hessp_ce = ce.loss_gradient_hessp(params)
+        value, grad, hessp = kl.loss_gradient_hessian(params)
+        value_ce, grad_ce, hessp_ce = ce.loss_gradient_hessian(params)
         assert value == pytest.approx(value_ce - entropy, rel=1e-13, abs=1e-15)
         np.testing.assert_array_equal(grad, grad_ce)
         v = rng.normal(size=kl.n_params)

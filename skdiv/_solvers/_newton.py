@@ -1,27 +1,12 @@
-"""Solvers as free functions over a flat parameter vector.
-
-A solver takes ``fun(params) -> (loss, grad)`` (for the second-order
-solver, ``fun_hess(params) -> (loss, grad, hessp)``) and knows nothing about
-models or objectives. Every solver stops on the same criterion, so that a
-user switching solvers gets the same answer:
-
-.. math::
-
-    \\max_j \\lvert \\nabla_j F \\rvert \\le \\mathrm{tol},
-
-the max-norm of the gradient of the (sample-weight normalised) objective
-with respect to the model's own coefficients and intercepts, whatever
-coordinates the solver works in. The caller passes ``gradient_norm``, which
-maps a solver-space gradient to that number.
-"""
+"""Truncated Newton: conjugate gradients on Hessian products, line search."""
 
 import warnings
 
 import numpy as np
 import scipy.linalg.blas
-import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
+
+from ._common import max_abs, warn_not_converged
 
 # The largest relative CG residual a Newton step accepts. Eisenstat and Walker
 # use 0.5; far from the optimum that leaves CG at one or two steps, and the
@@ -40,97 +25,7 @@ _SHORT_STEP = 1e-8
 _STALE_DIAGONAL = 1e-3
 
 
-def _max_abs(grad):
-    return float(np.max(np.abs(grad), initial=0.0))
-
-
-def _warn_not_converged(name, max_iter, norm, tol):
-    warnings.warn(
-        f"{name} did not converge in max_iter={max_iter} iterations: the "
-        f"gradient max-norm is {norm:.3g} > tol={tol:g}. Increase max_iter, "
-        "or scale the features.",
-        ConvergenceWarning,
-        stacklevel=3,
-    )
-
-
-def lbfgs(fun, x0, *, max_iter=1000, tol=1e-4, verbose=0, gradient_norm=None):
-    """Minimise ``fun`` with L-BFGS-B from :func:`scipy.optimize.minimize`.
-
-    Parameters
-    ----------
-    fun : callable
-        ``fun(x) -> (value, gradient)``.
-    x0 : ndarray of shape (n_params,)
-        Starting point.
-    max_iter : int
-        Maximum number of L-BFGS iterations.
-    tol : float
-        Stop when ``gradient_norm(gradient) <= tol``.
-    verbose : int
-        Print one line per iteration when positive.
-    gradient_norm : callable, default=None
-        Maps the gradient to the stopping measure; the max-norm by default.
-
-    Returns
-    -------
-    x : ndarray of shape (n_params,)
-        The solution.
-    n_iter : int
-        Number of iterations run.
-    """
-    gradient_norm = _max_abs if gradient_norm is None else gradient_norm
-    last = {"x": None, "value": np.inf, "grad": None}
-
-    def wrapped(x):
-        value, grad = fun(x)
-        last.update(x=x.copy(), value=value, grad=grad)
-        return value, grad
-
-    state = {"n_iter": 0, "norm": np.inf}
-
-    def callback(intermediate_result):
-        state["n_iter"] += 1
-        x = intermediate_result.x
-        if last["x"] is None or not np.array_equal(x, last["x"]):
-            wrapped(x)
-        state["norm"] = gradient_norm(last["grad"])
-        if verbose:
-            print(
-                f"[lbfgs] iter {state['n_iter']:4d}  objective "
-                f"{last['value']:.10g}  gradient max-norm {state['norm']:.3g}"
-            )
-        if state["norm"] <= tol:
-            raise StopIteration
-
-    # Converged already (warm start at the optimum): nothing to do.
-    value0, grad0 = wrapped(np.asarray(x0, dtype=np.float64))
-    if gradient_norm(grad0) <= tol:
-        return last["x"], 0
-
-    result = scipy.optimize.minimize(
-        wrapped,
-        last["x"],
-        method="L-BFGS-B",
-        jac=True,
-        callback=callback,
-        # gtol=0: stopping is ours (see module docstring); ftol stops when no
-        # further progress is possible in floating point, as scikit-learn does.
-        options={
-            "maxiter": max_iter,
-            "maxls": 50,
-            "gtol": 0.0,
-            "ftol": 64 * np.finfo(float).eps,
-        },
-    )
-    x = result.x
-    if state["n_iter"] >= max_iter and state["norm"] > tol:
-        _warn_not_converged("L-BFGS", max_iter, state["norm"], tol)
-    return x, state["n_iter"]
-
-
-
-def _truncated_cg(hessp, grad, *, floor=0.0, max_iter=200, inverse_diagonal=None):
+def truncated_cg(hessian, grad, *, floor=0.0, max_iter=200, inverse_diagonal=None):
     """Approximately solve ``H p = -grad`` by (preconditioned) conjugate gradients.
 
     The inner tolerance follows the forcing sequence ``min(0.1,
@@ -138,7 +33,7 @@ def _truncated_cg(hessp, grad, *, floor=0.0, max_iter=200, inverse_diagonal=None
     convergence of the outer Newton iterations, but never goes below
     ``floor``: the gradient after the step is about the CG residual, so
     solving more exactly than the outer tolerance needs is wasted work. An
-    approximate Hessian (``hessp.forcing_floor``, which a subsampled one
+    approximate Hessian (``hessian.forcing_floor``, which a subsampled one
     sets) floors the forcing term: its own error bounds how good a step can
     be, and solving much more exactly than that buys no Newton iteration. On
     non-positive curvature CG stops with the step found so far, or with
@@ -148,15 +43,15 @@ def _truncated_cg(hessp, grad, *, floor=0.0, max_iter=200, inverse_diagonal=None
     iteration on :math:`D^{-1/2} H D^{-1/2}`, whose spread of eigenvalues is
     smaller when curvature differs a lot between coordinates.
 
-    CG works in ``hessp.dtype`` when the product has one (float32 for
+    CG works in ``hessian.dtype`` (float32 for
     Hessian products on float32 rows: half the memory traffic per vector
     update, and no less exact than the products themselves); the step is
     returned in float64.
     """
-    dtype = getattr(hessp, "dtype", np.float64)
+    dtype = hessian.dtype
     grad_norm = np.sqrt(grad @ grad)
     forcing = min(_FORCING_CAP, np.sqrt(grad_norm))
-    forcing = max(forcing, getattr(hessp, "forcing_floor", 0.0))
+    forcing = max(forcing, hessian.forcing_floor)
     inner_tol = max(forcing * grad_norm, floor)
     residual = (-grad).astype(dtype, copy=False)
     step = np.zeros_like(residual)
@@ -170,7 +65,7 @@ def _truncated_cg(hessp, grad, *, floor=0.0, max_iter=200, inverse_diagonal=None
     for i in range(max_iter):
         if np.sqrt(residual @ residual) <= inner_tol:
             break
-        h_direction = hessp(direction)
+        h_direction = hessian.matvec(direction)
         curvature = direction @ h_direction
         if curvature <= 1e-12 * (direction @ direction):
             return (direction if i == 0 else step).astype(np.float64, copy=False)
@@ -195,11 +90,11 @@ def _axpy(a, x, y):
     return axpy(x, y, a=a)
 
 
-def _inverse_diagonal(hessp):
-    """``1 / hessp.diagonal()`` when the problem provides its diagonal, else None."""
-    if not hasattr(hessp, "diagonal"):
+def _inverse_diagonal(hessian):
+    """``1 / hessian.diagonal()`` when the operator provides it, else None."""
+    diagonal = hessian.diagonal()
+    if diagonal is None:
         return None
-    diagonal = hessp.diagonal()
     # A zero diagonal entry is a zero row of the (PSD) Hessian: any scale will do.
     return 1.0 / np.where(diagonal > 0, diagonal, 1.0)
 
@@ -220,7 +115,8 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
     Parameters
     ----------
     fun_hess : callable
-        ``fun_hess(x) -> (value, gradient, hessp)`` with ``hessp(v)`` the
+        ``fun_hess(x) -> (value, gradient, hessian)`` with ``hessian`` a
+        :class:`~skdiv._model.HessianOperator`: ``hessian.matvec(v)`` the
         product of the Hessian at ``x`` with ``v``.
     x0 : ndarray of shape (n_params,)
         Starting point.
@@ -240,9 +136,9 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
     n_iter : int
         Number of Newton iterations run.
     """
-    gradient_norm = _max_abs if gradient_norm is None else gradient_norm
+    gradient_norm = max_abs if gradient_norm is None else gradient_norm
     x = np.array(x0, dtype=np.float64)
-    value, grad, hessp = fun_hess(x)
+    value, grad, hessian = fun_hess(x)
     norm = gradient_norm(grad)
     n_iter = stalled = short = 0
     inverse_diagonal, decrease = None, np.inf
@@ -257,16 +153,16 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
         # curvature has settled, and the last diagonal is kept (it costs a
         # product with X's square).
         if inverse_diagonal is None or decrease > _STALE_DIAGONAL * abs(value):
-            inverse_diagonal = _inverse_diagonal(hessp)
-        step = _truncated_cg(
-            hessp, grad, floor=floor, inverse_diagonal=inverse_diagonal
+            inverse_diagonal = _inverse_diagonal(hessian)
+        step = truncated_cg(
+            hessian, grad, floor=floor, inverse_diagonal=inverse_diagonal
         )
         slope = grad @ step
         rounding = 64 * np.finfo(float).eps * max(abs(value), 1.0)
         t = 1.0
         for _ in range(50):
             x_new = x + t * step
-            value_new, grad_new, hessp_new = fun_hess(x_new)
+            value_new, grad_new, hessian_new = fun_hess(x_new)
             norm_new = gradient_norm(grad_new)
             if value_new <= value + 1e-4 * t * slope or (
                 value_new <= value + rounding and norm_new < norm
@@ -285,14 +181,15 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
         # shrink to zero on exactly fitted samples). Stop rather than crawl.
         short = short + 1 if t < _SHORT_STEP else 0
         decrease = value - value_new
-        x, value, grad, hessp, norm = x_new, value_new, grad_new, hessp_new, norm_new
+        x, value, grad, hessian = x_new, value_new, grad_new, hessian_new
+        norm = norm_new
         if verbose:
             print(
                 f"[newton-cg] iter {n_iter:4d}  objective {value:.10g}  "
                 f"gradient max-norm {norm:.3g}  step {t:g}"
             )
     if norm > tol and n_iter >= max_iter:
-        _warn_not_converged("Newton-CG", max_iter, norm, tol)
+        warn_not_converged("Newton-CG", max_iter, norm, tol)
     elif norm > tol and short >= 5:
         warnings.warn(
             f"Newton-CG stopped after {n_iter} iterations: five line searches "
@@ -304,52 +201,3 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
             stacklevel=3,
         )
     return x, n_iter
-
-
-SOLVERS = {"lbfgs": lbfgs, "newton-cg": newton_cg}
-
-
-def minimize(problem, x0, *, solver="auto", max_iter=1000, tol=1e-4, verbose=0):
-    """Minimise a problem exposing ``loss_gradient`` and friends.
-
-    The one place where a solver name becomes a solver: estimators pass
-    their ``solver`` parameter and an adapter from :mod:`skdiv._linear`.
-
-    Parameters
-    ----------
-    problem : LinearObjective
-        Provides ``loss_gradient``, ``gradient_hessian_product`` and
-        ``gradient_norm``.
-    x0 : ndarray of shape (n_params,)
-    solver : {"auto", "lbfgs", "newton-cg"}
-        ``"auto"`` is ``"newton-cg"``: on every problem measured (see
-        ``benchmarks/``) it was as fast as L-BFGS or much faster, and it
-        does not stall on ill-conditioned problems.
-    max_iter, tol, verbose
-        As in :func:`lbfgs`.
-
-    Returns
-    -------
-    x : ndarray of shape (n_params,)
-    n_iter : int
-    """
-    if solver == "auto":
-        solver = "newton-cg"
-    if solver not in SOLVERS:
-        raise ValueError(
-            f"Unknown solver {solver!r}; valid names are {sorted(SOLVERS)}."
-        )
-    options = dict(max_iter=max_iter, tol=tol, verbose=verbose,
-                   gradient_norm=problem.gradient_norm)
-    # Both solvers spend their time in memory-bound products with X (few
-    # outputs) and in numpy vector work between them. On the 2-core machines
-    # measured (shared, so often loaded) one BLAS thread is the robust choice:
-    # two were 1.3x faster on an idle machine but 2.3x slower with one other
-    # busy process (dense 100,000 x 100, Newton-CG), and one thread was 1.3x
-    # (L-BFGS) to 2.5x (Newton-CG) faster under the usual load
-    # (benchmarks/bench_classifier.py --threads). The limit is lifted on
-    # return, leaving the user's settings as they were.
-    with threadpool_limits(limits=1, user_api="blas"):
-        if solver == "lbfgs":
-            return lbfgs(problem.loss_gradient, x0, **options)
-        return newton_cg(problem.loss_gradient_hessp, x0, **options)

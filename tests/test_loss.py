@@ -6,7 +6,7 @@ from scipy.special import log_softmax, rel_entr, softmax
 from scipy.stats import entropy as scipy_entropy
 from scipy.stats import norm
 
-from skdiv._objectives import (
+from skdiv._loss import (
     OBJECTIVES,
     CrossEntropy,
     GaussianKL,
@@ -86,7 +86,7 @@ def test_hessian_product_matches_gradient_differences(name, shape, weighted):
     rng = np.random.default_rng(1)
     objective, y, raw = _problem(name, shape, rng)
     sw = rng.uniform(0.1, 3, size=N_SAMPLES) if weighted else None
-    grad, hessp = objective.gradient_hessian_product(y, raw, sw)
+    _, grad, hessp = objective.loss_gradient_hessian(y, raw, sw)
     np.testing.assert_allclose(grad, objective.loss_gradient(y, raw, sw)[1])
     v = rng.normal(size=raw.shape)
     eps = 1e-6
@@ -94,7 +94,7 @@ def test_hessian_product_matches_gradient_differences(name, shape, weighted):
         objective.loss_gradient(y, raw + eps * v, sw)[1]
         - objective.loss_gradient(y, raw - eps * v, sw)[1]
     ) / (2 * eps)
-    np.testing.assert_allclose(hessp(v), numeric, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(hessp.matvec(v), numeric, rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
@@ -104,7 +104,7 @@ def test_hessian_diagonal_is_the_diagonal_of_the_hessian_product(name, shape, we
     rng = np.random.default_rng(2)
     objective, y, raw = _problem(name, shape, rng)
     sw = rng.uniform(0.1, 3, size=N_SAMPLES) if weighted else None
-    _, hessp = objective.gradient_hessian_product(y, raw, sw)
+    *_, hessp = objective.loss_gradient_hessian(y, raw, sw)
     width = 1 if raw.ndim == 1 else raw.shape[1]
     expected = np.zeros((raw.shape[0], width))
     for k in range(width):
@@ -112,7 +112,7 @@ def test_hessian_diagonal_is_the_diagonal_of_the_hessian_product(name, shape, we
         unit[:, k] = 1.0
         # The Hessian is block diagonal over samples: H (1 in column k) has
         # the (k, k) entries of every sample's block in its column k.
-        expected[:, k] = hessp(unit.reshape(raw.shape)).reshape(-1, width)[:, k]
+        expected[:, k] = hessp.matvec(unit.reshape(raw.shape)).reshape(-1, width)[:, k]
     np.testing.assert_allclose(
         hessp.diagonal().reshape(-1, width), expected, rtol=1e-13, atol=1e-15
     )
@@ -128,10 +128,10 @@ def test_softmax_hessian_diagonal_in_another_basis(objective, weighted):
     raw = rng.normal(size=(n, k)) * 3
     y = rng.dirichlet(np.ones(k), size=n)
     sw = rng.uniform(0.1, 3, size=n) if weighted else None
-    _, hessp = objective.gradient_hessian_product(y, raw, sw)
+    *_, hessp = objective.loss_gradient_hessian(y, raw, sw)
     basis = rng.normal(size=(k, 3))
     expected = np.column_stack([
-        np.einsum("ik,k->i", hessp(np.tile(b, (n, 1))), b) for b in basis.T
+        np.einsum("ik,k->i", hessp.matvec(np.tile(b, (n, 1))), b) for b in basis.T
     ])
     np.testing.assert_allclose(
         hessp.diagonal_in(basis), expected, rtol=1e-12, atol=1e-14

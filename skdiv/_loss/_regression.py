@@ -1,0 +1,354 @@
+"""Regression objectives: Gaussian NLL, Gaussian KL, squared error.
+
+Raw predictions of the Gaussian objectives are an ``(n_samples, 2)`` array
+of the mean and the log-variance (identity link on both); the squared
+error's are the mean alone (1-D). Also here: the wrappers the regressor's
+two-stage fits use (:class:`LogVarianceHead`, :class:`Stagewise`).
+"""
+
+import numpy as np
+
+from ._base import DiagonalHessian, Objective, RawHessian, weighted
+
+# exp(+-LOG_VAR_LIMIT) stays far inside float64 (and float32: 1e-35 .. 1e35 is
+# not, but the regressor always works in float64 for the variance head).
+LOG_VAR_LIMIT = 80.0
+_HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
+
+
+class GaussianHessian(RawHessian):
+    r"""The per-sample 2x2 Hessian of a Gaussian loss in (mean, log-variance).
+
+    .. math::
+
+        H_i = \begin{pmatrix} h_{\mu\mu} & h_{\mu\eta} \\
+              h_{\mu\eta} & h_{\eta\eta} \end{pmatrix}
+    """
+
+    def __init__(self, h_mm, h_me, h_ee):
+        self.h_mm, self.h_me, self.h_ee = h_mm, h_me, h_ee
+
+    def matvec(self, v):
+        out = np.empty_like(v)
+        out[:, 0] = self.h_mm * v[:, 0] + self.h_me * v[:, 1]
+        out[:, 1] = self.h_me * v[:, 0] + self.h_ee * v[:, 1]
+        return out
+
+    def diagonal(self):
+        return np.column_stack([self.h_mm, self.h_ee])
+
+
+class GaussianNLL(Objective):
+    r"""Negative log-likelihood of a Gaussian with predicted mean and variance.
+
+    Domain: real targets :math:`y_i`. Raw predictions are an ``(n_samples,
+    2)`` array of the mean :math:`\mu_i` and the log-variance :math:`\eta_i =
+    \log \sigma_i^2` (identity link on both).
+
+    .. math::
+
+        \ell_i = \tfrac12\left(\log 2\pi + \eta_i + (y_i - \mu_i)^2
+            e^{-\eta_i}\right),
+        \qquad
+        \frac{\partial \ell_i}{\partial \mu_i} = (\mu_i - y_i)\,e^{-\eta_i},
+        \qquad
+        \frac{\partial \ell_i}{\partial \eta_i} =
+            \tfrac12\left(1 - (y_i - \mu_i)^2 e^{-\eta_i}\right).
+
+    The log-variance is clipped to ``[log_var_min, log_var_max]`` (by default
+    :math:`\pm 80`) before use, so :math:`e^{\pm\eta}` never overflows; in
+    the clipped region the gradient with respect to :math:`\eta` is zero.
+    With :math:`\eta` held fixed, :math:`\ell_i` is the squared error scaled
+    by :math:`1/(2\sigma^2)` plus a constant, so its minimiser in the mean is
+    least squares.
+
+    Parameters
+    ----------
+    log_var_min, log_var_max : float
+        Clipping bounds of the log-variance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdiv._loss import GaussianNLL
+    >>> float(GaussianNLL().loss(np.array([1.0]), np.array([[0.0, 0.0]]))[0])
+    1.4189385332046727
+    """
+
+    name = "gaussian_nll"
+
+    def __init__(self, log_var_min=-LOG_VAR_LIMIT, log_var_max=LOG_VAR_LIMIT):
+        self.log_var_min = log_var_min
+        self.log_var_max = log_var_max
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.log_var_min!r}, {self.log_var_max!r})"
+
+    def n_outputs(self, n_classes=None):
+        """Two: the mean and the log-variance."""
+        return 2
+
+    def _unpack(self, y_true, raw):
+        mean = raw[:, 0]
+        log_var = np.clip(raw[:, 1], self.log_var_min, self.log_var_max)
+        inside = (raw[:, 1] >= self.log_var_min) & (raw[:, 1] <= self.log_var_max)
+        return mean, log_var, inside
+
+    def _second_moment(self, y_true, mean):
+        """E[(Y - mu)^2] under the target; (y - mu)^2 for point targets."""
+        return (y_true - mean) ** 2
+
+    def _point(self, y_true):
+        """The target's mean: ``y`` itself for point targets."""
+        return y_true
+
+    def _constant(self, y_true):
+        return _HALF_LOG_2PI
+
+    def loss_gradient(self, y_true, raw_prediction, sample_weight=None):
+        """Weighted per-sample loss and gradient w.r.t. (mean, log-variance)."""
+        mean, log_var, inside = self._unpack(y_true, raw_prediction)
+        inv_var = np.exp(-log_var)
+        scaled = self._second_moment(y_true, mean) * inv_var
+        loss = 0.5 * (log_var + scaled) + self._constant(y_true)
+        grad = np.empty_like(raw_prediction, dtype=np.result_type(loss, np.float64))
+        grad[:, 0] = (mean - self._point(y_true)) * inv_var
+        grad[:, 1] = np.where(inside, 0.5 * (1.0 - scaled), 0.0)
+        return weighted(loss, sample_weight), weighted(grad, sample_weight)
+
+    def loss_gradient_hessian(self, y_true, raw_prediction, sample_weight=None):
+        r"""Weighted loss, gradient, and the per-sample 2x2 Hessian.
+
+        .. math::
+
+            H_i = \begin{pmatrix} e^{-\eta} & (\mu - y) e^{-\eta} \\
+                  (\mu - y) e^{-\eta} & \tfrac12 m_2 e^{-\eta} \end{pmatrix}
+
+        with :math:`m_2` the second moment of the residual. It is not
+        positive definite far from the optimum, which the Newton solver
+        handles (truncated CG stops on negative curvature).
+        """
+        mean, log_var, inside = self._unpack(y_true, raw_prediction)
+        loss, grad = self.loss_gradient(y_true, raw_prediction, sample_weight)
+        inv_var = np.exp(-log_var)
+        h_mm = weighted(inv_var, sample_weight)
+        h_me = weighted(
+            np.where(inside, (self._point(y_true) - mean) * inv_var, 0.0),
+            sample_weight,
+        )
+        h_ee = weighted(
+            np.where(inside, 0.5 * self._second_moment(y_true, mean) * inv_var, 0.0),
+            sample_weight,
+        )
+        return loss, grad, GaussianHessian(h_mm, h_me, h_ee)
+
+    def inverse_link(self, raw_prediction):
+        """``(n_samples, 2)``: the mean and the standard deviation."""
+        log_var = np.clip(raw_prediction[:, 1], self.log_var_min, self.log_var_max)
+        return np.column_stack([raw_prediction[:, 0], np.exp(0.5 * log_var)])
+
+    def constant_prediction(self, y_true, sample_weight=None, n_outputs=None):
+        """The weighted mean and the log of the weighted second moment about it."""
+        point = self._point(y_true)
+        mean = float(np.average(point, weights=sample_weight))
+        second = self._second_moment(y_true, mean)
+        second = float(np.average(second, weights=sample_weight))
+        log_var = np.log(second) if second > 0 else self.log_var_min
+        return np.array([mean, np.clip(log_var, self.log_var_min, self.log_var_max)])
+
+
+class GaussianKL(GaussianNLL):
+    r"""KL divergence from Gaussian targets to a Gaussian model.
+
+    Domain: targets are Gaussians :math:`N(m_i, s_i^2)`, passed as an
+    ``(n_samples, 2)`` array of ``(m_i, s_i)`` with :math:`s_i > 0`. Raw
+    predictions are mean :math:`\mu_i` and log-variance :math:`\eta_i`, as in
+    :class:`GaussianNLL`.
+
+    .. math::
+
+        \mathrm{KL}\left(N(m_i, s_i^2) \,\|\, N(\mu_i, \sigma_i^2)\right)
+            = \log\frac{\sigma_i}{s_i}
+              + \frac{s_i^2 + (m_i - \mu_i)^2}{2\sigma_i^2} - \frac12 .
+
+    It equals the expected Gaussian NLL of the model under the target, minus
+    the target's entropy :math:`\tfrac12\log(2\pi e s_i^2)`: the Gaussian
+    analogue of KL = CE - H. Compared with :class:`GaussianNLL` at
+    :math:`y_i = m_i`, the squared residual is replaced by
+    :math:`s_i^2 + (m_i - \mu_i)^2`; the mean gradient is unchanged, and the
+    fitted variance grows by the target variance. As :math:`s_i \to 0` the
+    minimiser tends to the NLL minimiser.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdiv._loss import GaussianKL
+    >>> target = np.array([[0.0, 1.0]])          # N(0, 1)
+    >>> raw = np.array([[0.0, np.log(4.0)]])      # N(0, 4)
+    >>> round(float(GaussianKL().loss(target, raw)[0]), 12)  # log 2 + 1/8 - 1/2
+    0.318147180560
+    """
+
+    name = "gaussian_kl"
+
+    def _second_moment(self, y_true, mean):
+        return y_true[:, 1] ** 2 + (y_true[:, 0] - mean) ** 2
+
+    def _point(self, y_true):
+        return y_true[:, 0]
+
+    def _constant(self, y_true):
+        return -np.log(y_true[:, 1]) - 0.5
+
+
+class SquaredError(Objective):
+    r"""Half squared error of a mean prediction.
+
+    Domain: real targets; raw predictions are the mean (1-D), identity link.
+
+    .. math::
+
+        \ell_i = \tfrac12 (y_i - \mu_i)^2, \qquad
+        \frac{\partial \ell_i}{\partial \mu_i} = \mu_i - y_i .
+
+    It is :class:`GaussianNLL` at unit variance, less the constant
+    :math:`\tfrac12\log 2\pi`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdiv._loss import SquaredError
+    >>> SquaredError().loss(np.array([3.0]), np.array([1.0]))
+    array([2.])
+    """
+
+    name = "squared_error"
+
+    def n_outputs(self, n_classes=None):
+        """One: the mean."""
+        return 1
+
+    def loss_gradient(self, y_true, raw_prediction, sample_weight=None):
+        """Weighted per-sample loss and gradient w.r.t. the mean."""
+        residual = raw_prediction - y_true
+        return (
+            weighted(0.5 * residual**2, sample_weight),
+            weighted(residual, sample_weight),
+        )
+
+    def loss_gradient_hessian(self, y_true, raw_prediction, sample_weight=None):
+        """Weighted loss, gradient, and the (diagonal, constant) Hessian."""
+        loss, grad = self.loss_gradient(y_true, raw_prediction, sample_weight)
+        return loss, grad, DiagonalHessian(weighted(np.ones_like(grad), sample_weight))
+
+    def inverse_link(self, raw_prediction):
+        """The mean itself (identity link)."""
+        return raw_prediction
+
+    def constant_prediction(self, y_true, sample_weight=None, n_outputs=None):
+        """The weighted mean of the targets."""
+        return np.array([float(np.average(y_true, weights=sample_weight))])
+
+
+def with_fixed_mean(xp, target, mean):
+    """``y_true`` of :class:`LogVarianceHead`: the target, then the mean.
+
+    ``xp`` is the array namespace (numpy, or ``dask.array`` on Dask blocks).
+    """
+    return xp.concatenate(
+        [target.reshape(-1, 1) if target.ndim == 1 else target, mean[:, None]], axis=1
+    )
+
+
+class LogVarianceHead(Objective):
+    """A Gaussian objective with the mean held fixed.
+
+    Raw predictions are the log-variance alone (1-D), so that a linear model
+    with one output fits the variance head of a model whose mean is already
+    fitted. The fixed mean is the last column of ``y_true`` (see
+    :func:`with_fixed_mean`): it travels with each row, so row subsets and
+    Dask blocks carry their own.
+    """
+
+    def __init__(self, objective):
+        self.objective = objective
+        self.name = objective.name
+
+    def __repr__(self):
+        return f"LogVarianceHead({self.objective!r})"
+
+    def n_outputs(self, n_classes=None):
+        return 1
+
+    @staticmethod
+    def _split(y_true, raw_prediction):
+        target = y_true[:, 0] if y_true.shape[1] == 2 else y_true[:, :-1]
+        return target, np.column_stack([y_true[:, -1], raw_prediction])
+
+    def loss_gradient(self, y_true, raw_prediction, sample_weight=None):
+        target, raw = self._split(y_true, raw_prediction)
+        loss, grad = self.objective.loss_gradient(target, raw, sample_weight)
+        return loss, grad[:, 1]
+
+    def loss_gradient_hessian(self, y_true, raw_prediction, sample_weight=None):
+        target, raw = self._split(y_true, raw_prediction)
+        loss, grad, hessian = self.objective.loss_gradient_hessian(
+            target, raw, sample_weight
+        )
+        # The (log-variance, log-variance) entry of the 2x2 per-sample Hessian.
+        return loss, grad[:, 1], DiagonalHessian(hessian.diagonal()[:, 1])
+
+    def inverse_link(self, raw_prediction):
+        log_var = np.clip(
+            raw_prediction, self.objective.log_var_min, self.objective.log_var_max
+        )
+        return np.exp(0.5 * log_var)
+
+    def constant_prediction(self, y_true, sample_weight=None, n_outputs=None):
+        """The log of the weighted second moment about the fixed mean."""
+        target, _ = self._split(y_true, np.zeros(y_true.shape[0]))
+        second = self.objective._second_moment(target, y_true[:, -1])
+        log_var = np.log(max(float(np.average(second, weights=sample_weight)), 1e-300))
+        return np.array(
+            [np.clip(log_var, self.objective.log_var_min, self.objective.log_var_max)]
+        )
+
+
+class Stagewise(Objective):
+    """Least-squares gradient for the mean, the objective's for the variance.
+
+    Not the gradient of one function: its zero is the least-squares mean
+    together with the variance that minimises ``objective`` given that mean,
+    i.e. the regressor's two-stage model (``loss="squared_error"``, and
+    every ``variance="constant"`` fit), which the stochastic solver follows.
+    The loss value is the objective's. It has no Hessian.
+    """
+
+    def __init__(self, objective):
+        self.objective = objective
+        self.name = objective.name
+
+    def __repr__(self):
+        return f"Stagewise({self.objective!r})"
+
+    def n_outputs(self, n_classes=None):
+        return 2
+
+    def loss_gradient(self, y_true, raw_prediction, sample_weight=None):
+        loss, grad = self.objective.loss_gradient(y_true, raw_prediction, sample_weight)
+        point = y_true if y_true.ndim == 1 else y_true[:, 0]
+        residual = raw_prediction[:, 0] - point
+        grad[:, 0] = residual if sample_weight is None else residual * sample_weight
+        return loss, grad
+
+    def loss_gradient_hessian(self, y_true, raw_prediction, sample_weight=None):
+        raise NotImplementedError(
+            "Stagewise is a stochastic-gradient field, not the gradient of one "
+            "function: it has no Hessian."
+        )
+
+    def inverse_link(self, raw_prediction):
+        return self.objective.inverse_link(raw_prediction)
+
+    def constant_prediction(self, y_true, sample_weight=None, n_outputs=None):
+        return self.objective.constant_prediction(y_true, sample_weight)

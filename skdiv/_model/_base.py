@@ -1,0 +1,114 @@
+"""The model protocol, and the Hessian operator that models and solvers share.
+
+A model maps a flat parameter vector and rows ``X`` to raw predictions
+(:meth:`Model.forward`) and pulls a gradient on the raw predictions back to
+the parameters (:meth:`Model.pullback`). It returns *sums* over its rows,
+neither normalised by the sample weights nor penalised: the adapter
+(:mod:`skdiv._adapter`) does both, in one place, for every model.
+"""
+
+import numpy as np
+
+
+class HessianOperator:
+    """A symmetric linear operator on the flat parameter vector.
+
+    What second-order solvers see of a Hessian: :meth:`matvec`, the
+    :meth:`diagonal` when it is known cheaply (the Jacobi preconditioner of
+    conjugate gradients; None otherwise), the precision products are
+    computed in (:attr:`dtype`: float32 for products on float32 rows), and
+    :attr:`forcing_floor`, how exactly a Newton system with this operator is
+    worth solving (an approximate Hessian, such as a subsample's, bounds how
+    good a step can be). :attr:`weight_sum` is the sum of the sample weights
+    of the rows the operator sums over, when they are not all the rows (a
+    subsample); None means the adapter's own normaliser.
+
+    Parameters
+    ----------
+    matvec : callable
+        ``matvec(v) -> H v`` for a flat ``v`` of shape ``(n_params,)``.
+    diagonal : callable or None, default=None
+        ``diagonal() -> diag(H)``, computed when asked.
+    dtype : numpy dtype, default=np.float64
+    forcing_floor : float, default=0.0
+    weight_sum : float or None, default=None
+    """
+
+    def __init__(self, matvec, *, diagonal=None, dtype=np.float64,
+                 forcing_floor=0.0, weight_sum=None):
+        self._matvec = matvec
+        self._diagonal = diagonal
+        self.dtype = np.dtype(dtype)
+        self.forcing_floor = forcing_floor
+        self.weight_sum = weight_sum
+
+    def matvec(self, v):
+        """``H v``, in :attr:`dtype`."""
+        return self._matvec(v)
+
+    # scipy.optimize's ``hessp`` convention: the operator is also callable.
+    __call__ = matvec
+
+    @property
+    def has_diagonal(self):
+        return self._diagonal is not None
+
+    def diagonal(self):
+        """``diag(H)``, or None when this operator does not provide it."""
+        return None if self._diagonal is None else self._diagonal()
+
+
+class Model:
+    """Base class of the models: parameters and rows to raw predictions.
+
+    Subclasses provide :attr:`n_params`, :attr:`n_outputs`, :meth:`forward`,
+    :meth:`pullback`, :meth:`loss_gradient_hessian_sums`, :meth:`penalty`,
+    :meth:`penalty_hessian`, :meth:`gradient_norm` and the packing of their
+    parameters. The default :meth:`loss_gradient_sums` is forward, objective,
+    pull-back over all of the model's rows :attr:`X`.
+    """
+
+    X = None
+    n_outputs = None
+
+    @property
+    def n_params(self):
+        raise NotImplementedError
+
+    def forward(self, params, X=None):
+        """Raw predictions at ``params`` for rows ``X`` (the model's own if None)."""
+        raise NotImplementedError
+
+    def pullback(self, params, grad_raw, X=None):
+        """The gradient on raw predictions, pulled back to the parameters.
+
+        :math:`\\sum_i J_i^\\top g_i` with :math:`J_i` the Jacobian of the
+        raw prediction of row ``i`` with respect to the parameters.
+        """
+        raise NotImplementedError
+
+    def loss_gradient_sums(self, objective, y, sample_weight, params):
+        """Weighted loss sum over the rows and its gradient in the parameters."""
+        raw = self.forward(params)
+        loss, grad_raw = objective.loss_gradient(y, raw, sample_weight)
+        return float(loss.sum()), self.pullback(params, grad_raw)
+
+    def loss_gradient_hessian_sums(self, objective, y, sample_weight, params):
+        """:meth:`loss_gradient_sums` and the :class:`HessianOperator` of the sum."""
+        raise NotImplementedError
+
+    def penalty(self, params):
+        """``(value, gradient)`` of the penalty, before its strength ``alpha``."""
+        raise NotImplementedError
+
+    def penalty_hessian(self, v):
+        """The penalty's Hessian (before ``alpha``) applied to ``v``."""
+        raise NotImplementedError
+
+    def penalty_diagonal(self):
+        """The penalty's Hessian diagonal, or None when not cheaply known."""
+        return None
+
+    def gradient_norm(self, grad):
+        """The solvers' stopping measure of a gradient in the parameters."""
+        return float(np.max(np.abs(grad), initial=0.0))

@@ -1,0 +1,176 @@
+r"""The linear model's change of variables, and the feature moments it needs.
+
+The solver works on :math:`\theta = (W', b')` with
+
+.. math::
+
+    W = W' M, \qquad b = b' - W \mu ,
+
+where :math:`\mu` holds the (weighted) feature means when there is an
+intercept and :math:`M` is either :math:`\operatorname{diag}(1 /
+\mathrm{std}(x_j))` or the whitening :math:`(\Sigma + \alpha I)^{-1/2}`:
+the model fitted on standardised (or whitened) features, written without
+ever copying, centring or densifying ``X``. Any centre and any positive
+definite :math:`M` leave the optimum where it is; only the conditioning of
+the problem the solver sees changes.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._kernels import row_blocks
+
+
+class ChangeOfVariables:
+    r""":math:`W = W' M`, :math:`b = b' - W \mu`, with :math:`M` diagonal or full.
+
+    Parameters
+    ----------
+    x_mean : ndarray of shape (n_features,)
+        The centre :math:`\mu` (zeros without an intercept).
+    x_scale : ndarray of shape (n_features,)
+        The diagonal of :math:`M` (ones under whitening).
+    whitener, whitener_inv : ndarray of shape (n_features, n_features) or None
+        The symmetric whitening :math:`M` and its inverse.
+    mean_over_std : float
+        :math:`\max_j |\mu_j| / \mathrm{std}_j`: how much centring amplifies
+        the rounding of uncentred products (``inf`` when unknown).
+    """
+
+    def __init__(self, x_mean, x_scale, whitener=None, whitener_inv=None,
+                 mean_over_std=0.0):
+        self.x_mean = np.asarray(x_mean, dtype=np.float64)
+        self.x_scale = np.asarray(x_scale, dtype=np.float64)
+        self.whitener = whitener
+        self.whitener_inv = whitener_inv
+        self.mean_over_std = mean_over_std
+
+    @classmethod
+    def identity(cls, n_features):
+        return cls(np.zeros(n_features), np.ones(n_features))
+
+    @classmethod
+    def from_tuple(cls, fixed):
+        """From :meth:`as_tuple` of another model: the same solver coordinates."""
+        x_mean, x_scale, whitener, whitener_inv = fixed
+        x_mean = np.array(x_mean, dtype=np.float64)
+        # The std is not part of the tuple: rounding amplification unknown.
+        mean_over_std = np.inf if x_mean.any() else 0.0
+        return cls(x_mean, np.array(x_scale, dtype=np.float64), whitener,
+                   whitener_inv, mean_over_std)
+
+    def as_tuple(self):
+        return self.x_mean, self.x_scale, self.whitener, self.whitener_inv
+
+    @property
+    def is_diagonal(self):
+        return self.whitener is None
+
+    def to_coef(self, coef_solver):
+        """:math:`W = W' M`."""
+        if self.whitener is not None:
+            return coef_solver @ self.whitener
+        return coef_solver * self.x_scale
+
+    def to_solver(self, coef):
+        """:math:`W' = W M^{-1}`."""
+        if self.whitener is not None:
+            return coef @ self.whitener_inv
+        return coef / self.x_scale
+
+
+def choose_change_of_variables(precondition, n_features, fit_intercept, alpha,
+                               moments):
+    """The change of variables for ``precondition``.
+
+    ``M`` is ``diag(1 / std)`` (``"diagonal"``), or the symmetric
+    ``(Cov + alpha I)^(-1/2)`` (``"whiten"``), computed from one
+    eigendecomposition of the ``d x d`` covariance; the floor ``alpha``
+    (plus a tiny relative one) keeps ``M`` bounded when features are
+    redundant and ``Cov`` is singular. ``"auto"`` whitens when the
+    covariance is cheap next to the fit (``n_features <= 1000``). A tuple
+    is a fixed change of variables (:meth:`ChangeOfVariables.as_tuple`).
+    The data enter only through ``moments(matrix) -> (mean, second)``
+    (see :func:`feature_moments`).
+    """
+    if precondition is True:
+        precondition = "auto"
+    if isinstance(precondition, tuple):
+        return ChangeOfVariables.from_tuple(precondition)
+    if precondition in (False, None, "none"):
+        return ChangeOfVariables.identity(n_features)
+    if precondition == "auto":
+        precondition = "whiten" if n_features <= 1000 else "diagonal"
+    mean, second = moments(precondition == "whiten")
+    centre = mean if fit_intercept else np.zeros(n_features)
+    if precondition == "whiten":
+        cov = second - np.outer(centre, mean) - np.outer(mean, centre)
+        cov += np.outer(centre, centre)
+        eigval, eigvec = np.linalg.eigh((cov + cov.T) / 2)
+        floor = alpha + 1e-10 * max(eigval.max(), 1e-300)
+        eigval = np.maximum(eigval, 0.0) + floor
+        whitener = (eigvec / np.sqrt(eigval)) @ eigvec.T
+        whitener_inv = (eigvec * np.sqrt(eigval)) @ eigvec.T
+        return ChangeOfVariables(centre, np.ones(n_features), whitener, whitener_inv)
+    std = np.sqrt(second)
+    # A constant column keeps scale 1: nothing to gain, nothing to break.
+    tiny = 1e-12 * max(1.0, np.abs(mean).max(initial=0))
+    x_scale = np.where(std > tiny, 1.0 / np.where(std > 0, std, 1.0), 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(centre != 0, np.abs(centre) / std, 0.0)
+    return ChangeOfVariables(
+        centre, x_scale, mean_over_std=float(np.max(ratio, initial=0.0))
+    )
+
+
+def feature_moments(X, sample_weight, weight_sum, matrix, stride=1):
+    """Weighted feature means and second moments of in-memory ``X``.
+
+    Returns ``(mean, second)``: ``second`` is the uncentred
+    :math:`\\sum_i s_i x_i x_i^\\top / \\sum_i s_i` (``d x d``) when
+    ``matrix``, else the weighted variance of each feature. Dense ``X``
+    takes them from the rows ``X[::stride]`` (any centre and any positive
+    definite ``M`` give the same optimum, and a tall problem's subsampled
+    Hessian uses those rows anyway).
+    """
+    weights = None if sample_weight is None else sample_weight / weight_sum
+    if sp.issparse(X):
+        # Products with a weight vector: one pass over the nonzeros each.
+        X = X.tocsr()
+        if weights is None:
+            weights = np.full(X.shape[0], 1.0 / X.shape[0])
+        mean = np.asarray(X.T @ weights, dtype=np.float64)
+        if matrix:
+            Xw = X.multiply(weights[:, None]).tocsr()
+            return mean, np.asarray((X.T @ Xw).toarray(), dtype=np.float64)
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()
+        square = sp.csr_matrix((X.data**2, X.indices, X.indptr), shape=X.shape)
+        second = np.asarray(square.T @ weights, dtype=np.float64)
+        return mean, np.maximum(second - mean**2, 0.0)
+    if stride > 1:
+        X = X[::stride]
+        if weights is not None:
+            weights = weights[::stride]
+            weights = weights / weights.sum()
+    n_samples, n_features = X.shape
+    unweighted = weights is None
+    if unweighted:
+        weights = np.full(n_samples, 1.0 / n_samples)
+    mean = np.asarray(X.T @ weights.astype(X.dtype), dtype=np.float64)
+    # Row blocks bound the temporaries whatever n_samples: a weighted copy of
+    # all of X would double the fit's memory.
+    second = np.zeros((n_features, n_features) if matrix else n_features)
+    for rows in row_blocks(n_samples, n_features):
+        block = X[rows]
+        w = weights[rows, None]
+        if matrix and unweighted:
+            second += block.T @ block
+        elif matrix:
+            second += block.T @ (block * w.astype(X.dtype))
+        else:
+            second += ((block - mean) ** 2 * w).sum(axis=0)
+    if matrix and unweighted:
+        second /= n_samples
+    return mean, second

@@ -1,0 +1,76 @@
+"""Solvers as free functions over a flat parameter vector.
+
+A solver takes ``fun(params) -> (loss, grad)`` (for the second-order
+solver, ``fun_hess(params) -> (loss, grad, hessian)`` with ``hessian`` a
+:class:`~skdiv._model.HessianOperator`) and knows nothing about models or
+objectives: :func:`lbfgs` (:mod:`skdiv._solvers._lbfgs`), :func:`newton_cg`
+(:mod:`skdiv._solvers._newton`); :func:`minimize` is the one place where a
+solver's name becomes a solver. Every solver stops on the same criterion, so that a
+user switching solvers gets the same answer:
+
+.. math::
+
+    \\max_j \\lvert \\nabla_j F \\rvert \\le \\mathrm{tol},
+
+the max-norm of the gradient of the (sample-weight normalised) objective
+with respect to the model's own coefficients and intercepts, whatever
+coordinates the solver works in. The caller passes ``gradient_norm``, which
+maps a solver-space gradient to that number.
+"""
+
+from threadpoolctl import threadpool_limits
+
+from ._lbfgs import lbfgs
+from ._newton import newton_cg, truncated_cg
+
+SOLVERS = {"lbfgs": lbfgs, "newton-cg": newton_cg}
+
+
+def minimize(problem, x0, *, solver="auto", max_iter=1000, tol=1e-4, verbose=0):
+    """Minimise a problem exposing ``loss_gradient`` and friends.
+
+    The one place where a solver name becomes a solver: estimators pass
+    their ``solver`` parameter and an adapter from :mod:`skdiv._adapter`.
+
+    Parameters
+    ----------
+    problem : EmpiricalRisk
+        Provides ``loss_gradient``, ``loss_gradient_hessian`` and
+        ``gradient_norm`` (:class:`skdiv._adapter.EmpiricalRisk`, or a
+        wrapper of it with the same methods).
+    x0 : ndarray of shape (n_params,)
+    solver : {"auto", "lbfgs", "newton-cg"}
+        ``"auto"`` is ``"newton-cg"``: on every problem measured (see
+        ``benchmarks/``) it was as fast as L-BFGS or much faster, and it
+        does not stall on ill-conditioned problems.
+    max_iter, tol, verbose
+        As in :func:`lbfgs`.
+
+    Returns
+    -------
+    x : ndarray of shape (n_params,)
+    n_iter : int
+    """
+    if solver == "auto":
+        solver = "newton-cg"
+    if solver not in SOLVERS:
+        raise ValueError(
+            f"Unknown solver {solver!r}; valid names are {sorted(SOLVERS)}."
+        )
+    options = dict(max_iter=max_iter, tol=tol, verbose=verbose,
+                   gradient_norm=problem.gradient_norm)
+    # Both solvers spend their time in memory-bound products with X (few
+    # outputs) and in numpy vector work between them. On the 2-core machines
+    # measured (shared, so often loaded) one BLAS thread is the robust choice:
+    # two were 1.3x faster on an idle machine but 2.3x slower with one other
+    # busy process (dense 100,000 x 100, Newton-CG), and one thread was 1.3x
+    # (L-BFGS) to 2.5x (Newton-CG) faster under the usual load
+    # (benchmarks/bench_classifier.py --threads). The limit is lifted on
+    # return, leaving the user's settings as they were.
+    with threadpool_limits(limits=1, user_api="blas"):
+        if solver == "lbfgs":
+            return lbfgs(problem.loss_gradient, x0, **options)
+        return newton_cg(problem.loss_gradient_hessian, x0, **options)
+
+
+__all__ = ["SOLVERS", "lbfgs", "minimize", "newton_cg", "truncated_cg"]
