@@ -20,8 +20,11 @@ The script counts the passes over the data: every ``compute`` skdiv makes
 (one per loss/gradient evaluation, one per Hessian-vector product, plus the
 setup reductions) sends one graph to the scheduler, and a scheduler plugin
 (``distributed.diagnostics.plugin.SchedulerPlugin.update_graph``, public
-API) counts the graphs received during the fit. That count depends on no
-private name of skdiv; it includes the setup reductions, which the figures
+API) counts the graphs received during the fit (``dask.callbacks.Callback``
+would count nothing: its hooks run on dask's local schedulers only, not under
+a ``distributed`` client). That count depends on no private name of skdiv;
+each graph's layer names are kept in the record, and say which passes were
+setup and which the solver's. It includes the setup reductions, which the figures
 of 2026-11-28 below (``passes``: solver evaluations only, counted by patching
 a private method) did not.
 
