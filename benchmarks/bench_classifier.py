@@ -39,7 +39,9 @@ and sparse sets (slow: minutes; cached in ``--cache-dir``).
 
 This is a benchmark, not a test: it prints ratios against the peer measured
 in the same run, then PASS/FAIL against the targets of issues 3 and 8 and a
-Markdown table for ``benchmarks/README.md``. Timings are noisy on a shared
+Markdown table for ``benchmarks/README.md``, and writes the whole run (machine,
+arguments, every row with its ratios, the verdicts) as a JSON record in
+``benchmarks/results/`` (see its README). Timings are noisy on a shared
 machine; the load average is printed at the start and the end.
 
 Run (from the repository root)::
@@ -66,14 +68,15 @@ import scipy.sparse as sp
 _WORKDIRS = []
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (  # noqa: E402
+    add_verdict,
     check_source,
     fmt_sci,
     fmt_time,
-    header,
     load_average,
     measure_fits,
     run_worker,
-    skdiv_source,
+    start_record,
+    write_record,
 )
 
 SKDIV_SOLVERS = ("auto", "lbfgs", "newton-cg")
@@ -423,25 +426,52 @@ def find(rows, dataset, lib, solver, tol, max_iter=None):
     return None
 
 
+def add_ratios(rows):
+    """Store on each row its model label and its ratios to scikit-learn.
+
+    ``ratio_same_tol``: fit time over ``LogisticRegression`` at the same
+    ``tol`` (converged, ``max_iter=10,000``); ``ratio_sklearn_tol_1e-4``:
+    over it at ``tol=1e-4``; ``ratio_sklearn_defaults``: over
+    ``LogisticRegression()`` with all its defaults; ``fit_mb_ratio_same_tol``:
+    fit memory over the same-``tol`` peer's. ``None`` where the peer was not
+    run.
+    """
+    for row in rows:
+        name = row["dataset"]
+        peers = {
+            "ratio_same_tol": find(rows, name, "sklearn", "lbfgs", row["tol"]),
+            "ratio_sklearn_tol_1e-4": find(rows, name, "sklearn", "lbfgs", 1e-4),
+            "ratio_sklearn_defaults": find(rows, name, "sklearn", "lbfgs", 1e-4,
+                                           SKLEARN_DEFAULT_MAX_ITER),
+        }
+        for key, peer in peers.items():
+            row[key] = row["time"] / peer["time"] if peer else None
+        same = peers["ratio_same_tol"]
+        row["fit_mb_ratio_same_tol"] = (row["fit_mb"] / same["fit_mb"]
+                                        if same and same["fit_mb"] else None)
+        model = (f"skdiv {row['solver']}" if row["lib"] == "skdiv"
+                 else "LogisticRegression lbfgs")
+        if row["max_iter"] == SKLEARN_DEFAULT_MAX_ITER:
+            model += " (all defaults)"
+        if not row["converged"]:
+            model += f" (not converged, max_iter={row['max_iter']})"
+        row["model"] = model
+
+
 def print_ratios(rows, datasets):
     print("\n## Ratios skdiv / scikit-learn (fit time, same run)")
     for name in datasets:
         for tol in TOLS + (DEFAULT_TOL,):
-            peer = find(rows, name, "sklearn", "lbfgs", tol)
-            peer_default = find(rows, name, "sklearn", "lbfgs", 1e-4)
             for solver in SKDIV_SOLVERS:
                 row = find(rows, name, "skdiv", solver, tol)
                 if row is None:
                     continue
-                same = row["time"] / peer["time"] if peer else None
-                default = row["time"] / peer_default["time"] if peer_default else None
-                mem = (row["fit_mb"] / peer["fit_mb"]
-                       if peer and peer["fit_mb"] else None)
                 print(
                     f"  {name:6s} skdiv {solver:9s} tol={tol:.0e}: "
-                    f"vs sklearn same tol {fmt_ratio(same)}, "
-                    f"vs sklearn default tol {fmt_ratio(default)}, "
-                    f"fit memory ratio {fmt_ratio(mem)}"
+                    f"vs sklearn same tol {fmt_ratio(row['ratio_same_tol'])}, "
+                    f"vs sklearn default tol "
+                    f"{fmt_ratio(row['ratio_sklearn_tol_1e-4'])}, "
+                    f"fit memory ratio {fmt_ratio(row['fit_mb_ratio_same_tol'])}"
                 )
 
 
@@ -449,15 +479,12 @@ def fmt_ratio(value):
     return "-" if value is None else f"{value:.3g}"
 
 
-def check_targets(rows, datasets):
-    """PASS/FAIL against the targets of issues 3 and 8."""
+def check_targets(rows, datasets, record):
+    """PASS/FAIL against the targets of issues 3 and 8, into the record."""
     print("\n## Targets")
-    verdicts = []
 
-    def verdict(label, ok, detail):
-        status = "n/a " if ok is None else ("PASS" if ok else "FAIL")
-        verdicts.append((label, status))
-        print(f"  [{status}] {label}: {detail}")
+    def verdict(label, ok, detail, **values):
+        add_verdict(record, label, ok, detail, **values)
 
     for name in ("dense", "sparse"):
         if name not in datasets:
@@ -468,14 +495,16 @@ def check_targets(rows, datasets):
             sk = find(rows, name, "skdiv", "auto", tol)
             same = find(rows, name, "sklearn", "lbfgs", tol)
             verdict(f"issue 3, {name}, tol={tol:.0e}: skdiv within 1e-4 of optimum",
-                    sk["distance"] <= 1e-4, f"distance {sk['distance']:.2e}")
+                    sk["distance"] <= 1e-4, f"distance {sk['distance']:.2e}",
+                    distance=sk["distance"])
             if same:
                 ratio = sk["time"] / same["time"]
                 verdict(f"issue 3, {name}, tol={tol:.0e} both: time ratio <= 1.0",
-                        ratio <= 1.0, f"ratio {ratio:.3g}")
+                        ratio <= 1.0, f"ratio {ratio:.3g}", ratio=ratio)
                 verdict(f"issue 3, {name}, tol={tol:.0e} both: fit memory <= "
                         "scikit-learn's", sk["fit_mb"] <= same["fit_mb"],
-                        f"{sk['fit_mb']:.0f} MB vs {same['fit_mb']:.0f} MB")
+                        f"{sk['fit_mb']:.0f} MB vs {same['fit_mb']:.0f} MB",
+                        fit_mb=sk["fit_mb"], peer_fit_mb=same["fit_mb"])
         # Issue 8: skdiv (auto) against LogisticRegression at its defaults
         # (tol=1e-4, max_iter=100), converged at tol=1e-4, and at tol=1e-6
         # (the setting the issue measured, 18.6 s on its machine).
@@ -496,6 +525,7 @@ def check_targets(rows, datasets):
                     "within 1e-5",
                     ratio <= 0.1 and row["distance"] <= 1e-5,
                     f"ratio {ratio:.3g}, distance {row['distance']:.2e}",
+                    ratio=ratio, distance=row["distance"],
                 )
     if "scaled" in datasets and "dense" in datasets:
         for tol in TOLS + (DEFAULT_TOL,):
@@ -507,8 +537,8 @@ def check_targets(rows, datasets):
                 "its well-scaled time",
                 row["distance"] <= 1e-5 and slowdown < 20,
                 f"distance {row['distance']:.2e}, {slowdown:.3g}x",
+                distance=row["distance"], slowdown=slowdown,
             )
-    return verdicts
 
 
 def markdown(rows, datasets, refs, load_start, load_end):
@@ -521,20 +551,10 @@ def markdown(rows, datasets, refs, load_start, load_end):
         for row in rows:
             if row["dataset"] != name:
                 continue
-            peer = find(rows, name, "sklearn", "lbfgs", row["tol"])
-            peer_default = find(rows, name, "sklearn", "lbfgs", 1e-4)
-            same = row["time"] / peer["time"] if peer else None
-            default = row["time"] / peer_default["time"] if peer_default else None
-            model = (f"skdiv {row['solver']}" if row["lib"] == "skdiv"
-                     else "LogisticRegression lbfgs")
-            if row["max_iter"] == SKLEARN_DEFAULT_MAX_ITER:
-                model += " (all defaults)"
-            note = ("" if row["converged"]
-                    else f" (not converged, max_iter={row['max_iter']})")
             print(
-                f"| {name} | {model}{note} | {row['tol']:.0e} | "
-                f"{fmt_time(row['time'])} | {fmt_ratio(same)} | "
-                f"{fmt_ratio(default)} | {row['n_iter']} | "
+                f"| {name} | {row['model']} | {row['tol']:.0e} | "
+                f"{fmt_time(row['time'])} | {fmt_ratio(row['ratio_same_tol'])} | "
+                f"{fmt_ratio(row['ratio_sklearn_tol_1e-4'])} | {row['n_iter']} | "
                 f"{row['distance']:.1e} | {row['fit_mb']:.0f} |"
             )
     print("\n| data | reference (skdiv newton-cg tol=1e-10) checked against | "
@@ -546,13 +566,14 @@ def markdown(rows, datasets, refs, load_start, load_end):
                   f"{check['disagreement']:.1e} |")
 
 
-def thread_comparison(data_paths, args):
+def thread_comparison(data_paths, args, record):
     """Each solver with BLAS limited to 1 thread against the default pools."""
     script = os.path.abspath(__file__)
     print("\n## Threads: BLAS limited to 1 thread (threadpoolctl) vs default")
     print("| data | model | time default (s) | time 1 BLAS thread (s) | "
           "1-thread / default |")
     print("|---|---|---|---|---|")
+    table = record["tables"].setdefault("threads", [])
     for name, path in data_paths.items():
         if name == "scaled":
             continue
@@ -566,6 +587,9 @@ def thread_comparison(data_paths, args):
                 times[threads] = run_worker(script, spec)["time"]
             print(f"| {name} | {lib} {solver} | {fmt_time(times[None])} | "
                   f"{fmt_time(times[1])} | {times[1] / times[None]:.3g} |")
+            table.append(dict(dataset=name, lib=lib, solver=solver, tol=1e-4,
+                              time_default=times[None], time_1_thread=times[1],
+                              ratio=times[1] / times[None]))
             sys.stdout.flush()
 
 
@@ -619,10 +643,10 @@ def main():
         args.repeats = 1 if args.quick else 3
     sizes = QUICK if args.quick else FULL
     load_start = load_average()
-    source = skdiv_source()
     datasets = [d for d in args.datasets.split(",") if d]
 
-    header(
+    record = start_record(
+        __file__, args,
         "bench_classifier: DivergenceClassifier vs LogisticRegression(lbfgs)",
         extra=[
             f"mode: {'quick' if args.quick else 'full'}, repeats {args.repeats}, "
@@ -633,6 +657,8 @@ def main():
             "above RSS before it, fresh process per configuration",
         ],
     )
+    record["data"] = {name: sizes[name if name != "scaled" else "dense"]
+                      for name in datasets if name in ("dense", "scaled", "sparse")}
     workdir = tempfile.mkdtemp(prefix="skdiv-bench-")
     _WORKDIRS.append(workdir)
     data_paths, refs, rows = {}, {}, []
@@ -669,14 +695,18 @@ def main():
     if args.profile:
         return
     load_end = load_average()
-    check_source(rows, source)
+    check_source(rows, record["skdiv_source"])
+    add_ratios(rows)
+    record["rows"] = rows
+    record["references"] = refs
     print_ratios(rows, datasets)
-    check_targets(rows, datasets)
+    check_targets(rows, datasets, record)
     if args.threads:
-        thread_comparison(data_paths, args)
+        thread_comparison(data_paths, args, record)
         load_end = load_average()
     markdown(rows, datasets, refs, load_start, load_end)
     print(f"\nload average at end: {load_end}")
+    write_record(record)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ It times, each fit in a fresh process (median of ``--repeats``; see
   message.
 
 This is a benchmark, not a test: it prints ratios against the peers measured
-in the same run, PASS/FAIL against the targets, and a Markdown table.
+in the same run, PASS/FAIL against the targets, and a Markdown table, and
+writes the run as a JSON record in ``benchmarks/results/`` (see its README).
 
 Run (from the repository root)::
 
@@ -47,14 +48,15 @@ import numpy as np
 _WORKDIRS = []
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (  # noqa: E402
+    add_verdict,
     check_source,
     fmt_sci,
     fmt_time,
-    header,
     load_average,
     measure_fits,
     run_worker,
-    skdiv_source,
+    start_record,
+    write_record,
 )
 
 FULL = dict(n_train=200_000, n_test=50_000, n_features=20)
@@ -169,10 +171,10 @@ def main():
         args.repeats = 1 if args.quick else 3
     sizes = QUICK if args.quick else FULL
     load_start = load_average()
-    source = skdiv_source()
     ngb = ngboost_version()
     solvers = skdiv_solvers()
-    header(
+    record = start_record(
+        __file__, args,
         "bench_regressor: GaussianRegressor vs LinearRegression and NGBRegressor",
         extra=[
             f"mode: {'quick' if args.quick else 'full'}, repeats {args.repeats} "
@@ -182,7 +184,9 @@ def main():
             "time: median fit wall time; fit MB: peak RSS during the first fit "
             "above RSS before it, fresh process per configuration",
         ],
+        versions={"ngboost": ngb} if ngb else None,
     )
+    record["data"] = sizes
     from skdiv import GaussianRegressor
 
     workdir = tempfile.mkdtemp(prefix="skdiv-bench-")
@@ -198,8 +202,11 @@ def main():
     ref_mean, ref_std = ref.predict(X_test, return_std=True)
     ref_path = os.path.join(workdir, "reference.npz")
     np.savez(ref_path, mean=ref_mean, std=ref_std)
+    ref_time = time.perf_counter() - start
     print(f"\nreference: GaussianRegressor(tol=1e-10) in "
-          f"{time.perf_counter() - start:.3g} s, n_iter_ {ref.n_iter_}")
+          f"{ref_time:.3g} s, n_iter_ {ref.n_iter_}")
+    record["reference"] = {"estimator": "GaussianRegressor(tol=1e-10)",
+                           "time": ref_time, "n_iter": int(np.max(ref.n_iter_))}
 
     configs = [
         ("LinearRegression", dict(kind="linear")),
@@ -244,7 +251,7 @@ def main():
         )
         sys.stdout.flush()
     load_end = load_average()
-    check_source(rows, source)
+    check_source(rows, record["skdiv_source"])
 
     linear, constant = rows[0], rows[1]
     coef_lin = np.load(data_path + ".0.coef.npy")
@@ -257,27 +264,46 @@ def main():
         default = next(r for r in hetero if r["label"].endswith(f"={default_solver}"))
     ngb_row = next((r for r in rows if r["kind"] == "ngboost"), None)
 
+    lbfgs = next((r for r in hetero if r["label"].endswith("=lbfgs")), None)
+    for r in rows:
+        r["ratio_vs_linear"] = r["time"] / linear["time"]
+        # Issue 8: the Newton-CG default against plain L-BFGS, same run.
+        r["ratio_vs_lbfgs"] = (r["time"] / lbfgs["time"]
+                               if lbfgs and r in hetero else None)
+        r["ngboost_over_this"] = (ngb_row["time"] / r["time"]
+                                  if ngb_row and r["label"].startswith("skdiv hetero")
+                                  else None)
+    record["rows"] = rows
+    record["constant_coef_max_rel_diff"] = coef_diff
+    record["default_solver_label"] = default["label"]
+
     print("\n## Ratios (fit time, same run)")
     const_ratio = constant["time"] / linear["time"]
     print(f"  skdiv constant / LinearRegression: {const_ratio:.3g} "
           f"(max relative coef difference {coef_diff:.1e})")
     for r in hetero:
-        print(f"  {r['label']} / LinearRegression: {r['time'] / linear['time']:.3g}")
+        print(f"  {r['label']} / LinearRegression: {r['time'] / linear['time']:.3g}"
+              + ("" if lbfgs is None else
+                 f", / solver=lbfgs: {r['ratio_vs_lbfgs']:.3g}"))
         if ngb_row:
             print(f"  NGBRegressor / {r['label']}: {ngb_row['time'] / r['time']:.3g}")
 
     print("\n## Targets")
-    print(f"  [{'PASS' if const_ratio <= 1.5 else 'FAIL'}] issue 4: constant-variance "
-          f"fit time / LinearRegression <= 1.5: {const_ratio:.3g}")
+    add_verdict(record, "issue 4: constant-variance fit time / LinearRegression "
+                "<= 1.5", const_ratio <= 1.5, f"{const_ratio:.3g}", ratio=const_ratio)
     if ngb_row:
         speedup = ngb_row["time"] / default["time"]
         ok = speedup >= 20 and default["nll"] <= ngb_row["nll"]
-        print(f"  [{'PASS' if ok else 'FAIL'}] issue 4: skdiv heteroscedastic >= 20x "
-              f"faster than NGBRegressor with held-out NLL no worse: {speedup:.3g}x, "
-              f"NLL {default['nll']:.5f} vs {ngb_row['nll']:.5f}")
+        add_verdict(record, "issue 4: skdiv heteroscedastic >= 20x faster than "
+                    "NGBRegressor with held-out NLL no worse", ok,
+                    f"{speedup:.3g}x, NLL {default['nll']:.5f} vs "
+                    f"{ngb_row['nll']:.5f}", speedup=speedup, nll=default["nll"],
+                    peer_nll=ngb_row["nll"])
     else:
-        print("  [n/a ] issue 4: NGBRegressor comparison skipped (ngboost not "
-              "importable or --skip-slow)")
+        add_verdict(record, "issue 4: skdiv heteroscedastic >= 20x faster than "
+                    "NGBRegressor with held-out NLL no worse", None,
+                    "NGBRegressor comparison skipped (ngboost not importable or "
+                    "--skip-slow)")
 
     print("\n## Markdown table (paste into benchmarks/README.md)\n")
     print(f"Load average (1, 5, 15 min): {load_start} at start, {load_end} at end.\n")
@@ -293,6 +319,7 @@ def main():
               f"{fmt_sci(r.get('mean_distance'))} | {fmt_sci(r.get('std_distance'))} | "
               f"{r['fit_mb']:.0f} |")
     print(f"\nload average at end: {load_end}")
+    write_record(record)
 
 
 if __name__ == "__main__":
