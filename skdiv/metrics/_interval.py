@@ -70,8 +70,16 @@ def _normalised(sample_weight):
 
 
 def _mean(values, sample_weight):
-    """``sum(w * v) / sum(w)`` with the weights normalised first."""
-    return float(np.average(values, weights=_normalised(sample_weight)))
+    """``sum(w * v) / sum(w)`` with the weights normalised first.
+
+    Rows of zero weight are left out rather than multiplied: ``0 * inf``
+    would be NaN for a row whose value overflowed.
+    """
+    if sample_weight is None:
+        return float(np.mean(values))
+    values = np.broadcast_to(values, sample_weight.shape)
+    keep = sample_weight > 0
+    return float(np.average(values[keep], weights=_normalised(sample_weight)[keep]))
 
 
 def _bounds(y_mean, y_std, level):
