@@ -334,3 +334,19 @@ def test_msll_bad_y_train(kwargs, match):
 def test_msll_constant_held_out_targets():
     with pytest.raises(ValueError, match="y_true has zero variance"):
         mean_standardized_log_loss([3.0, 3.0], [1.0, 2.0], 1.0)
+
+
+def test_crps_is_the_integral_of_interval_scores_over_levels():
+    # Gneiting and Raftery (2007): CRPS = int_0^1 (alpha / 2) S_alpha d alpha.
+    from scipy.integrate import quad
+
+    from skdiv.metrics import gaussian_crps
+
+    for y, mu, sigma in [(0.3, 0.0, 1.0), (2.5, -1.0, 0.7), (-4.0, 1.0, 3.0)]:
+        kink = 2 * norm.sf(abs(y - mu) / sigma)  # where y leaves the interval
+        integral, _ = quad(
+            lambda alpha, y=y, mu=mu, sigma=sigma: alpha / 2 * interval_score(
+                [y], [mu], sigma, level=1 - alpha),
+            0, 1, points=[kink], limit=200, epsabs=1e-12, epsrel=1e-10,
+        )
+        assert_allclose(integral, gaussian_crps([y], [mu], sigma), rtol=1e-8)
