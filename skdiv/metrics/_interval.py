@@ -379,9 +379,9 @@ def _log_std_and_centre(y, sample_weight, name):
     var = np.average((scaled - centre) ** 2, weights=_normalised(sample_weight))
     if not var > 0.0:
         raise ValueError(
-            f"{name} has zero variance (all values equal {float(y[0])!r}), so the "
-            "trivial Gaussian model of the mean standardised log loss is "
-            "degenerate; pass a y_train with at least two distinct values."
+            f"{name} has zero variance (its values of non-zero weight are all "
+            "equal), so the trivial Gaussian model of the mean standardised log "
+            "loss is degenerate; pass a y_train with at least two distinct values."
         )
     log_std = np.log(scale) + 0.5 * np.log(var)
     return float(centre * scale), float(log_std)
