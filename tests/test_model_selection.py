@@ -265,3 +265,13 @@ def test_too_few_members_per_class():
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         RepeatedSoftStratifiedKFold(**kwargs)
+
+
+def test_groups_are_ignored_with_a_warning():
+    groups = np.arange(N) % 7
+    with pytest.warns(UserWarning, match="groups parameter is ignored by "
+                      "SoftStratifiedKFold"):
+        with_groups = list(SoftStratifiedKFold(3).split(X, Y_SOFT, groups))
+    for (_, test), (_, ref) in zip(with_groups, SoftStratifiedKFold(3).split(X, Y_SOFT),
+                                   strict=True):
+        assert_array_equal(test, ref)
