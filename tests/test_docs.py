@@ -70,6 +70,11 @@ def test_docs_build(tmp_path):
         "skdiv.metrics.kl_divergence",
         "skdiv.metrics.neg_kl_divergence_scorer",
         "skdiv.metrics.get_scorer",
+        "skdiv.metrics.interval_score",
+        "skdiv.metrics.expected_calibration_error",
+        "skdiv.metrics.neg_interval_score_scorer",
+        "skdiv.model_selection.SoftStratifiedKFold",
+        "skdiv.model_selection.RepeatedSoftStratifiedKFold",
     ]:
         assert (out / "generated" / f"{name}.html").is_file(), name
 

@@ -5,7 +5,7 @@ scorer objects, which every ``scoring=`` parameter accepts (alone, or as
 values of a multi-metric dict), and resolves its own names with
 :func:`get_scorer`.
 
-The four scorer objects are negated losses, so greater is better, like
+The scorer objects are negated losses, so greater is better, like
 scikit-learn's ``neg_*`` scorers. Each takes ``sample_weight`` by keyword and
 is picklable.
 
@@ -23,6 +23,12 @@ neg_kl_divergence_scorer
     depend on the model, so both rank models identically. KL is 0 for a
     perfect model whatever the targets.
 
+neg_expected_calibration_error_scorer, neg_multiclass_brier_score_scorer
+    ``-expected_calibration_error(y, proba, labels=classes_)`` (top-label, 15
+    bins) and ``-brier_score(y, proba, labels=classes_)``, on class or soft
+    labels. The Brier scorer is not named ``neg_brier_score``, scikit-learn's
+    name for the score that is halved on binary problems.
+
 neg_gaussian_nll_scorer
     ``-gaussian_nll(y, *estimator.predict(X, return_std=True))``: the mean
     negative log-density of ``y`` under the predicted normal distributions.
@@ -30,6 +36,20 @@ neg_gaussian_nll_scorer
 neg_gaussian_crps_scorer
     ``-gaussian_crps(y, *estimator.predict(X, return_std=True))``: the mean
     continuous ranked probability score, in the units of ``y``.
+
+neg_interval_score_scorer, neg_interval_width_scorer
+    ``-interval_score(y, mean, std, level=0.9)`` and ``-interval_width(...)``
+    of the central 90% Gaussian intervals; other levels through
+    ``make_divergence_scorer(interval_score, level=0.5)``.
+
+neg_interval_coverage_gap_scorer
+    ``-|interval_coverage(y, mean, std, level=0.9) - 0.9|``: 0 at the nominal
+    coverage, negative for over- and under-coverage alike.
+
+neg_mean_standardized_log_loss_scorer, neg_pit_calibration_error_scorer
+    ``-mean_standardized_log_loss(y, mean, std)`` (against the mean and
+    variance of the held-out ``y``) and ``-pit_calibration_error(y, mean,
+    std)``, the Kolmogorov distance of the PIT values from uniform.
 
 Classification scorers call ``predict_proba``; regression scorers call
 ``predict(X, return_std=True)``, the convention of
@@ -59,11 +79,19 @@ from sklearn.metrics import get_scorer_names as _sklearn_get_scorer_names
 from sklearn.metrics._scorer import _BaseScorer
 from sklearn.pipeline import Pipeline
 
+from ._calibration import brier_score, expected_calibration_error
 from ._divergence import (
     cross_entropy,
     gaussian_crps,
     gaussian_nll,
     kl_divergence,
+)
+from ._interval import (
+    interval_coverage_gap,
+    interval_score,
+    interval_width,
+    mean_standardized_log_loss,
+    pit_calibration_error,
 )
 
 __all__ = [
@@ -71,9 +99,16 @@ __all__ = [
     "get_scorer_names",
     "make_divergence_scorer",
     "neg_cross_entropy_scorer",
+    "neg_expected_calibration_error_scorer",
     "neg_gaussian_crps_scorer",
     "neg_gaussian_nll_scorer",
+    "neg_interval_coverage_gap_scorer",
+    "neg_interval_score_scorer",
+    "neg_interval_width_scorer",
     "neg_kl_divergence_scorer",
+    "neg_mean_standardized_log_loss_scorer",
+    "neg_multiclass_brier_score_scorer",
+    "neg_pit_calibration_error_scorer",
 ]
 
 _STD_REGRESSORS = (
@@ -383,6 +418,20 @@ def make_divergence_scorer(
     >>> bits = -neg_kl_bits(clf, X, y)
     >>> bool(np.isclose(bits, kl_divergence(y, clf.predict_proba(X)) / np.log(2)))
     True
+
+    The interval score of central 50% intervals, for a regressor with
+    ``predict(X, return_std=True)``:
+
+    >>> from sklearn.linear_model import BayesianRidge
+    >>> from skdiv.metrics import interval_score
+    >>> neg_interval_score_50 = make_divergence_scorer(interval_score, level=0.5)
+    >>> neg_interval_score_50
+    make_divergence_scorer(interval_score, response='mean_std', level=0.5)
+    >>> reg = BayesianRidge().fit(X, [0.1, 0.9, 2.2, 2.8])
+    >>> mean, std = reg.predict(X, return_std=True)
+    >>> bool(np.isclose(-neg_interval_score_50(reg, X, [0.1, 0.9, 2.2, 2.8]),
+    ...                 interval_score([0.1, 0.9, 2.2, 2.8], mean, std, level=0.5)))
+    True
     """
     if not callable(metric):
         raise TypeError(f"metric must be callable, got {metric!r}.")
@@ -443,11 +492,75 @@ neg_gaussian_crps_scorer.__doc__ = """Negated Gaussian CRPS of predicted means a
 :func:`~skdiv.metrics.gaussian_crps`.
 """
 
+neg_expected_calibration_error_scorer = make_divergence_scorer(
+    expected_calibration_error
+)
+neg_multiclass_brier_score_scorer = make_divergence_scorer(brier_score)
+neg_interval_score_scorer = make_divergence_scorer(interval_score)
+neg_interval_width_scorer = make_divergence_scorer(interval_width)
+neg_interval_coverage_gap_scorer = make_divergence_scorer(interval_coverage_gap)
+neg_mean_standardized_log_loss_scorer = make_divergence_scorer(
+    mean_standardized_log_loss
+)
+neg_pit_calibration_error_scorer = make_divergence_scorer(pit_calibration_error)
+neg_expected_calibration_error_scorer.__doc__ = """Negated ECE of ``predict_proba``.
+
+``-expected_calibration_error(y, estimator.predict_proba(X),
+labels=estimator.classes_)``, top-label with 15 bins, see
+:func:`~skdiv.metrics.expected_calibration_error`. ``y`` holds class labels or
+soft labels. Classwise: ``make_divergence_scorer(expected_calibration_error,
+kind="classwise")``.
+"""
+neg_multiclass_brier_score_scorer.__doc__ = """Negated Brier score of ``predict_proba``.
+
+``-brier_score(y, estimator.predict_proba(X), labels=estimator.classes_)``,
+see :func:`~skdiv.metrics.brier_score`: summed over all classes, on class or
+soft labels. On binary class labels it is twice scikit-learn's
+``neg_brier_score``, hence the other name.
+"""
+neg_interval_score_scorer.__doc__ = """Negated interval score of 90% Gaussian intervals.
+
+``-interval_score(y, *estimator.predict(X, return_std=True), level=0.9)``, see
+:func:`~skdiv.metrics.interval_score`. Other levels:
+``make_divergence_scorer(interval_score, level=...)``.
+"""
+neg_interval_width_scorer.__doc__ = """Negated mean width of 90% Gaussian intervals.
+
+``-interval_width(y, *estimator.predict(X, return_std=True), level=0.9)``, see
+:func:`~skdiv.metrics.interval_width`. A report next to the coverage, not a
+criterion to select on: the narrowest intervals win it.
+"""
+neg_interval_coverage_gap_scorer.__doc__ = """Negated gap of the coverage to its level.
+
+``-|interval_coverage(y, *estimator.predict(X, return_std=True), level=0.9)
+- 0.9|``, see :func:`~skdiv.metrics.interval_coverage_gap`: 0 at the nominal
+coverage.
+"""
+neg_mean_standardized_log_loss_scorer.__doc__ = """Negated mean standardised log loss.
+
+``-mean_standardized_log_loss(y, *estimator.predict(X, return_std=True))``,
+the trivial model fitted to the held-out ``y``, see
+:func:`~skdiv.metrics.mean_standardized_log_loss`.
+"""
+neg_pit_calibration_error_scorer.__doc__ = """Negated PIT calibration error.
+
+``-pit_calibration_error(y, *estimator.predict(X, return_std=True))``, the
+Kolmogorov distance of the PIT values from uniform, see
+:func:`~skdiv.metrics.pit_calibration_error`.
+"""
+
 _SCORERS = {
     "neg_cross_entropy": neg_cross_entropy_scorer,
+    "neg_expected_calibration_error": neg_expected_calibration_error_scorer,
     "neg_gaussian_crps": neg_gaussian_crps_scorer,
     "neg_gaussian_nll": neg_gaussian_nll_scorer,
+    "neg_interval_coverage_gap": neg_interval_coverage_gap_scorer,
+    "neg_interval_score": neg_interval_score_scorer,
+    "neg_interval_width": neg_interval_width_scorer,
     "neg_kl_divergence": neg_kl_divergence_scorer,
+    "neg_mean_standardized_log_loss": neg_mean_standardized_log_loss_scorer,
+    "neg_multiclass_brier_score": neg_multiclass_brier_score_scorer,
+    "neg_pit_calibration_error": neg_pit_calibration_error_scorer,
 }
 
 
@@ -457,9 +570,13 @@ def get_scorer_names():
     Returns
     -------
     names : list of str
-        Sorted names: ``neg_cross_entropy``, ``neg_gaussian_crps``,
-        ``neg_gaussian_nll`` and ``neg_kl_divergence``, and those of
-        :func:`sklearn.metrics.get_scorer_names`.
+        Sorted names: skdiv's ``neg_cross_entropy``,
+        ``neg_expected_calibration_error``, ``neg_gaussian_crps``,
+        ``neg_gaussian_nll``, ``neg_interval_coverage_gap``,
+        ``neg_interval_score``, ``neg_interval_width``, ``neg_kl_divergence``,
+        ``neg_mean_standardized_log_loss``, ``neg_multiclass_brier_score`` and
+        ``neg_pit_calibration_error``, and those of
+        :func:`sklearn.metrics.get_scorer_names` (none of which they shadow).
 
     See Also
     --------
