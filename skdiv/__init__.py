@@ -9,9 +9,16 @@ from .metrics import (  # noqa: E402
     get_scorer_names,
     make_divergence_scorer,
     neg_cross_entropy_scorer,
+    neg_expected_calibration_error_scorer,
     neg_gaussian_crps_scorer,
     neg_gaussian_nll_scorer,
+    neg_interval_coverage_gap_scorer,
+    neg_interval_score_scorer,
+    neg_interval_width_scorer,
     neg_kl_divergence_scorer,
+    neg_mean_standardized_log_loss_scorer,
+    neg_multiclass_brier_score_scorer,
+    neg_pit_calibration_error_scorer,
 )
 
 __all__ = [
@@ -21,8 +28,15 @@ __all__ = [
     "get_scorer_names",
     "make_divergence_scorer",
     "neg_cross_entropy_scorer",
+    "neg_expected_calibration_error_scorer",
     "neg_gaussian_crps_scorer",
     "neg_gaussian_nll_scorer",
+    "neg_interval_coverage_gap_scorer",
+    "neg_interval_score_scorer",
+    "neg_interval_width_scorer",
     "neg_kl_divergence_scorer",
+    "neg_mean_standardized_log_loss_scorer",
+    "neg_multiclass_brier_score_scorer",
+    "neg_pit_calibration_error_scorer",
     "__version__",
 ]
