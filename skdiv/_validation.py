@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ._compat import validate_data
+
 # Rows of probabilities may carry float32 rounding: accept |sum - 1| up to this.
 PROBA_SUM_TOL = 1e-6
 
@@ -85,3 +87,64 @@ def check_two_classes(classes):
             "DivergenceClassifier needs samples of at least 2 classes in "
             f"the data, but the data contain only one class: {classes[0]!r}."
         )
+
+
+# ----------------------------------------------------------- transactional fit
+def validate_fit_data(estimator, X, y="no_validation", *, reset=True, **check_params):
+    """:func:`~sklearn.utils.validation.validate_data` that leaves ``estimator`` alone.
+
+    scikit-learn's ``validate_data(estimator, X, y, reset=True)`` sets
+    ``n_features_in_`` and ``feature_names_in_`` on the estimator (or deletes
+    the latter) before the fit has checked anything else, so a fit that
+    raises later would leave an estimator whose feature attributes disagree
+    with its coefficients. Here validation runs on a *stand-in*: a bare
+    instance of the estimator's class whose ``__dict__`` is a shallow copy
+    of the estimator's (no array is copied, no ``__init__`` or pickling hook
+    runs). ``validate_data`` reads the stand-in's parameters, tags and (with
+    ``reset=False``) its fitted ``n_features_in_`` and
+    ``feature_names_in_``, exactly as it would the estimator's, and writes
+    its feature attributes on the stand-in only. The caller commits them with
+    :func:`store_fitted` once the whole fit has succeeded.
+
+    This is simpler and safer than snapshotting and restoring the
+    estimator's attributes on failure: nothing needs undoing, so an
+    exception of any kind (including one raised in the middle of a solver)
+    cannot leave a half-written estimator.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Read, never written.
+    X, y, reset, **check_params
+        As for :func:`~sklearn.utils.validation.validate_data`.
+
+    Returns
+    -------
+    validated : ndarray or tuple
+        What ``validate_data`` returns: ``X``, or ``(X, y)``.
+    features : dict
+        ``{"n_features_in_": int, "feature_names_in_": ndarray or None}``,
+        None meaning that the attribute must not exist.
+    """
+    stand_in = object.__new__(type(estimator))
+    stand_in.__dict__.update(estimator.__dict__)
+    validated = validate_data(stand_in, X, y, reset=reset, **check_params)
+    features = {
+        "n_features_in_": stand_in.n_features_in_,
+        "feature_names_in_": getattr(stand_in, "feature_names_in_", None),
+    }
+    return validated, features
+
+
+def store_fitted(estimator, attributes):
+    """Set fitted attributes in one step; a value of None deletes the attribute.
+
+    The commit of a transactional fit: called last, after everything that
+    can fail, with every attribute the fit produces.
+    """
+    for name, value in attributes.items():
+        if value is None:
+            estimator.__dict__.pop(name, None)
+        else:
+            setattr(estimator, name, value)
+    return estimator

@@ -227,7 +227,7 @@ def test_missing_extra_names_it(monkeypatch):
         (lambda: DivergenceClassifier().fit(_dask(np.where(X > 2, np.nan, X)), LABELS),
          "X contains NaN"),
         (lambda: DivergenceClassifier().fit(_dask(X), LABELS, sample_weight=-WEIGHT),
-         "Negative values in sample_weight"),
+         "sample_weight must be non-negative"),
         (lambda: DivergenceClassifier().fit(_dask(X), np.zeros(N)),
          "only one class"),
         (lambda: DivergenceClassifier(classes=["a", "b"]).fit(_dask(X), LABELS),

@@ -344,7 +344,7 @@ def test_beta_runaway_on_degenerate_data_warns_and_stays_bounded():
 
 
 def test_beta_fixed_point_warns_when_capped(monkeypatch):
-    monkeypatch.setattr("skdiv._regressor._BETA_MAX_OUTER", 2)
+    monkeypatch.setattr("skdiv._fixed_point.MAX_REFITS", 2)
     X, y = _hetero_data(300, seed=11)
     with pytest.warns(ConvergenceWarning, match="beta-NLL re-weighting"):
         GaussianRegressor(beta=0.5, tol=1e-12).fit(X, y)
@@ -452,12 +452,12 @@ def test_std_floor_and_no_overflow():
         (
             {},
             {"sample_weight": "negative"},
-            "Negative values in data passed to `sample_weight`",
+            "sample_weight must be non-negative",
         ),
         (
             {},
             {"sample_weight": "zeros"},
-            "Sample weights must contain at least one non-zero",
+            "sample_weight must contain at least one non-zero weight",
         ),
         ({"loss": "squared_error", "beta": 0.5}, {}, "least squares already"),
     ],
