@@ -12,15 +12,10 @@ Public names that only exist from a given version on (``validate_data``,
 ``ensure_all_finite``) are listed too, since they set the floor.
 """
 
-import sklearn
-from sklearn.utils.fixes import parse_version
-
-sklearn_version = parse_version(parse_version(sklearn.__version__).base_version)
-
 # ``fit`` and ``partial_fit`` decorator: validates ``_parameter_constraints``
 # and sets ``skip_parameter_validation`` for nested estimators.
 # sklearn.base._fit_context, private; checked on 1.6.1 and 1.9.1.
-from sklearn.base import _fit_context  # noqa: E402
+from sklearn.base import _fit_context
 
 # The base class of skdiv's scorer objects. skdiv uses its constructor
 # ``(score_func, sign, kwargs, response_method)``, its attributes
@@ -29,23 +24,22 @@ from sklearn.base import _fit_context  # noqa: E402
 # ``_MultimetricScorer`` passing ``partial(_cached_call, cache)`` as the
 # method caller (see ``skdiv.metrics._scorer._cache``).
 # sklearn.metrics._scorer._BaseScorer, private; checked on 1.6.1 and 1.9.1.
-from sklearn.metrics._scorer import _BaseScorer  # noqa: E402
+from sklearn.metrics._scorer import _BaseScorer
 
 # Parameter constraints of ``_parameter_constraints``.
 # sklearn.utils._param_validation.{Interval, StrOptions}, private module;
 # checked on 1.6.1 and 1.9.1.
-from sklearn.utils._param_validation import Interval, StrOptions  # noqa: E402
+from sklearn.utils._param_validation import Interval, StrOptions
 
 # Input validation of estimators, setting ``n_features_in_`` and
 # ``feature_names_in_``. Public, but a function only since 1.6 (before, the
 # private method ``BaseEstimator._validate_data``): the reason for the floor.
-from sklearn.utils.validation import validate_data  # noqa: E402
+from sklearn.utils.validation import validate_data
 
 __all__ = [
     "Interval",
     "StrOptions",
     "_BaseScorer",
     "_fit_context",
-    "sklearn_version",
     "validate_data",
 ]

@@ -47,7 +47,13 @@ from ._targets import (
     solve_centred_normal_equations,
     target_scaling,
 )
-from ._validation import PROBA_SUM_TOL, check_labels_known, check_two_classes
+from ._validation import (
+    check_labels_known,
+    check_two_classes,
+    raise_for_probability_range,
+    raise_for_row_sums,
+    row_sum_tolerance,
+)
 
 __all__ = [
     "DaskLinearObjective",
@@ -338,15 +344,22 @@ def fit_classifier(estimator, X, y, sample_weight=None):
                 f"Soft-label y has {n_classes} columns but classes names "
                 f"{classes.shape[0]} classes."
             )
-        sums = target.sum(axis=1)
-        checks += [
-            (~da.isfinite(target)).any(), "Input y contains NaN or infinity.",
-            (target < 0).any(),
-            "soft-label y must hold probabilities, but a row has a negative entry.",
-            (abs(sums - 1.0) > PROBA_SUM_TOL).any(),
-            f"Rows of soft-label y must sum to 1 (tolerance {PROBA_SUM_TOL:g}).",
+        checks += [(~da.isfinite(target)).any(), "Input y contains NaN or infinity."]
+        # The in-memory rule of skdiv._validation.check_probability_rows, on
+        # reductions: the extreme entries, and the rows off by more than tol.
+        tol = row_sum_tolerance(np.float64)
+        deviation = abs(target.sum(axis=1) - 1.0)
+        proba_checks = [
+            target.min(), target.max(), (deviation > tol).sum(), deviation.argmax()
         ]
-        _raise_failed(dask, weight_checks, checks)
+        minimum, maximum, n_bad, worst = _raise_failed(
+            dask, weight_checks, checks, proba_checks
+        )
+        name = "soft-label y"
+        raise_for_probability_range(minimum, maximum, name)
+        if n_bad:
+            worst_sum = float(target[int(worst)].sum().compute())
+            raise_for_row_sums(name, tol, n_bad, worst, worst_sum)
         codes = None
     else:
         (labels,) = _raise_failed(dask, weight_checks, checks, [da.unique(y)])

@@ -28,6 +28,7 @@ to the estimators (:class:`LinearSolution`, :class:`GaussianSolution`) are
 defined here too, as they are expressed in the prepared target's units.
 """
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -155,7 +156,7 @@ def check_sample_weight(sample_weight, n_samples):
     """
     if sample_weight is None:
         return np.ones(n_samples)
-    if np.ndim(sample_weight) == 0:
+    if isinstance(sample_weight, numbers.Number):
         sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
     else:
         sample_weight = check_array(

@@ -1,7 +1,6 @@
 """DivergenceClassifier against scikit-learn, closed forms and itself."""
 
 import pickle
-import re
 
 import numpy as np
 import pytest
@@ -310,9 +309,9 @@ def test_works_in_the_ecosystem():
 
 BAD_INPUT = [
     ("negative soft entry", {}, lambda X: np.tile([1.2, -0.2, 0.0], (len(X), 1)),
-     "negative entry"),
+     "contains negative values"),
     ("rows not summing to 1", {}, lambda X: np.tile([0.5, 0.2, 0.2], (len(X), 1)),
-     "must sum to 1"),
+     "must sum to one"),
     ("width disagrees with classes", {"classes": [0, 1]},
      lambda X: np.tile([0.2, 0.3, 0.5], (len(X), 1)), "3 columns but classes names 2"),
     ("single class", {}, lambda X: np.zeros(len(X)), "only one class"),
