@@ -1,5 +1,6 @@
 """DivergenceClassifier against scikit-learn, closed forms and itself."""
 
+import inspect
 import pickle
 
 import numpy as np
@@ -19,6 +20,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.class_weight import compute_class_weight
 
 from skdiv import DivergenceClassifier
 from skdiv.metrics import cross_entropy, entropy, kl_divergence
@@ -145,12 +147,21 @@ def test_class_weight_balanced_matches_scikit_learn():
                                weights=[0.7, 0.2, 0.1], random_state=3)
     sw = np.random.default_rng(1).uniform(0.5, 2.0, size=len(y))
     C = 1.0
-    lr = LogisticRegression(C=C, class_weight="balanced", tol=1e-12,
+    # scikit-learn's weighted "balanced" rule (scikit-learn >= 1.9), written
+    # out so that the test means the same on the oldest supported version,
+    # whose "balanced" ignores sample weights: c_k = sum(s) / (K sum_{y=k} s).
+    counts = np.bincount(y, weights=sw)
+    cw = sw.sum() / (len(counts) * counts)
+    if "sample_weight" in inspect.signature(compute_class_weight).parameters:
+        np.testing.assert_allclose(
+            compute_class_weight("balanced", classes=np.unique(y), y=y,
+                                 sample_weight=sw), cw, rtol=1e-12)
+        reference = "balanced"
+    else:
+        reference = dict(enumerate(cw))
+    lr = LogisticRegression(C=C, class_weight=reference, tol=1e-12,
                             max_iter=100_000).fit(X, y, sample_weight=sw)
     # scikit-learn folds class weights into sample weights before scaling C.
-    from sklearn.utils.class_weight import compute_class_weight
-
-    cw = compute_class_weight("balanced", classes=np.unique(y), y=y, sample_weight=sw)
     dc = DivergenceClassifier(alpha=1 / (C * (sw * cw[y]).sum()),
                               class_weight="balanced").fit(X, y, sample_weight=sw)
     np.testing.assert_allclose(dc.predict_proba(X), lr.predict_proba(X), atol=1e-5)
