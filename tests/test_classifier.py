@@ -14,7 +14,7 @@ from sklearn.datasets import (
     load_iris,
     make_classification,
 )
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -360,3 +360,62 @@ def test_bad_parameters_and_inputs_raise_clear_errors():
     soft = np.tile([0.5, np.nan], (12, 1))
     with pytest.raises(ValueError, match="NaN"):
         DivergenceClassifier().fit(X, soft)
+
+
+# ------------------------------------------------- transactional fits (#17)
+def _state(estimator):
+    """The estimator's attributes, by identity: a failed fit must keep them."""
+    return {name: id(value) for name, value in vars(estimator).items()}
+
+
+def test_failed_refit_leaves_the_fitted_classifier_unchanged():
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    y = (X[:, 0] > 0).astype(int)
+    clf = DivergenceClassifier(class_weight={0: 1, 1: 2}).fit(X, y)
+    state, proba = _state(clf), clf.predict_proba(X)
+    # The class weights name classes 0 and 1, absent from a/b/c.
+    with pytest.raises(ValueError, match="class_weight"):
+        clf.fit(X, np.array(list("abc"))[np.arange(30) % 3])
+    assert _state(clf) == state
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
+def test_failed_refit_on_new_features_keeps_n_features_and_names():
+    pd = pytest.importorskip("pandas")
+    X = np.random.default_rng(1).normal(size=(30, 3))
+    y = (X[:, 0] > 0).astype(int)
+    frame = pd.DataFrame(X, columns=["u", "v", "w"])
+    clf = DivergenceClassifier().fit(frame, y)
+    state = _state(clf)
+    with pytest.raises(ValueError, match="non-negative"):
+        clf.fit(np.hstack([X, X]), y, sample_weight=-np.ones(30))
+    assert _state(clf) == state
+    assert clf.n_features_in_ == 3
+    np.testing.assert_array_equal(clf.feature_names_in_, ["u", "v", "w"])
+    np.testing.assert_array_equal(clf.predict(frame), clf.predict(frame))
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_failed_first_fit_leaves_the_classifier_unfitted(method):
+    X = np.random.default_rng(2).normal(size=(20, 2))
+    y = np.arange(20) % 2
+    clf = DivergenceClassifier()
+    kwargs = {"classes": [0, 1]} if method == "partial_fit" else {}
+    with pytest.raises(ValueError, match="non-zero"):
+        getattr(clf, method)(X, y, sample_weight=np.zeros(20), **kwargs)
+    assert vars(clf) == vars(DivergenceClassifier())
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+def test_failed_dask_refit_leaves_the_classifier_unchanged():
+    da = pytest.importorskip("dask.array")
+    X = np.random.default_rng(3).normal(size=(40, 2))
+    y = np.arange(40) % 2
+    clf = DivergenceClassifier().fit(X, y)
+    state = _state(clf)
+    with pytest.raises(ValueError, match="non-negative"):
+        clf.fit(da.from_array(np.hstack([X, X]), chunks=(20, 4)), y,
+                sample_weight=-np.ones(40))
+    assert _state(clf) == state and clf.n_features_in_ == 2

@@ -214,7 +214,7 @@ def _targets_and_proba(y_true, y_proba, sample_weight, labels, *, strict_hard):
     soft = _is_probability_target(y_true)
     if soft:
         y_true = check_array(y_true, dtype=_FLOAT_DTYPES, input_name="y_true")
-    check_consistent_length(y_true, y_proba, sample_weight)
+    check_consistent_length(y_true, y_proba)
 
     if soft:
         if y_true.shape[1] != n_columns:
@@ -518,7 +518,7 @@ def entropy(y_proba, *, sample_weight=None, base=None):
 def _regression_inputs(y_true, y_mean, y_std, sample_weight):
     y_true = _check_1d(y_true, "y_true")
     y_mean = _check_1d(y_mean, "y_mean")
-    check_consistent_length(y_true, y_mean, sample_weight)
+    check_consistent_length(y_true, y_mean)
     y_std = _check_std(y_std, y_true.shape, "y_std")
     sample_weight = _check_weights(sample_weight, y_true)
     return y_true, y_mean, y_std, sample_weight
@@ -729,7 +729,6 @@ def gaussian_kl(mean_p, std_p, mean_q, std_q, *, sample_weight=None):
             raise ValueError(
                 f"{name} must be strictly positive, got minimum {float(std.min())!r}."
             )
-    check_consistent_length(mean_p, sample_weight)
     sample_weight = _check_weights(sample_weight, mean_p)
 
     log_ratio = np.log(std_p) - np.log(std_q)
