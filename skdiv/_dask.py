@@ -441,7 +441,7 @@ def fit_classifier(estimator, X, y, sample_weight=None):
 
 
 # --------------------------------------------------------------- regressor
-def _penalised_least_squares(X, y, sw, sw_sum, alpha, fit_intercept):
+def _least_squares_by_reductions(X, y, sw, sw_sum, alpha, fit_intercept):
     """:func:`skdiv._targets.penalised_least_squares` by reductions.
 
     ``X^T W X``, ``X^T W y``, ``X^T w`` and ``w^T y`` (``d x d`` and ``d``)
@@ -507,7 +507,7 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
     target, objective = prepared.target, prepared.objective
     y_tilde = prepared.mean_target
 
-    coef, intercept = _penalised_least_squares(
+    coef, intercept = _least_squares_by_reductions(
         X, y_tilde, sw, sw_sum, est.alpha, est.fit_intercept
     )
     mean = X @ coef + intercept
