@@ -309,7 +309,7 @@ def test_level_outside_the_open_unit_interval(metric, level, match):
         (([1.0, 2.0], [1.0, 2.0], 1.0), {"sample_weight": [0.0, 0.0]},
          "at least one non-zero"),
         (([1.0, 2.0], [1.0, 2.0], 1.0), {"sample_weight": [1.0]},
-         "inconsistent numbers of samples"),
+         "sample_weight has 1 entries but there are 2 samples"),
     ],
     ids=["negative-std", "zero-std", "lengths", "std-length", "nan", "inf",
          "2d", "negative-weight", "zero-weights", "weight-length"],

@@ -231,9 +231,8 @@ def test_metadata_routing_on():
 @pytest.mark.parametrize(
     "y, match",
     [
-        (np.array([[0.5, 0.6]] * 10), re.escape("Rows of y must sum to 1, but row 0")),
-        (np.array([[1.2, -0.2]] * 10), "y must hold probabilities, but row 0 has a "
-         "negative entry"),
+        (np.array([[0.5, 0.6]] * 10), re.escape("The rows of y must sum to one")),
+        (np.array([[1.2, -0.2]] * 10), re.escape("y contains negative values")),
         (np.array([[0.5, np.nan]] * 10), "y contains NaN"),
         (np.array([["a", "b"]] * 10), "2-D numeric array of target probabilities"),
         (None, "SoftStratifiedKFold stratifies on y"),

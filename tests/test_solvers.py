@@ -278,7 +278,7 @@ def test_solves_overlapping_in_threads_leave_the_thread_pools_as_they_were():
 
         def loss_gradient(self, x):
             self.signal.set()
-            assert self.wait_for.wait(timeout=10)
+            assert self.wait_for.wait(timeout=60)
             return 0.0, np.zeros_like(x)  # at the optimum: the solve ends
 
     def solve(problem, done=None):
@@ -291,10 +291,10 @@ def test_solves_overlapping_in_threads_leave_the_thread_pools_as_they_were():
     before = _blas_threads()
     first = threading.Thread(target=solve, args=(Problem(a_inside, b_inside), a_done))
     first.start()
-    assert a_inside.wait(timeout=10)
+    assert a_inside.wait(timeout=60)
     second = threading.Thread(target=solve, args=(Problem(b_inside, a_done),))
     second.start()
-    first.join(timeout=10)
-    second.join(timeout=10)
+    first.join(timeout=60)
+    second.join(timeout=60)
     assert a_done.is_set() and not second.is_alive()
-    assert _blas_threads() == before
+    assert _blas_threads() == before, (before, _blas_threads())

@@ -24,7 +24,12 @@ import numpy as np
 from scipy.special import entr, erf, kl_div, xlogy
 from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import _check_sample_weight
+
+from .._weights import check_sample_weight
+from .._validation import (
+    check_probability_rows,
+    raise_for_probability_range,
+)
 
 __all__ = [
     "cross_entropy",
@@ -36,8 +41,6 @@ __all__ = [
 ]
 
 _FLOAT_DTYPES = (np.float64, np.float32)
-# Smallest tolerance on |row sum - 1| for probability rows; float32 gets sqrt(eps).
-_ROW_SUM_TOL = 1e-6
 
 
 # --------------------------------------------------------------------------
@@ -61,49 +64,31 @@ def _log_base(base):
     return float(np.log(base))
 
 
-def _row_sum_tol(dtype):
-    return max(_ROW_SUM_TOL, float(np.sqrt(np.finfo(dtype).eps)))
-
-
 def _check_range(a, name):
-    a_min, a_max = a.min(), a.max()
-    if a_min < 0:
-        raise ValueError(
-            f"{name} contains negative values (minimum {float(a_min)!r}); "
-            "probabilities must lie in [0, 1]."
-        )
-    if a_max > 1:
-        raise ValueError(
-            f"{name} contains values greater than 1 (maximum {float(a_max)!r}); "
-            "probabilities must lie in [0, 1]."
-        )
+    if a.size:
+        raise_for_probability_range(a.min(), a.max(), name)
 
 
 def _check_probability_rows(a, name, *, on_bad_sum="raise"):
     """Check that a 2-D float array holds probability rows.
 
-    ``on_bad_sum="warn"`` reproduces :func:`sklearn.metrics.log_loss`: a
-    ``UserWarning`` with its tolerance (``isclose`` with ``rtol=sqrt(eps)``).
+    :func:`skdiv._validation.check_probability_rows`, the estimators' rule,
+    except with ``on_bad_sum="warn"``, which reproduces
+    :func:`sklearn.metrics.log_loss` for hard labels: a ``UserWarning`` with
+    log_loss's own test (``isclose`` with ``rtol=sqrt(eps)``) instead of an
+    error.
     """
-    _check_range(a, name)
-    row_sums = a.sum(axis=1)
-    if on_bad_sum == "warn":
-        eps = np.finfo(a.dtype).eps
-        if not np.all(np.isclose(row_sums, 1, rtol=np.sqrt(eps))):
-            warnings.warn(
-                "The y_proba values do not sum to one. "
-                "Make sure to pass probabilities.",
-                UserWarning,
-                stacklevel=4,
-            )
+    if on_bad_sum == "raise":
+        check_probability_rows(a, name=name)
         return
-    tol = _row_sum_tol(a.dtype)
-    deviation = np.abs(row_sums - 1)
-    if np.any(deviation > tol):
-        i = int(np.argmax(deviation))
-        raise ValueError(
-            f"The rows of {name} must sum to one (tolerance {tol:.2g}); "
-            f"row {i} sums to {float(row_sums[i])!r}."
+    _check_range(a, name)
+    eps = np.finfo(a.dtype).eps
+    if not np.all(np.isclose(a.sum(axis=1), 1, rtol=np.sqrt(eps))):
+        warnings.warn(
+            "The y_proba values do not sum to one. "
+            "Make sure to pass probabilities.",
+            UserWarning,
+            stacklevel=4,
         )
 
 
@@ -209,20 +194,13 @@ def _one_hot_labels(y_true, labels, n_columns):
 def _check_weights(sample_weight, reference):
     """Validate ``sample_weight`` against the rows of ``reference``.
 
-    Returns None for unit weights so that the unweighted mean is bit-for-bit
-    the one scikit-learn computes.
+    :func:`skdiv._targets.check_sample_weight`, the estimators' validator;
+    returns None for unit weights so that the unweighted mean is
+    bit-for-bit the one scikit-learn computes.
     """
     if sample_weight is None:
         return None
-    sample_weight = _check_sample_weight(sample_weight, reference)
-    if np.any(sample_weight < 0):
-        raise ValueError(
-            "sample_weight must be non-negative, got minimum "
-            f"{float(sample_weight.min())!r}."
-        )
-    if not np.any(sample_weight > 0):
-        raise ValueError("sample_weight must contain at least one non-zero weight.")
-    return sample_weight
+    return check_sample_weight(sample_weight, np.shape(reference)[0])
 
 
 def _targets_and_proba(y_true, y_proba, sample_weight, labels, *, strict_hard):
@@ -236,7 +214,7 @@ def _targets_and_proba(y_true, y_proba, sample_weight, labels, *, strict_hard):
     soft = _is_probability_target(y_true)
     if soft:
         y_true = check_array(y_true, dtype=_FLOAT_DTYPES, input_name="y_true")
-    check_consistent_length(y_true, y_proba, sample_weight)
+    check_consistent_length(y_true, y_proba)
 
     if soft:
         if y_true.shape[1] != n_columns:
@@ -540,7 +518,7 @@ def entropy(y_proba, *, sample_weight=None, base=None):
 def _regression_inputs(y_true, y_mean, y_std, sample_weight):
     y_true = _check_1d(y_true, "y_true")
     y_mean = _check_1d(y_mean, "y_mean")
-    check_consistent_length(y_true, y_mean, sample_weight)
+    check_consistent_length(y_true, y_mean)
     y_std = _check_std(y_std, y_true.shape, "y_std")
     sample_weight = _check_weights(sample_weight, y_true)
     return y_true, y_mean, y_std, sample_weight
@@ -751,7 +729,6 @@ def gaussian_kl(mean_p, std_p, mean_q, std_q, *, sample_weight=None):
             raise ValueError(
                 f"{name} must be strictly positive, got minimum {float(std.min())!r}."
             )
-    check_consistent_length(mean_p, sample_weight)
     sample_weight = _check_weights(sample_weight, mean_p)
 
     log_ratio = np.log(std_p) - np.log(std_q)

@@ -76,9 +76,9 @@ from functools import partial
 import numpy as np
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import get_scorer_names as _sklearn_get_scorer_names
-from sklearn.metrics._scorer import _BaseScorer
 from sklearn.pipeline import Pipeline
 
+from .._compat import _BaseScorer
 from ._calibration import brier_score, expected_calibration_error
 from ._divergence import (
     cross_entropy,
