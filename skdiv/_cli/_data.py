@@ -10,6 +10,7 @@ preprocessing in :mod:`._features`, fitted on each training fold.
 
 import csv
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,10 +117,13 @@ def _read(path, sep, header):
         # costs 8 bytes a cell, not a Python string per cell. It reads as a
         # number only what is a number for Python's float() too ("1_5",
         # which float() reads as 15, stays text).
-        frame = pd.read_csv(
-            path, sep=sep, header=0, names=names, encoding="utf-8-sig",
-            na_values=_EXTRA_MISSING, skipinitialspace=True,
-        )
+        with warnings.catch_warnings():
+            # The DtypeWarning on mixed chunks: those columns are read again.
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            frame = pd.read_csv(
+                path, sep=sep, header=0, names=names, encoding="utf-8-sig",
+                na_values=_EXTRA_MISSING, skipinitialspace=True,
+            )
         # The parser types the file in chunks: a column that is numeric in
         # one chunk and text in another comes back as a mix of floats and
         # strings, where "15" may read "15.0". Such columns are read again,
