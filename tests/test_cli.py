@@ -514,3 +514,26 @@ def test_console_script(reg_csv):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["task"] == "regression"
     assert proc.stderr == ""  # not a TTY: no progress bar
+
+
+def test_failing_scorer_is_reported_and_others_still_run(tmp_path, capsys):
+    # Positive targets (so the scorer passes its check), but the
+    # heteroscedastic fit predicts values <= -1 on held-out rows, where the
+    # log error is undefined: that row fails, the others are scored.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2))
+    path = write_data(tmp_path / "msle.csv", X, np.abs(3 * X[:, 0]) + 0.01, "y")
+    argv = ["compare", "--data", str(path), "--target", "y", "--cv", "2",
+            "--scoring", "neg_mean_squared_log_error"]
+    status, out, err = run(argv, capsys)
+    assert status == 0
+    assert "Gaussian NLL hetero                failed" in out
+    assert ("GaussianRegressor (gaussian_nll, heteroscedastic), folds 1, 2: failed: "
+            "neg_mean_squared_log_error: ValueError") in err
+    status, out, _ = run(argv + ["--format", "json", "--quiet"], capsys)
+    rows = rows_by_objective(json.loads(out))
+    failed = rows[("GaussianRegressor", "gaussian_nll, heteroscedastic")]
+    assert failed["scores"]["neg_mean_squared_log_error"]["folds"] == [None, None]
+    assert failed["verdict"]["neg_mean_squared_log_error"] is None
+    scored = rows[("BayesianRidge", "evidence")]["scores"]["neg_mean_squared_log_error"]
+    assert -1 < scored["mean"] < 0

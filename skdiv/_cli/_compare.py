@@ -6,6 +6,9 @@ import numpy as np
 
 from ._common import RunError, UsageError
 
+# Above this many classes a run announces that it may take a while.
+_MANY_CLASSES = 50
+
 
 def main(argv=None):
     """Run the ``skdiv`` command.
@@ -77,6 +80,12 @@ def compare(args):
     if not args.quiet:
         for line in data.warnings:
             print(f"skdiv compare: warning: {line}", file=sys.stderr)
+    if not args.quiet and len(classes) > _MANY_CLASSES:
+        # Each linear fit costs about n_features x n_classes per sample and
+        # the gradient boosting one tree per class per iteration.
+        print(f"skdiv compare: {len(classes)} classes: each fit learns "
+              f"{len(classes)} sets of coefficients (and trees); this may take "
+              "minutes", file=sys.stderr)
     if data.task == "classification":
         candidates = classifiers(data, args.random_state, args.soft_labels, args.cv)
     else:

@@ -131,8 +131,7 @@ def _read(path, sep, header):
         mixed = [
             name for name in frame.columns
             if frame[name].dtype == object
-            and frame[name].map(type).isin([float, int]).any()
-            and frame[name].map(type).eq(str).any()
+            and pd.api.types.infer_dtype(frame[name], skipna=True).startswith("mixed")
         ]
         if mixed:
             again = pd.read_csv(
@@ -152,23 +151,28 @@ def _read(path, sep, header):
 
 # ------------------------------------------------------------------- typing
 def _as_text(column):
-    """A column of Python strings, NaN where missing (bools read as text)."""
+    """A column of stripped Python strings, NaN where missing or empty."""
+    import pandas as pd
+
     values = column.astype(object)
-    present = values.notna()
-    values[present] = values[present].map(lambda v: str(v).strip())
-    values[present & values.eq("")] = np.nan
-    return values.where(values.notna(), np.nan)
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+        # Booleans of a column with missing values, or mixed cells.
+        present = values.notna()
+        values[present] = values[present].map(str)
+    values = values.str.strip()
+    return values.where(values.ne("") & values.notna(), np.nan)
 
 
 def _boolean(text):
     """1/0 for a two-valued yes/no or true/false column, else None."""
-    values = set(text.dropna().str.lower())
+    # Decided on the distinct values: a large column is hashed once, not
+    # lower-cased cell by cell.
+    distinct = text.dropna().unique()
+    lowered = {value.lower() for value in distinct}
     for false, true in _BOOLEAN_PAIRS:
-        if values and values <= {false, true}:
-            lowered = text.str.lower()
-            return lowered.map({false: 0.0, true: 1.0}).astype(np.float64), (
-                f"{false}/{true}"
-            )
+        if lowered and lowered <= {false, true}:
+            codes = {value: float(value.lower() == true) for value in distinct}
+            return text.map(codes).astype(np.float64), f"{false}/{true}"
     return None
 
 
@@ -176,8 +180,9 @@ def _date(text):
     """Days since 1970-01-01 for an ISO 8601 date column, else None."""
     import pandas as pd
 
-    present = text.dropna()
-    if present.empty or not present.map(lambda v: bool(_ISO_DATE.fullmatch(v))).all():
+    distinct = text.dropna().unique()
+    # all() stops at the first value that is not a date: cheap for text.
+    if not distinct.size or not all(_ISO_DATE.fullmatch(v) for v in distinct):
         return None
     try:
         stamps = pd.to_datetime(text, utc=True, format="ISO8601")
@@ -242,6 +247,14 @@ def _type_columns(frame, target):
             f"ISO dates read as days since 1970-01-01: {_names(dates)}."
         )
     return pd.DataFrame(converted, index=frame.index), numeric, categorical, decisions
+
+
+def _is_constant(column):
+    """The same value (or missing) in every row; cheaper than nunique()."""
+    first = column.iloc[0]
+    if first is np.nan or (isinstance(first, float) and np.isnan(first)):
+        return bool(column.isna().all())
+    return bool(column.eq(first).all())
 
 
 # --------------------------------------------------------------- leak guards
@@ -368,14 +381,13 @@ def load_csv(path, target, task, sep=None, drop=()):
     X, numeric, categorical, typed = _type_columns(frame, target)
     decisions += typed
 
-    constant = [name for name in X.columns if X[name].nunique(dropna=False) <= 1]
-    empty = [name for name in X.columns if X[name].isna().all()]
+    constant = [name for name in X.columns if _is_constant(X[name])]
     leaks = _leaks(X, numeric, categorical, y, task)
     for name, reason in leaks.items():
         warned.append(f"dropped {name!r}: {reason}; it would leak the answer.")
     if constant:
         decisions.append(f"dropped, the same in every row: {_names(constant)}.")
-    gone = set(leaks) | set(constant) | set(empty)
+    gone = set(leaks) | set(constant)
     numeric = [name for name in numeric if name not in gone]
     categorical = [name for name in categorical if name not in gone]
     if not numeric and not categorical:
