@@ -537,3 +537,26 @@ def test_failing_scorer_is_reported_and_others_still_run(tmp_path, capsys):
     assert failed["verdict"]["neg_mean_squared_log_error"] is None
     scored = rows[("BayesianRidge", "evidence")]["scores"]["neg_mean_squared_log_error"]
     assert -1 < scored["mean"] < 0
+
+
+def test_many_classes_are_announced_before_fitting(tmp_path, capsys, monkeypatch):
+    import skdiv._cli._run
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    # 60 string classes of 2 samples each: a long run, said before it starts.
+    monkeypatch.setattr(skdiv._cli._run, "run", stop)
+    rng = np.random.default_rng(0)
+    labels = np.repeat([f"class_{k:02d}" for k in range(60)], 2)
+    path = write_csv(tmp_path / "many.csv", {"x": rng.normal(size=120), "y": labels})
+    with pytest.raises(Stop):
+        main(["compare", "--data", str(path), "--target", "y", "--cv", "2"])
+    err = capsys.readouterr().err
+    assert "skdiv compare: 60 classes: each fit learns 60 sets of coefficients" in err
+    with pytest.raises(Stop):
+        main(["compare", "--data", str(path), "--target", "y", "--cv", "2", "--quiet"])
+    assert capsys.readouterr().err == ""
