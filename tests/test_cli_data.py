@@ -218,3 +218,28 @@ def test_mixed_chunks_read_as_text(tmp_path):
     data = load_csv(path, "label", None)
     assert data.categorical == ["code"]
     assert set(data.X["code"]) == {"0", "1", "2", "3", "4", "5", "6", "x"}
+
+
+def test_identifiers_told_from_distinct_measurements(tmp_path, capsys):
+    from skdiv._cli._data import load_csv
+
+    rng = np.random.default_rng(0)
+    n = 40
+    frame = pd.DataFrame({
+        "shuffled_id": rng.permutation(n) + 1,  # a row number, shuffled
+        "record": 1000 + 7 * np.arange(n),  # increasing record numbers
+        "code": [f"P{k:04d}" for k in rng.permutation(n)],  # text, unique
+        # Distinct integers that do not count the rows: a measurement.
+        "age": rng.choice(np.arange(18, 98), size=n, replace=False),
+        "x": rng.normal(size=n),  # unique floats: a measurement
+        "label": rng.integers(0, 2, n),  # not sorted
+    })
+    path = tmp_path / "ids.csv"
+    frame.to_csv(path, index=False)
+    data = load_csv(path, "label", None)
+    assert data.numeric == ["age", "x"]
+    assert data.categorical == []
+    assert sorted(data.warnings) == [
+        f"dropped {name!r}: unique per row: an identifier; it would leak the answer."
+        for name in ["code", "record", "shuffled_id"]
+    ]

@@ -284,15 +284,17 @@ def _leaks(X, numeric, categorical, y, task):
         if np.isnan(values).any():
             continue
         integer = np.all(values == np.round(values))
-        # Integers unique per row and packed in a range of about n values
-        # are a row number, shuffled or not; unique measurements are not.
-        if integer and np.unique(values).size == n and np.ptp(values) < 2 * n:
+        steps = np.diff(values)
+        monotone = bool(np.all(steps >= 0) or np.all(steps <= 0))
+        # Integers unique per row that count the rows (a range of about n
+        # values, shuffled or not, a few rows left out) or increase with them
+        # are record numbers; distinct counts or ages in small data are not.
+        if integer and np.unique(values).size == n and (
+            np.ptp(values) <= 1.1 * n + 1 or (monotone and n > 2)
+        ):
             found[name] = "unique per row: an identifier"
             continue
-        steps = np.diff(values)
-        if sorted_target and np.ptp(values) > 0 and (
-            np.all(steps >= 0) or np.all(steps <= 0)
-        ):
+        if sorted_target and monotone and np.ptp(values) > 0:
             found[name] = "monotone in the row order, while the rows are sorted by "\
                 "the target"
     return found
