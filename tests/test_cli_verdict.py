@@ -86,6 +86,7 @@ def test_verdict_equals_hand_computation_with_repeats(clf_csv, capsys):
             d = np.array(rows[label]["scores"][name]["folds"]) - best
             se = np.sqrt((1 / 6 + n_test / n_train) * d.var(ddof=1))
             assert entry["diff_to_best"] == pytest.approx(d.mean(), abs=1e-15)
+            assert entry["folds_ahead_of_best"] == np.count_nonzero(d > 0)
             assert entry["se"] == pytest.approx(se, rel=1e-12)
             if se > 0:
                 p = 2 * stats.t.sf(abs(d.mean()) / se, df=5)

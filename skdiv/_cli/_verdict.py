@@ -108,8 +108,8 @@ def verdict(names, rows, n_train, n_test):
     """Rank the rows per score and test each against the best.
 
     Adds ``row["verdict"][name] = {"rank", "status", "diff_to_best", "se",
-    "p_value"}`` (None for a score that failed or does not apply) and
-    returns one summary line per score.
+    "p_value", "folds_ahead_of_best"}`` (None for a score that failed or
+    does not apply) and returns one summary line per score.
     """
     lines = []
     for row in rows:
@@ -128,7 +128,7 @@ def verdict(names, rows, n_train, n_test):
         within, worse = [], []
         for rank, row in enumerate(ranked, start=1):
             entry = {"rank": rank, "status": "best", "diff_to_best": 0.0,
-                     "se": 0.0, "p_value": None}
+                     "se": 0.0, "p_value": None, "folds_ahead_of_best": 0}
             if rank > 1:
                 d = np.array(row["scores"][name]["folds"]) - best
                 mean, se, p_value = corrected_ttest(d, n_train, n_test)
@@ -136,7 +136,8 @@ def verdict(names, rows, n_train, n_test):
                     status = "tied"
                 else:
                     status = "within noise" if p_value >= ALPHA else "worse"
-                entry.update(status=status, diff_to_best=mean, se=se, p_value=p_value)
+                entry.update(status=status, diff_to_best=mean, se=se, p_value=p_value,
+                             folds_ahead_of_best=int(np.count_nonzero(d > 0)))
                 (worse if status == "worse" else within).append(row["label"])
             row["verdict"][name] = entry
         line = f"best by {name}: {ranked[0]['label']}"
