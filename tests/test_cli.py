@@ -445,13 +445,17 @@ def test_progress_bar_on_a_tty_unless_quiet(reg_csv, capsys, monkeypatch):
         (["--data", "{reg}", "--target", "y", "--drop", "nope"],
          "--drop: no column 'nope' in reg.csv"),
         (["--drop", "x0"], "--sep and --drop are for --data"),
+        (["--data", "{ids}", "--target", "y"],
+         "no usable feature columns besides 'y'. dropped 'id': unique per row: an "
+         "identifier"),
         (["--data", "{one}", "--target", "y"], "single class"),
         (["--data", "{rare}", "--target", "y", "--cv", "3"],
          "too few: 2 (2)"),
     ],
     ids=["missing-file", "missing-column", "data-without-target", "unknown-scorer",
          "soft-regression", "soft-continuous", "duplicate-names", "infinite",
-         "drop-unknown", "drop-without-data", "one-class", "rare-class"],
+         "drop-unknown", "drop-without-data", "only-an-id", "one-class",
+         "rare-class"],
 )
 def test_errors(argv, message, reg_csv, tmp_path, capsys):
     base = {"x0": [0.1 * i for i in range(12)], "x1": [float(i % 5) for i in range(12)]}
@@ -462,6 +466,8 @@ def test_errors(argv, message, reg_csv, tmp_path, capsys):
                          {**base, "x1": ["1", "inf"] * 6, "y": [0, 1] * 6}),
         "one": write_csv(tmp_path / "one.csv", {**base, "y": [1] * 12}),
         "dup": tmp_path / "dup.csv",
+        "ids": write_csv(tmp_path / "ids.csv",
+                         {"id": list(range(12)), "y": [0, 1] * 6}),
         "rare": write_csv(tmp_path / "rare.csv", {**base, "y": [0, 1] * 5 + [2, 2]}),
     }
     (tmp_path / "dup.csv").write_text(

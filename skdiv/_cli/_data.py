@@ -261,10 +261,11 @@ def _is_constant(column):
 def _target_is_sorted(y, task):
     """Rows ordered by the target: grouped by class, or monotone."""
     if task == "classification":
-        changes = np.count_nonzero(y[1:] != y[:-1])
-        return changes == np.unique(y).size - 1
+        # A single class is refused later, with its own message.
+        n_classes = np.unique(y).size
+        return n_classes > 1 and np.count_nonzero(y[1:] != y[:-1]) == n_classes - 1
     steps = np.diff(y.astype(np.float64))
-    return bool(np.all(steps >= 0) or np.all(steps <= 0))
+    return bool(np.ptp(y) > 0 and (np.all(steps >= 0) or np.all(steps <= 0)))
 
 
 def _leaks(X, numeric, categorical, y, task):
@@ -393,8 +394,12 @@ def load_csv(path, target, task, sep=None, drop=()):
     numeric = [name for name in numeric if name not in gone]
     categorical = [name for name in categorical if name not in gone]
     if not numeric and not categorical:
+        reasons = " ".join(warned[-len(leaks):] if leaks else [])
+        if constant:
+            reasons += f" Dropped, the same in every row: {_names(constant)}."
         raise UsageError(
-            f"--data: {path.name} has no usable feature columns besides {target!r}"
+            f"--data: {path.name} has no usable feature columns besides "
+            f"{target!r}. " + reasons.strip()
         )
     X = X[numeric + categorical].reset_index(drop=True)
     return Dataset(
