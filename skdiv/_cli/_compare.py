@@ -31,7 +31,7 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        return {"compare": compare}[args.command](args)
     except UsageError as exc:
         args.parser.error(str(exc))
     except RunError as exc:

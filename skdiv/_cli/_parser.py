@@ -68,7 +68,7 @@ examples:
 
 
 def build_parser():
-    from .. import __version__
+    from .._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="skdiv",
@@ -149,9 +149,9 @@ def build_parser():
         "--quiet", action="store_true",
         help="no progress bar and no warnings on stderr",
     )
-    from ._compare import compare as handler
-
-    compare.set_defaults(handler=handler, parser=compare)
+    # The command's function is chosen by its name (args.command) in
+    # _compare.main: the parser knows the options, not what runs them.
+    compare.set_defaults(parser=compare)
     return parser
 
 
