@@ -22,7 +22,7 @@ from sklearn.base import _fit_context
 # ``_score_func``, ``_sign``, ``_kwargs``, ``_response_method`` and its
 # methods ``_warn_overlap`` and ``_get_metadata_request``, and relies on
 # ``_MultimetricScorer`` passing ``partial(_cached_call, cache)`` as the
-# method caller (see ``skdiv.metrics._scorer._cache``).
+# method caller (see ``skdiv.metrics._make_scorer._cache``).
 # sklearn.metrics._scorer._BaseScorer, private; checked on 1.6.1 and 1.9.1.
 from sklearn.metrics._scorer import _BaseScorer
 

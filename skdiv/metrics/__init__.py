@@ -1,22 +1,15 @@
 """Metrics and scorers: divergences, Gaussian scores, intervals and calibration."""
 
 from ._calibration import brier_score, expected_calibration_error
-from ._divergence import (
-    cross_entropy,
-    entropy,
-    gaussian_crps,
-    gaussian_kl,
-    gaussian_nll,
-    kl_divergence,
-)
+from ._divergence import cross_entropy, entropy, kl_divergence
+from ._gaussian import gaussian_crps, gaussian_kl, gaussian_nll
 from ._interval import (
     interval_coverage,
     interval_coverage_gap,
     interval_score,
     interval_width,
-    mean_standardized_log_loss,
-    pit_calibration_error,
 )
+from ._predictive import mean_standardized_log_loss, pit_calibration_error
 from ._scorer import (
     get_scorer,
     get_scorer_names,

@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 from sklearn.utils import check_array, check_consistent_length
 
-from ._divergence import (
+from ._checks import (
     _FLOAT_DTYPES,
     _check_proba,
     _check_probability_rows,
