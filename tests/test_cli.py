@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -115,8 +116,10 @@ def test_default_regression_matches_cross_val_score(capsys):
     assert status == 0
     report = json.loads(out)
     assert report["data"] == "load_diabetes"
-    assert report["scoring"] == ["neg_gaussian_nll", "neg_gaussian_crps",
-                                 "neg_root_mean_squared_error"]
+    assert report["scoring"] == [
+        "neg_gaussian_nll", "neg_gaussian_crps", "neg_root_mean_squared_error",
+        "neg_interval_coverage_gap", "neg_interval_width",
+    ]
     rows = rows_by_objective(report)
     assert len(rows) == 4
 
@@ -140,6 +143,23 @@ def test_default_regression_matches_cross_val_score(capsys):
     got = rows[("BayesianRidge", "evidence")]["scores"]["neg_root_mean_squared_error"]
     np.testing.assert_allclose(got["folds"], expected, rtol=1e-10)
 
+    # The 90% interval's coverage gap and width, by counting in each fold.
+    gaps, widths = [], []
+    for train, test in cv.split(X):
+        model = make_pipeline(StandardScaler(), BayesianRidge()).fit(X[train], y[train])
+        mean, std = model.predict(X[test], return_std=True)
+        low, high = norm.interval(0.9, loc=mean, scale=std)
+        inside = np.mean((low <= y[test]) & (y[test] <= high))
+        gaps.append(-abs(inside - 0.9))
+        widths.append(-np.mean(high - low))
+    scores = rows[("BayesianRidge", "evidence")]["scores"]
+    np.testing.assert_allclose(
+        scores["neg_interval_coverage_gap"]["folds"], gaps, rtol=1e-12, atol=1e-15
+    )
+    np.testing.assert_allclose(
+        scores["neg_interval_width"]["folds"], widths, rtol=1e-10
+    )
+
 
 # ------------------------------------------------------ numbers are right
 def test_classification_json_matches_direct_computation(clf_csv, capsys):
@@ -151,10 +171,31 @@ def test_classification_json_matches_direct_computation(clf_csv, capsys):
     report = json.loads(out)
     assert report["task"] == "classification"
     assert report["n_classes"] == 3
-    assert report["scoring"] == ["neg_cross_entropy", "accuracy"]
+    assert report["scoring"] == [
+        "neg_cross_entropy", "accuracy", "neg_expected_calibration_error",
+    ]
     rows = rows_by_objective(report)
     X, y = classification_data()
     cv = StratifiedKFold(2, shuffle=True, random_state=0)
+
+    # Top-label calibration error in 15 bins, binned by hand in each fold.
+    expected_ece = []
+    for train, test in cv.split(X, y):
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+        proba = model.fit(X[train], y[train]).predict_proba(X[test])
+        confidence = proba.max(axis=1)
+        correct = model.classes_[proba.argmax(axis=1)] == y[test]
+        bins = np.clip(np.ceil(confidence * 15).astype(int) - 1, 0, 14)
+        ece = sum(
+            abs(correct[bins == b].mean() - confidence[bins == b].mean())
+            * np.mean(bins == b)
+            for b in np.unique(bins)
+        )
+        expected_ece.append(-ece)
+    got = rows[("LogisticRegression", "log_loss")]["scores"]
+    np.testing.assert_allclose(
+        got["neg_expected_calibration_error"]["folds"], expected_ece, rtol=1e-7
+    )
 
     for name in ["neg_cross_entropy", "accuracy"]:
         expected = cross_val_score(
@@ -197,7 +238,10 @@ def test_soft_labels_match_direct_computation(tmp_path, capsys):
     )
     assert status == 0
     report = json.loads(out)
-    assert report["scoring"] == ["neg_cross_entropy", "accuracy", "neg_kl_to_teacher"]
+    assert report["scoring"] == [
+        "neg_cross_entropy", "accuracy", "neg_expected_calibration_error",
+        "neg_kl_to_teacher",
+    ]
     rows = rows_by_objective(report)
     student_row = rows[("DivergenceClassifier", "cross_entropy")]
     assert student_row["targets"] == "soft (teacher)"

@@ -30,9 +30,11 @@ downloaded):
                   BayesianRidge, each after a StandardScaler and with their
                   default penalties.
 
-Default scores: classification neg_cross_entropy and accuracy (on hard labels
-the KL divergence equals the cross-entropy); regression neg_gaussian_nll,
-neg_gaussian_crps and neg_root_mean_squared_error.
+Default scores: classification neg_cross_entropy, accuracy and
+neg_expected_calibration_error (top-label, 15 bins; on hard labels the KL
+divergence equals the cross-entropy); regression neg_gaussian_nll,
+neg_gaussian_crps, neg_root_mean_squared_error, and the central 90% interval's
+neg_interval_coverage_gap (minus |coverage - 0.9|) and neg_interval_width.
 
 --soft-labels is knowledge distillation: in each training fold the teacher
 (HistGradientBoostingClassifier) gives out-of-fold predict_proba by an inner

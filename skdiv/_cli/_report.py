@@ -133,25 +133,59 @@ def _bullets(lines, bullet="* "):
     return out
 
 
+def _grids(left, left_cells, names, cell, extra=None):
+    """Grids of the score columns ``names``, as many as keep each within WIDTH.
+
+    ``left`` are the titles of the columns every grid repeats (the model),
+    ``left_cells(row_index)`` their cells, ``cell(row_index, name)`` a
+    score's cell; ``extra``, a ``(title, cells)`` column, goes with the first
+    grid. Greedy: a grid takes scores while it fits (one at the least).
+    """
+    n_rows = len(left_cells)
+
+    def grid(group, with_extra):
+        titles = left + group + ([extra[0]] if with_extra else [])
+        body = [
+            left_cells[i] + [cell(i, n) for n in group]
+            + ([extra[1][i]] if with_extra else [])
+            for i in range(n_rows)
+        ]
+        return _grid(titles, body, len(left))
+
+    out, group, first = [], [], extra is not None
+    for name in names:
+        trial = grid(group + [name], first)
+        if group and max(map(len, trial)) > WIDTH:
+            out += ([""] if out else []) + grid(group, first)
+            group, first = [], False
+        group.append(name)
+    if group:
+        out += ([""] if out else []) + grid(group, first)
+    return out
+
+
 def table(head, summary, names, rows, note_lines, show_targets):
     left = ["model"] + (["targets"] if show_targets else [])
-
-    def start(row):
-        return [row["label"]] + ([row["targets"].split()[0]] if show_targets else [])
-
-    scores = []
-    for row in rows:
-        t = row["fit_time"]["mean"]
-        scores.append(start(row) + [_fmt(row["scores"][n]) for n in names]
-                      + ["failed" if t is None else f"{t:.3f}"])
-    # The targets column is in the first table; without it this one fits.
-    versus = [[row["label"]] + [_fmt_versus(row["verdict"][n], row["scores"][n])
-                                for n in names] for row in rows]
+    starts = [
+        [row["label"]] + ([row["targets"].split()[0]] if show_targets else [])
+        for row in rows
+    ]
+    times = [
+        "failed" if row["fit_time"]["mean"] is None
+        else f"{row['fit_time']['mean']:.3f}"
+        for row in rows
+    ]
     out = head + [""] + _bullets(summary, bullet="") + [""]
-    out += _grid(left + names + ["fit (s)"], scores, len(left))
+    out += _grids(
+        left, starts, names, lambda i, n: _fmt(rows[i]["scores"][n]),
+        extra=("fit (s)", times),
+    )
     out += ["", "versus the best: paired difference +/- corrected standard error, "
             "p-value"]
-    out += _grid(["model"] + names, versus, 1)
+    out += _grids(
+        ["model"], [[row["label"]] for row in rows], names,
+        lambda i, n: _fmt_versus(rows[i]["verdict"][n], rows[i]["scores"][n]),
+    )
     out += [""] + _bullets(note_lines)
     return "\n".join(out) + "\n"
 

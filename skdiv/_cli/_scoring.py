@@ -10,11 +10,17 @@ from ._common import UsageError
 DEFAULT_SCORING = {
     # On hard labels KL(onehot || q) equals the cross-entropy, so
     # neg_kl_divergence would only repeat neg_cross_entropy.
-    "classification": ["neg_cross_entropy", "accuracy"],
+    # The calibration error and the 90% interval's coverage gap and width:
+    # how good the probabilities and the intervals are, beyond the mean.
+    "classification": [
+        "neg_cross_entropy", "accuracy", "neg_expected_calibration_error",
+    ],
     "regression": [
         "neg_gaussian_nll",
         "neg_gaussian_crps",
         "neg_root_mean_squared_error",
+        "neg_interval_coverage_gap",
+        "neg_interval_width",
     ],
 }
 # The multi-class form of scorers that take two classes only.
