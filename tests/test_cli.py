@@ -610,3 +610,21 @@ def test_many_classes_are_announced_before_fitting(tmp_path, capsys, monkeypatch
     with pytest.raises(Stop):
         main(["compare", "--data", str(path), "--target", "y", "--cv", "2", "--quiet"])
     assert capsys.readouterr().err == ""
+
+
+def test_exit_status_is_1_when_every_score_of_the_run_fails(tmp_path, capsys):
+    # The Poisson deviance needs strictly positive predictions: the constant
+    # model of the check before fitting has them, every linear model predicts
+    # a negative mean for the lowest rows of exp(2 x) in every fold.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    path = write_data(tmp_path / "positive.csv", X, np.exp(2 * X[:, 0]), "y")
+    status, out, err = run(
+        ["compare", "--data", str(path), "--target", "y", "--cv", "3",
+         "--scoring", "neg_mean_poisson_deviance", "--format", "json"], capsys,
+    )
+    assert status == 1
+    assert "every score of every model failed" in err
+    report = json.loads(out)
+    for row in report["results"]:
+        assert row["scores"]["neg_mean_poisson_deviance"]["mean"] is None
