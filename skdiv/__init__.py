@@ -3,6 +3,8 @@
 __version__ = "0.1.0.dev0"
 
 from ._classifier import DivergenceClassifier  # noqa: E402
+from ._mlp_classifier import DivergenceMLPClassifier  # noqa: E402
+from ._mlp_regressor import GaussianMLPRegressor  # noqa: E402
 from ._regressor import GaussianRegressor  # noqa: E402
 from .metrics import (  # noqa: E402
     get_scorer,
@@ -16,6 +18,8 @@ from .metrics import (  # noqa: E402
 
 __all__ = [
     "DivergenceClassifier",
+    "DivergenceMLPClassifier",
+    "GaussianMLPRegressor",
     "GaussianRegressor",
     "get_scorer",
     "get_scorer_names",

@@ -20,6 +20,7 @@ maps a solver-space gradient to that number.
 
 from threadpoolctl import threadpool_limits
 
+from ._adam import AdamResult, AdamState, adam
 from ._lbfgs import lbfgs
 from ._newton import newton_cg, truncated_cg
 
@@ -73,4 +74,13 @@ def minimize(problem, x0, *, solver="auto", max_iter=1000, tol=1e-4, verbose=0):
         return newton_cg(problem.loss_gradient_hessian, x0, **options)
 
 
-__all__ = ["SOLVERS", "lbfgs", "minimize", "newton_cg", "truncated_cg"]
+__all__ = [
+    "SOLVERS",
+    "AdamResult",
+    "AdamState",
+    "adam",
+    "lbfgs",
+    "minimize",
+    "newton_cg",
+    "truncated_cg",
+]
