@@ -135,8 +135,9 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
     >>> from skdiv import DivergenceMLPClassifier
     >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 10)
     >>> y = np.array([0, 1, 1, 0] * 10)  # XOR: no linear model fits it
-    >>> clf = DivergenceMLPClassifier((8,), activation="tanh", solver="lbfgs",
-    ...                               alpha=0.0, random_state=0).fit(X, y)
+    >>> clf = DivergenceMLPClassifier(hidden_layer_sizes=(8,), activation="tanh",
+    ...                               solver="lbfgs", alpha=0.0, random_state=0)
+    >>> clf = clf.fit(X, y)
     >>> clf.predict([[0, 0], [0, 1], [1, 0], [1, 1]])
     array([0, 1, 1, 0])
     """
@@ -152,8 +153,8 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
     def __init__(
         self,
         loss="cross_entropy",
-        hidden_layer_sizes=(100,),
         *,
+        hidden_layer_sizes=(100,),
         activation="relu",
         alpha=1e-4,
         class_weight=None,
@@ -247,8 +248,11 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
         )
         objective = get_objective(self.loss, allowed=["cross_entropy", "kl_divergence"])
         stratify = y_fit if y_fit.ndim == 1 and y_fit.dtype.kind == "i" else None
-        if stratify is not None and np.bincount(stratify).min(initial=0) < 2:
-            stratify = None
+        if stratify is not None:
+            # train_test_split cannot stratify a class of one row: split plainly.
+            counts = np.bincount(stratify)
+            if counts[counts > 0].min() < 2:
+                stratify = None
         self._solve(X, y_fit, sample_weight, objective, n_outputs,
                     incremental=incremental, stratify=stratify)
         self._centre_logits()

@@ -146,8 +146,9 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.uniform(-2, 2, size=(400, 1))
     >>> y = np.sin(2 * X[:, 0]) + rng.normal(size=400) * 0.1 * (1 + X[:, 0] ** 2)
-    >>> reg = GaussianMLPRegressor((20,), activation="tanh", solver="lbfgs",
-    ...                            max_iter=500, random_state=0).fit(X, y)
+    >>> reg = GaussianMLPRegressor(hidden_layer_sizes=(20,), activation="tanh",
+    ...                            solver="lbfgs", max_iter=500, random_state=0)
+    >>> reg = reg.fit(X, y)
     >>> mean, std = reg.predict([[0.0], [2.0]], return_std=True)
     >>> bool(std[1] > 2 * std[0])
     True
@@ -164,8 +165,8 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
     def __init__(
         self,
         loss="gaussian_nll",
-        hidden_layer_sizes=(100,),
         *,
+        hidden_layer_sizes=(100,),
         variance="heteroscedastic",
         activation="relu",
         alpha=1e-4,

@@ -95,8 +95,9 @@ def test_lbfgs_binary_matches_scikit_learn_on_the_same_start():
 def test_lbfgs_objective_rebuilt_from_weights(activation):
     X, _, soft = _data()
     sw = np.random.default_rng(1).uniform(0.5, 2, size=len(X))
-    clf = DivergenceMLPClassifier("kl_divergence", (5, 3), activation=activation,
-                                  solver="lbfgs", alpha=1e-2, tol=1e-7,
+    clf = DivergenceMLPClassifier("kl_divergence", hidden_layer_sizes=(5, 3),
+                                  activation=activation, solver="lbfgs",
+                                  alpha=1e-2, tol=1e-7,
                                   max_iter=5000, random_state=0)
     clf.fit(X, soft, sample_weight=sw)
     reference = _reference_objective(clf, X, soft, sw, loss="kl_divergence")
