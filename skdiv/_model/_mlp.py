@@ -37,6 +37,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
 from ._base import HessianOperator, Model
+from ._kernels import column_sums
 
 ACTIVATIONS = ("identity", "logistic", "relu", "tanh")
 
@@ -235,14 +236,20 @@ class MLPModel(Model):
             else:
                 grad_coef = a.T @ delta
             grad[s] = grad_coef.ravel()
-            grad[self._intercept_slices[layer]] = delta.sum(axis=0, dtype=np.float64)
+            # Column sums by BLAS: numpy's sum down the rows of an n x k array
+            # walks n short rows (see skdiv._model._kernels.column_sums).
+            grad[self._intercept_slices[layer]] = column_sums(delta)
             if layer == 0:
                 break
             if layer == self.n_layers - 1 and self.detach_outputs:
                 delta = delta.copy()
                 delta[:, list(self.detach_outputs)] = 0.0
             delta = delta @ coefs[layer].T
-            delta *= _derivative(self.activation, a)
+            if self.activation == "relu":
+                # f' is [a > 0]: a boolean mask, no float copy of it.
+                delta *= a > 0
+            else:
+                delta *= _derivative(self.activation, a)
         return grad
 
     def pullback(self, params, grad_raw, X=None):
