@@ -138,6 +138,10 @@ class BaseMLP(BaseEstimator):
             )
             self._store(model, params)
             self.objective_ = risk.loss(params)
+            # Adam's record of an earlier fit does not describe this one.
+            for name in ("loss_curve_", "validation_scores_", "best_validation_score_",
+                         "best_loss_", "_adam_state"):
+                self.__dict__.pop(name, None)
             return params
         return self._solve_adam(model, X, y, sample_weight, objective, params0,
                                 rng, incremental, continued, stratify,

@@ -193,6 +193,13 @@ def test_warm_start_continues_from_the_fitted_weights():
     assert clf.objective_ <= objective + 1e-15
     for a, b in zip(clf.coefs_, coefs, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-4)
+    # An L-BFGS fit after an Adam one keeps no stale Adam record.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.set_params(solver="adam", max_iter=2, warm_start=False).fit(X, y)
+    assert len(clf.loss_curve_) == 2
+    clf.set_params(solver="lbfgs", max_iter=2000, warm_start=True).fit(X, y)
+    assert not hasattr(clf, "loss_curve_") and not hasattr(clf, "best_loss_")
     # A new architecture starts afresh.
     clf.set_params(hidden_layer_sizes=(4,)).fit(X, y)
     assert clf.coefs_[0].shape == (3, 4)
