@@ -167,3 +167,20 @@ def test_squared_error_adam_reaches_the_two_stage_fixed_point():
                                     random_state=0).fit(X, y)
     np.testing.assert_allclose(adam.predict(X, return_std=True),
                                linear.predict(X, return_std=True), rtol=1e-4)
+
+
+def test_beta_nll_adam_reaches_the_linear_fixed_point():
+    """Full batches: Adam on the beta-weighted field stops where the linear
+    model's re-weighting fixed point is (the weights of the current variances,
+    normalised over the batch, are the fixed point's)."""
+    X, y = _data(n=400)
+    linear = GaussianRegressor(beta=0.5, alpha=1e-3, tol=1e-10).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        adam = GaussianMLPRegressor(beta=0.5, hidden_layer_sizes=(), alpha=1e-3,
+                                    learning_rate_init=0.01, max_iter=3000,
+                                    tol=0.0, n_iter_no_change=3000,
+                                    batch_size=400,
+                                    random_state=0).fit(X, y)
+    np.testing.assert_allclose(adam.predict(X, return_std=True),
+                               linear.predict(X, return_std=True), rtol=1e-3)
