@@ -1,9 +1,11 @@
 """Sphinx configuration of the skdiv documentation.
 
-Build with ``python -m sphinx -b html docs docs/_build/html``. The gallery
-examples are only executed when ``SKDIV_DOCS_RUN_GALLERY=1``: the examples
-have their own tests, and an unexecuted gallery keeps the build fast and free
-of plotting dependencies at run time.
+Build with ``python -m sphinx -b html docs docs/_build/html`` (after
+``pip install ".[docs]"``). The build executes the gallery examples (about ten
+seconds) so that their pages show their figures; ``SKDIV_DOCS_RUN_GALLERY=0``
+skips them for a quick look at the text. The pages work offline: the maths is
+rendered by a copy of MathJax that ``sphinx-mathjax-offline`` puts in
+``_static/``, and the theme's assets ship with the theme.
 """
 
 import os
@@ -30,6 +32,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # A local MathJax 3 in _static/mathjax (sets mathjax_path): nothing is
+    # fetched when a page is viewed.
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
@@ -53,7 +58,7 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
 # -- sphinx-gallery -------------------------------------------------------------
-_run_gallery = os.environ.get("SKDIV_DOCS_RUN_GALLERY", "") == "1"
+_run_gallery = os.environ.get("SKDIV_DOCS_RUN_GALLERY", "1") != "0"
 
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
@@ -65,14 +70,17 @@ sphinx_gallery_conf = {
     "doc_module": ("skdiv",),
     "backreferences_dir": "generated/backreferences",
     "reference_url": {"skdiv": None},
+    # The timing page loads jQuery and DataTables from CDNs: left out, so
+    # that no page refers to a remote script.
+    "write_computation_times": False,
 }
 
 # -- HTML -----------------------------------------------------------------------
-html_theme = "alabaster"
+html_theme = "pydata_sphinx_theme"
 html_theme_options = {
-    "description": "scikit-learn estimators trained by cross-entropy, "
-    "KL divergence or Gaussian NLL",
-    "fixed_sidebar": True,
+    # No links to remote services, no version switcher: the pages stand alone.
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
 }
 html_title = f"skdiv {release}"
 html_show_sourcelink = False

@@ -1,6 +1,6 @@
 """skdiv: scikit-learn estimators and scorers for cross-entropy, KL and Gaussian NLL."""
 
-__version__ = "0.1.0.dev0"
+from ._version import __version__  # noqa: E402
 
 from ._classifier import DivergenceClassifier  # noqa: E402
 from ._mlp_classifier import DivergenceMLPClassifier  # noqa: E402
@@ -11,9 +11,16 @@ from .metrics import (  # noqa: E402
     get_scorer_names,
     make_divergence_scorer,
     neg_cross_entropy_scorer,
+    neg_expected_calibration_error_scorer,
     neg_gaussian_crps_scorer,
     neg_gaussian_nll_scorer,
+    neg_interval_coverage_gap_scorer,
+    neg_interval_score_scorer,
+    neg_interval_width_scorer,
     neg_kl_divergence_scorer,
+    neg_mean_standardized_log_loss_scorer,
+    neg_multiclass_brier_score_scorer,
+    neg_pit_calibration_error_scorer,
 )
 
 __all__ = [
@@ -25,8 +32,15 @@ __all__ = [
     "get_scorer_names",
     "make_divergence_scorer",
     "neg_cross_entropy_scorer",
+    "neg_expected_calibration_error_scorer",
     "neg_gaussian_crps_scorer",
     "neg_gaussian_nll_scorer",
+    "neg_interval_coverage_gap_scorer",
+    "neg_interval_score_scorer",
+    "neg_interval_width_scorer",
     "neg_kl_divergence_scorer",
+    "neg_mean_standardized_log_loss_scorer",
+    "neg_multiclass_brier_score_scorer",
+    "neg_pit_calibration_error_scorer",
     "__version__",
 ]

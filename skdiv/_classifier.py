@@ -4,40 +4,17 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import log_expit
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
-from sklearn.utils import compute_class_weight
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_array,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted
 
-from . import _dask, _stochastic
+from ._scale import _dask, _stream
 from ._adapter import linear_risk
+from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._loss import CrossEntropy, get_objective, log_softmax, softmax_lse
 from ._solvers import minimize
-from ._validation import check_probability_rows, check_two_classes, encode_labels
-
-
-def _probabilities(target, n_classes):
-    """Rows of class probabilities: one-hot rows for integer codes."""
-    if target.ndim == 2:
-        return target
-    onehot = np.zeros((target.shape[0], n_classes))
-    onehot[np.arange(target.shape[0]), target] = 1.0
-    return onehot
-
-
-def _class_sums(target, sample_weight, n_classes):
-    """Weighted (soft) class counts :math:`\\sum_i s_i p_{ik}`."""
-    if target.ndim == 1:
-        return np.bincount(target, weights=sample_weight, minlength=n_classes)
-    return sample_weight @ target
+from ._targets import LinearSolution, check_sample_weight, prepare_classification
+from ._validation import store_fitted, validate_fit_data
 
 
 class DivergenceClassifier(ClassifierMixin, BaseEstimator):
@@ -230,10 +207,12 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         self : DivergenceClassifier
             The fitted estimator.
         """
-        # Dask arrays: exact fit, block by block on the workers (skdiv._dask).
+        # Every step below works on locals; only _store writes to self, so a
+        # fit that raises leaves the estimator as it was.
         if _dask.is_dask_array(X):
-            return _dask.fit_classifier(self, X, y, sample_weight)
-        X, y = validate_data(
+            # Dask arrays: exact fit, block by block on the workers.
+            return self._store(_dask.fit_classifier(self, X, y, sample_weight))
+        (X, y), features = validate_fit_data(
             self,
             X,
             y,
@@ -242,42 +221,28 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
             multi_output=True,
             y_numeric=False,
         )
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        # Integer codes for hard labels, probability rows for soft (and
+        # smoothed) ones; class weights folded into the sample weights.
+        prepared = prepare_classification(
+            y,
+            sample_weight,
+            classes=self.classes,
+            class_weight=self.class_weight,
+            label_smoothing=self.label_smoothing,
         )
-        if not sample_weight.any():
-            raise ValueError("sample_weight must not be all zero.")
-        # Integer codes for hard labels, (n_samples, n_classes) probabilities
-        # for soft ones (and for smoothed labels, below).
-        target = self._encode_target(y)
-        target, sample_weight = self._apply_class_weight(target, sample_weight)
-        n_classes = self.classes_.shape[0]
-        if self.label_smoothing:
-            target = (1.0 - self.label_smoothing) * _probabilities(
-                target, n_classes
-            ) + (self.label_smoothing / n_classes)
-
         objective = get_objective(self.loss, allowed=["cross_entropy", "kl_divergence"])
-        if n_classes == 2:
-            # One output: the probability of the second class.
-            y_fit = target[:, 1].copy() if target.ndim == 2 else (target == 1) * 1.0
-            n_outputs = 1
-        else:
-            y_fit, n_outputs = self._compact(target), n_classes
         problem = linear_risk(
             objective,
             X,
-            y_fit,
-            n_outputs=n_outputs,
-            sample_weight=sample_weight,
+            prepared.target,
+            n_outputs=prepared.n_outputs,
+            sample_weight=prepared.sample_weight,
             alpha=self.alpha,
             fit_intercept=self.fit_intercept,
         )
-        params0 = problem.pack(*self._initial_coef(problem, target, sample_weight))
-        # An (n_samples, n_classes) target is no longer needed when y_fit is
-        # compact (codes or one column): free it before the solver's buffers.
-        del target
-        params, self.n_iter_ = minimize(
+        params0 = problem.pack(*self._initial_coef(problem, prepared))
+        params, n_iter = minimize(
             problem,
             params0,
             solver=self.solver,
@@ -285,74 +250,20 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
             tol=self.tol,
             verbose=self.verbose,
         )
-        self.coef_, self.intercept_ = problem.unpack(params)
-        self.objective_ = problem.loss(params)
-        return self
-
-    def _encode_target(self, y):
-        """Integer codes of hard labels, or soft labels as (n, n_classes) rows."""
-        classes = None if self.classes is None else column_or_1d(self.classes)
-        if classes is not None and np.unique(classes).shape[0] != classes.shape[0]:
-            raise ValueError(f"classes must be unique, got {classes!r}.")
-        if y.ndim == 2 and y.shape[1] > 1:
-            y = check_array(y, dtype=np.float64, ensure_all_finite=True,
-                            input_name="y")
-            if classes is None:
-                classes = np.arange(y.shape[1])
-            elif classes.shape[0] != y.shape[1]:
-                raise ValueError(
-                    f"Soft-label y has {y.shape[1]} columns but classes names "
-                    f"{classes.shape[0]} classes."
-                )
-            check_probability_rows(y, name="soft-label y")
-            self.classes_ = classes
-            return y
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        if classes is None:
-            classes, codes = np.unique(y, return_inverse=True)
-        else:
-            codes = encode_labels(y, classes)
-        check_two_classes(classes)
-        self.classes_ = classes
-        return codes
-
-    def _apply_class_weight(self, target, sample_weight):
-        if self.class_weight is None:
-            return target, sample_weight
-        n_classes = self.classes_.shape[0]
-        if self.class_weight == "balanced":
-            # scikit-learn's rule (weighted since 1.9) with soft class counts:
-            # c_k = sum(s) / (K * sum_i s_i p_ik) over the K classes present.
-            counts = _class_sums(target, sample_weight, n_classes)
-            present = counts > 0
-            weights = np.ones_like(counts)
-            weights[present] = counts.sum() / (present.sum() * counts[present])
-        else:
-            weights = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=self.classes_
+        coef, intercept = problem.unpack(params)
+        return self._store(
+            LinearSolution(
+                coef=coef,
+                intercept=intercept,
+                n_iter=n_iter,
+                objective=problem.loss(params),
+                classes=prepared.classes,
+                n_features_in=features["n_features_in_"],
+                feature_names_in=features["feature_names_in_"],
             )
-        if target.ndim == 1:
-            # A hard label's row is one-hot: its weight is its class's.
-            return target, sample_weight * weights[target]
-        # -sum_k c_k p_ik log q_ik = s_i * CE(p'_i, q_i) with s_i = sum_k c_k p_ik.
-        weighted = target * weights
-        row_weight = weighted.sum(axis=1)
-        keep = row_weight > 0
-        weighted[keep] /= row_weight[keep, None]
-        weighted[~keep] = target[~keep]
-        return weighted, sample_weight * row_weight
+        )
 
-    @staticmethod
-    def _compact(target):
-        """Integer codes when every row is one-hot (a cheaper objective path)."""
-        if target.ndim == 1:
-            return target
-        if np.all(target.max(axis=1) == 1.0):
-            return target.argmax(axis=1)
-        return target
-
-    def _initial_coef(self, problem, target, sample_weight):
+    def _initial_coef(self, problem, prepared):
         n_outputs, n_features = problem.n_outputs, problem.n_features
         if (
             self.warm_start
@@ -363,16 +274,28 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         coef = np.zeros((n_outputs, n_features))
         if not self.fit_intercept:
             return coef, None
-        # The intercept-only optimum: logits of the weighted class frequencies.
-        counts = _class_sums(target, sample_weight, self.classes_.shape[0])
-        prior = np.clip(counts / sample_weight.sum(), 1e-10, 1)
-        log_prior = np.log(prior)
-        if n_outputs == 1:
-            return coef, np.array([log_prior[1] - log_prior[0]])
-        return coef, log_prior - log_prior.mean()
+        return coef, prepared.intercept_start()
 
+    def _store(self, solution):
+        """Store a solution: the commit of :meth:`fit`, the Dask fit and
+        :meth:`partial_fit`, and the only place where they write to ``self``.
+        """
+        attributes = {
+            "classes_": solution.classes,
+            "coef_": solution.coef,
+            "intercept_": solution.intercept,
+            "n_iter_": solution.n_iter,
+            "objective_": solution.objective,
+            "n_features_in_": solution.n_features_in,
+            "feature_names_in_": solution.feature_names_in,
+        }
+        if solution.stream is not None:
+            # The stream continues only from the coefficients it produced.
+            solution.stream.coef = solution.coef
+            attributes["_stream"] = solution.stream
+        return store_fitted(self, attributes)
     # ---------------------------------------------------------- partial_fit
-    # Streaming: one pass of Adam over the rows given (skdiv._stochastic).
+    # Streaming: one pass of Adam over the rows given (skdiv._scale._stream).
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Update the model with one pass of Adam over ``X`` in mini-batches.
@@ -404,7 +327,12 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         self : DivergenceClassifier
             The updated estimator.
         """
-        return _stochastic.partial_fit_classifier(self, X, y, classes, sample_weight)
+        return self._store(
+            _stream.partial_fit_classifier(
+                self, X, y, classes, sample_weight,
+                stream=getattr(self, "_stream", None),
+            )
+        )
 
     # -------------------------------------------------------------- predict
     def decision_function(self, X):

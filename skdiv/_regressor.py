@@ -1,124 +1,26 @@
 """Linear Gaussian regression fitted by NLL, KL divergence or least squares."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.linalg
-import scipy.sparse as sp
 import scipy.stats
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array, check_consistent_length
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._scale import _dask, _stream
+from ._compat import Interval, StrOptions, _fit_context, validate_data
+from ._gaussian import fit_joint, fit_log_variance
+from ._loss import LOG_VAR_LIMIT
+from ._targets import (
+    GaussianSolution,
+    check_sample_weight,
+    check_y_std,
+    constant_log_variance,
+    penalised_least_squares,
+    prepare_regression,
+    target_scaling,
 )
-
-from . import _dask, _stochastic
-from ._adapter import ZeroInterceptConstraint, linear_risk
-from ._loss import (
-    LOG_VAR_LIMIT,
-    GaussianKL,
-    GaussianNLL,
-    LogVarianceHead,
-    with_fixed_mean,
-)
-from ._model._kernels import row_blocks
-from ._scale._dask_model import dask_linear_risk, is_dask_array
-from ._solvers import minimize
-
-# Cap on the refits of the beta-NLL fixed point, and the number of previous
-# refits its Anderson acceleration combines.
-_BETA_MAX_OUTER = 100
-_ANDERSON_MEMORY = 5
-
-
-def _weighted_mean(values, sample_weight):
-    return float(np.average(values, weights=sample_weight))
-
-
-def _ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
-    r"""Penalised weighted least squares for dense, tall ``X``, without copying it.
-
-    Solves :math:`(X_c^\top S X_c + \lambda I) w = X_c^\top S t` with
-    :math:`X_c = X - \bar x`, :math:`\lambda = \alpha \sum_i s_i`, the Gram
-    matrix accumulated over row blocks and factored by ``eigh``
-    (pseudo-inverse when :math:`\lambda = 0` and :math:`X_c` is rank
-    deficient, giving the minimum-norm solution as ``LinearRegression``). One
-    step of iterative refinement on the true residual recovers the digits
-    that forming the Gram matrix loses.
-    """
-    n_samples, n_features = X.shape
-    sw_sum = sample_weight.sum()
-    gram = np.zeros((n_features, n_features))
-    for rows in row_blocks(n_samples, n_features):
-        block = X[rows]
-        gram += block.T @ (block * sample_weight[rows, None])
-    gram -= sw_sum * np.outer(x_mean, x_mean)
-    gram[np.diag_indices_from(gram)] += alpha * sw_sum
-    eigval, eigvec = np.linalg.eigh((gram + gram.T) / 2)
-    cutoff = np.finfo(np.float64).eps * n_samples * max(eigval.max(), 0.0)
-    inverse = np.where(eigval > cutoff, 1.0 / np.where(eigval > 0, eigval, 1.0), 0.0)
-
-    def solve(rhs):
-        return eigvec @ (inverse * (eigvec.T @ rhs))
-
-    def normal_residual(coef):
-        residual = sample_weight * (target - (X @ coef - x_mean @ coef))
-        return X.T @ residual - x_mean * residual.sum() - alpha * sw_sum * coef
-
-    coef = solve(normal_residual(np.zeros(n_features)))
-    return coef + solve(normal_residual(coef))
-
-
-def _penalised_least_squares(X, y, sample_weight, alpha, fit_intercept):
-    r"""Closed-form minimiser of the penalised weighted squared error.
-
-    Minimises :math:`\frac{1}{2S}\sum_i s_i (y_i - x_i w - b)^2 +
-    \frac{\alpha}{2}\lVert w \rVert^2` with :math:`S = \sum_i s_i`, i.e.
-    ``Ridge(alpha=alpha * S)``. Dense, tall ``X`` (at least four rows per
-    feature): normal equations, see :func:`_ridge_normal_equations`. Other
-    dense ``X``: least squares on the augmented,
-    weighted, centred system (minimum-norm solution when ``alpha == 0``, as
-    ``LinearRegression``). Sparse ``X``: normal equations built with sparse
-    products, centring applied to the Gram matrix so ``X`` is never densified.
-
-    Returns ``(coef, intercept)``.
-    """
-    n_features = X.shape[1]
-    sw_sum = sample_weight.sum()
-    if fit_intercept:
-        x_mean = np.asarray(X.T @ sample_weight).ravel() / sw_sum
-        y_mean = _weighted_mean(y, sample_weight)
-    else:
-        x_mean = np.zeros(n_features)
-        y_mean = 0.0
-    if n_features == 0:
-        return np.zeros(0), y_mean
-    if sp.issparse(X):
-        weighted_x = X.multiply(sample_weight[:, None]).tocsr()
-        gram = np.asarray((X.T @ weighted_x).toarray(), dtype=np.float64)
-        gram -= sw_sum * np.outer(x_mean, x_mean)
-        rhs = np.asarray(weighted_x.T @ y).ravel() - sw_sum * x_mean * y_mean
-        if alpha > 0:
-            gram[np.diag_indices_from(gram)] += alpha * sw_sum
-            coef = scipy.linalg.solve(gram, rhs, assume_a="pos")
-        else:
-            coef = scipy.linalg.lstsq(gram, rhs)[0]
-    elif X.shape[0] >= 4 * n_features:
-        coef = _ridge_normal_equations(X, y - y_mean, sample_weight, x_mean, alpha)
-    else:
-        root_w = np.sqrt(sample_weight)
-        design = (X - x_mean) * root_w[:, None]
-        target = (y - y_mean) * root_w
-        if alpha > 0:
-            design = np.vstack([design, np.sqrt(alpha * sw_sum) * np.eye(n_features)])
-            target = np.concatenate([target, np.zeros(n_features)])
-        coef = scipy.linalg.lstsq(design, target)[0]
-    return coef, y_mean - float(x_mean @ coef)
+from ._validation import store_fitted, validate_fit_data
 
 
 class GaussianRegressor(RegressorMixin, BaseEstimator):
@@ -392,282 +294,105 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        # Dask arrays: exact fit, block by block on the workers (skdiv._dask).
+        # Every step below works on locals; only _store writes to self, so a
+        # fit that raises leaves the estimator as it was.
         if _dask.is_dask_array(X):
-            return _dask.fit_regressor(self, X, y, sample_weight, y_std)
-        X, y = validate_data(
+            # Dask arrays: exact fit, block by block on the workers.
+            return self._store(_dask.fit_regressor(self, X, y, sample_weight, y_std))
+        (X, y), features = validate_fit_data(
             self, X, y, accept_sparse="csr", dtype=np.float64, y_numeric=True
         )
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        y_std = self._check_y_std(y_std, y)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        y_std = check_y_std(y_std, y, loss=self.loss, beta=self.beta)
 
         # Standardise the target so that the solver, the penalty and the
         # log-variance bounds see a target of unit scale whatever its units.
-        y_offset = _weighted_mean(y, sample_weight) if self.fit_intercept else 0.0
-        y_scale = np.sqrt(_weighted_mean((y - y_offset) ** 2, sample_weight))
-        if not y_scale > 0:
-            y_scale = 1.0
-        y_tilde = (y - y_offset) / y_scale
-        if y_std is None:
-            objective = GaussianNLL(2.0 * np.log(self.min_std), LOG_VAR_LIMIT)
-            target = y_tilde
-        else:
-            objective = GaussianKL(2.0 * np.log(self.min_std), LOG_VAR_LIMIT)
-            target = np.column_stack([y_tilde, y_std / y_scale])
+        scaling = target_scaling(y, sample_weight, fit_intercept=self.fit_intercept)
+        prepared = prepare_regression(y, y_std, scaling, min_std=self.min_std)
+        target, objective = prepared.target, prepared.objective
+        y_tilde = prepared.mean_target
 
-        coef, intercept = _penalised_least_squares(
+        coef, intercept = penalised_least_squares(
             X, y_tilde, sample_weight, self.alpha, self.fit_intercept
         )
         residual = y_tilde - (X @ coef + intercept)
         second_moment = residual**2
         if y_std is not None:
             second_moment = second_moment + target[:, 1] ** 2
-        variance = max(_weighted_mean(second_moment, sample_weight), self.min_std**2)
+        var_intercept = constant_log_variance(
+            float(np.average(second_moment, weights=sample_weight)), self.min_std
+        )
         var_coef = np.zeros_like(coef)
-        var_intercept = float(np.log(variance))
         n_iter = 1
 
+        options = dict(
+            alpha=self.alpha, solver=self.solver, max_iter=self.max_iter,
+            tol=self.tol, verbose=self.verbose,
+        )
         if self.variance == "heteroscedastic":
             if self.loss == "squared_error":
-                var_coef, var_intercept, n_lbfgs = self._fit_log_variance(
-                    X,
-                    target,
-                    sample_weight,
-                    objective,
-                    X @ coef + intercept,
-                    var_intercept,
+                var_coef, var_intercept, n_solver = fit_log_variance(
+                    X, target, sample_weight, objective, X @ coef + intercept,
+                    var_intercept, **options,
                 )
             else:
-                (coef, var_coef), (intercept, var_intercept), n_lbfgs = self._fit_joint(
-                    X,
-                    target,
-                    sample_weight,
-                    objective,
-                    np.vstack([coef, var_coef]),
-                    [intercept, var_intercept],
+                (coef, var_coef), (intercept, var_intercept), n_solver = fit_joint(
+                    X, target, sample_weight, objective,
+                    np.vstack([coef, var_coef]), [intercept, var_intercept],
+                    fit_intercept=self.fit_intercept, beta=self.beta, **options,
                 )
-            n_iter += n_lbfgs
+            n_iter += n_solver
 
         raw = np.column_stack([X @ coef + intercept, X @ var_coef + var_intercept])
-        self.objective_ = float(
+        objective_value = float(
             objective.loss(target, raw, sample_weight).sum() / sample_weight.sum()
             + 0.5 * self.alpha * (coef @ coef + var_coef @ var_coef)
         )
-        self._set_solution(coef, intercept, var_coef, var_intercept, y_offset, y_scale)
-        self.n_iter_ = n_iter
-        return self
+        return self._store(
+            GaussianSolution(
+                coef=coef, intercept=intercept, var_coef=var_coef,
+                var_intercept=var_intercept, scaling=scaling, n_iter=n_iter,
+                objective=objective_value,
+                n_features_in=features["n_features_in_"],
+                feature_names_in=features["feature_names_in_"],
+            )
+        )
 
-    def _set_solution(self, coef, intercept, var_coef, var_intercept, offset, scale):
-        """Store a solution found on the standardised target in target units.
+    def _store(self, solution):
+        """Store a solution found on the standardised target, in target units.
 
-        Shared by :meth:`fit`, the Dask path and :meth:`partial_fit`: the
-        mean scales by ``scale`` and shifts by ``offset``, the log-variance
-        intercept shifts by ``2 log scale``.
+        The commit of :meth:`fit`, the Dask fit and :meth:`partial_fit`, and
+        the only place where they write to the estimator: the mean scales by
+        ``scale`` and shifts by ``offset``, the log-variance intercept shifts
+        by ``2 log scale``.
         """
+        offset, scale = solution.scaling.offset, solution.scaling.scale
         log_scale2 = 2.0 * np.log(scale)
-        self.coef_ = coef * scale
-        self.intercept_ = float(offset + scale * intercept)
-        self.var_coef_ = np.asarray(var_coef, dtype=np.float64)
-        self.var_intercept_ = float(var_intercept + log_scale2)
-        self.std_floor_ = float(self.min_std * scale)
-        self._log_var_bounds = (
-            2.0 * np.log(self.min_std) + log_scale2,
-            LOG_VAR_LIMIT + log_scale2,
-        )
-
-    def _check_beta(self):
-        if self.loss == "squared_error" and self.beta > 0:
-            raise ValueError(
-                "beta > 0 weights the joint mean-variance fit of "
-                "loss='gaussian_nll' or 'kl_divergence'; loss='squared_error' "
-                f"fits the mean by least squares already. Got beta={self.beta}."
-            )
-
-    def _check_y_std(self, y_std, y):
-        """Validate ``y_std`` against ``loss`` (and ``beta`` against ``loss``)."""
-        self._check_beta()
-        if self.loss != "kl_divergence":
-            if y_std is not None:
-                raise ValueError(
-                    f"y_std is only used with loss='kl_divergence'; "
-                    f"loss={self.loss!r} fits point targets. Drop y_std or "
-                    "use loss='kl_divergence'."
-                )
-            return None
-        if y_std is None:
-            raise ValueError(
-                "loss='kl_divergence' needs the standard deviation of each "
-                "target distribution: call fit(X, y, y_std=...)."
-            )
-        y_std = check_array(
-            y_std, ensure_2d=False, dtype=np.float64, input_name="y_std"
-        )
-        if y_std.ndim != 1:
-            raise ValueError(
-                f"y_std must be 1-D of shape (n_samples,), got shape {y_std.shape}."
-            )
-        check_consistent_length(y, y_std)
-        if np.any(y_std <= 0):
-            raise ValueError("y_std must be strictly positive.")
-        return y_std
-
-    def _fit_log_variance(self, X, target, sample_weight, objective, mean, start):
-        """Second stage of ``squared_error``: log-variance head, mean fixed."""
-        problem = linear_risk(
-            LogVarianceHead(objective),
-            X,
-            with_fixed_mean(np, target, mean),
-            n_outputs=1,
-            sample_weight=sample_weight,
-            alpha=self.alpha,
-            fit_intercept=True,
-        )
-        x0 = problem.pack(np.zeros((1, X.shape[1])), [start])
-        params, n_iter = minimize(
-            problem,
-            x0,
-            solver=self.solver,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            verbose=self.verbose,
-        )
-        coef, intercept = problem.unpack(params)
-        return coef[0], float(intercept[0]), n_iter
-
-    def _joint_problem(self, X, target, weights, objective):
-        make_risk = dask_linear_risk if is_dask_array(X) else linear_risk
-        problem = make_risk(
-            objective,
-            X,
-            target,
-            n_outputs=2,
-            sample_weight=weights,
-            alpha=self.alpha,
-            fit_intercept=True,
-        )
-        return problem if self.fit_intercept else ZeroInterceptConstraint(problem)
-
-    def _fit_joint(self, X, target, sample_weight, objective, coef, intercept):
-        """Mean and log-variance jointly by L-BFGS, with the beta-NLL loop.
-
-        ``coef`` (2, n_features) and ``intercept`` (2,) are the start, in
-        original coordinates. With ``beta > 0`` the fit is the fixed point
-        of ``T``: freeze the weights at the current variances, refit. The
-        parameters are carried between refits in original coordinates,
-        since each re-weighting changes the adapter's preconditioning and so
-        the solver coordinates. The plain iteration converges linearly, at
-        a rate that can be close to 1 when the model is misspecified, so it
-        is Anderson-accelerated (the next point is the combination of the
-        last few ``T`` images whose residuals ``T(theta) - theta`` combine
-        to the least norm; restarted whenever the residual grows, and
-        dropped for the plain step when its refit diverges).
-        """
-        n_features = X.shape[1]
-
-        def refit(theta):
-            coef, intercept = theta[:-2].reshape(2, n_features), theta[-2:]
-            weights = sample_weight
-            if self.beta > 0:
-                log_var = np.clip(
-                    X @ coef[1] + intercept[1], objective.log_var_min, LOG_VAR_LIMIT
-                )
-                # Shifted by the max: the objective's normalisation by the sum
-                # of the weights makes the common factor irrelevant.
-                weights = sample_weight * np.exp(self.beta * (log_var - log_var.max()))
-            problem = self._joint_problem(X, target, weights, objective)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                params, n_iter = minimize(
-                    problem,
-                    problem.pack(coef, intercept),
-                    solver=self.solver,
-                    max_iter=self.max_iter,
-                    tol=self.tol,
-                    verbose=self.verbose,
-                )
-            converged = True
-            for warning in caught:
-                if self.beta > 0 and issubclass(warning.category, ConvergenceWarning):
-                    # Reported once, by the re-weighting loop below.
-                    converged = False
-                else:
-                    warnings.warn_explicit(
-                        warning.message, warning.category, warning.filename,
-                        warning.lineno,
-                    )
-            coef, intercept = problem.unpack(params)
-            return np.concatenate([coef.ravel(), intercept]), n_iter, converged
-
-        def diverged(theta):
-            # Above the upper clip bound the objective is flat in the
-            # log-variance, so such points are spurious fixed points.
-            return np.any(X @ theta[n_features:-2] + theta[-1] > LOG_VAR_LIMIT)
-
-        theta = np.concatenate([np.ravel(coef), np.asarray(intercept, dtype=float)])
-        image, n_iter, converged = refit(theta)
-        if self.beta > 0:
-            images, residuals = [], []
-            message = None
-            for _ in range(_BETA_MAX_OUTER - 1):
-                if not converged:
-                    # The weighted likelihood has no finite optimum here
-                    # (samples fitted exactly): re-weighting cannot help.
-                    message = (
-                        "stopped: a weighted refit did not converge, as happens "
-                        "when samples can be fitted exactly and the likelihood "
-                        "is unbounded; a larger alpha helps"
-                    )
-                    break
-                residual = image - theta
-                change = np.max(np.abs(residual))
-                if change <= self.tol:
-                    break
-                if residuals and change > np.max(np.abs(residuals[-1])):
-                    images, residuals = [], []
-                images = [*images[-_ANDERSON_MEMORY:], image]
-                residuals = [*residuals[-_ANDERSON_MEMORY:], residual]
-                if len(images) > 1:
-                    d_residual = np.diff(residuals, axis=0).T
-                    gamma = scipy.linalg.lstsq(d_residual, residual)[0]
-                    extrapolated = image - np.diff(images, axis=0).T @ gamma
-                    candidate, n_last, converged = refit(extrapolated)
-                    n_iter += n_last
-                    if not diverged(candidate):
-                        theta, image = extrapolated, candidate
-                        continue
-                    images, residuals = [image], [residual]
-                candidate, n_last, converged = refit(image)
-                n_iter += n_last
-                if diverged(candidate):
-                    message = (
-                        "diverged: the re-weighted fit drives predicted "
-                        "variances to the upper bound. The last iterate before "
-                        "that is kept; a smaller beta or a larger alpha helps"
-                    )
-                    break
-                theta, image = image, candidate
-            else:
-                change = np.max(np.abs(image - theta))
-                if change > self.tol:
-                    message = (
-                        f"did not converge in {_BETA_MAX_OUTER} re-weightings: the "
-                        f"coefficients still change by {change:.3g} > tol={self.tol:g}"
-                    )
-            if message is not None:
-                warnings.warn(
-                    f"The beta-NLL re-weighting (beta={self.beta}) {message}.",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
-        coef, intercept = image[:-2].reshape(2, n_features), image[-2:]
-        if not self.fit_intercept:
-            intercept[0] = 0.0
-        return coef, intercept, n_iter
+        coef = np.asarray(solution.coef * scale, dtype=np.float64)
+        attributes = {
+            "coef_": coef,
+            # NumPy scalars, as scikit-learn's single-target regressors.
+            "intercept_": np.float64(offset + scale * solution.intercept),
+            "var_coef_": np.asarray(solution.var_coef, dtype=np.float64),
+            "var_intercept_": np.float64(solution.var_intercept + log_scale2),
+            "std_floor_": float(self.min_std * scale),
+            "objective_": float(solution.objective),
+            "n_iter_": solution.n_iter,
+            "n_features_in_": solution.n_features_in,
+            "feature_names_in_": solution.feature_names_in,
+            "_log_var_bounds": (
+                2.0 * np.log(self.min_std) + log_scale2,
+                LOG_VAR_LIMIT + log_scale2,
+            ),
+        }
+        if solution.stream is not None:
+            # The stream continues only from the coefficients it produced.
+            solution.stream.coef = coef
+            attributes["_stream"] = solution.stream
+        return store_fitted(self, attributes)
 
     # ---------------------------------------------------------- partial_fit
-    # Streaming: one pass of Adam over the rows given (skdiv._stochastic).
+    # Streaming: one pass of Adam over the rows given (skdiv._scale._stream).
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, y_std=None):
         """Update the model with one pass of Adam over ``X`` in mini-batches.
@@ -699,7 +424,11 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         self : GaussianRegressor
             The updated estimator.
         """
-        return _stochastic.partial_fit_regressor(self, X, y, sample_weight, y_std)
+        return self._store(
+            _stream.partial_fit_regressor(
+                self, X, y, sample_weight, y_std, stream=getattr(self, "_stream", None)
+            )
+        )
 
     # -------------------------------------------------------------- predict
     def _mean_log_var(self, X):

@@ -2,12 +2,57 @@
 
 import numpy as np
 
-# Rows of probabilities may carry float32 rounding: accept |sum - 1| up to this.
+from ._compat import validate_data
+
+#: Smallest tolerance on ``|row sum - 1|`` of probability rows; see
+#: :func:`row_sum_tolerance`.
 PROBA_SUM_TOL = 1e-6
 
 
-def check_probability_rows(proba, *, name="y", sum_tol=PROBA_SUM_TOL):
+def row_sum_tolerance(dtype):
+    r"""The one tolerance on :math:`|\sum_k p_k - 1|` of probability rows.
+
+    :math:`\max(10^{-6}, \sqrt{\epsilon})` with :math:`\epsilon` the
+    machine epsilon of ``dtype``: ``1e-6`` for float64 (rows computed in
+    float32 and stored as float64 pass), about ``3.5e-4`` for float32.
+    Shared by the estimators' soft labels and the metrics.
+    """
+    return max(PROBA_SUM_TOL, float(np.sqrt(np.finfo(dtype).eps)))
+
+
+def raise_for_probability_range(minimum, maximum, name):
+    """Raise a ValueError unless ``minimum >= 0`` and ``maximum <= 1``."""
+    if minimum < 0:
+        raise ValueError(
+            f"{name} contains negative values (minimum {float(minimum)!r}); "
+            "probabilities must lie in [0, 1]."
+        )
+    if maximum > 1:
+        raise ValueError(
+            f"{name} contains values greater than 1 (maximum {float(maximum)!r}); "
+            "probabilities must lie in [0, 1]."
+        )
+
+
+def raise_for_row_sums(name, tol, n_bad, worst_row, worst_sum):
+    """Raise the ValueError for ``n_bad`` rows whose sum is off by more than ``tol``.
+
+    ``worst_row`` is the row whose sum is farthest from 1, ``worst_sum`` its
+    sum. A function of reductions, so that Dask arrays get the same message.
+    """
+    if n_bad:
+        raise ValueError(
+            f"The rows of {name} must sum to one (tolerance {tol:.2g}); "
+            f"row {int(worst_row)} sums to {float(worst_sum)!r} ({int(n_bad)} "
+            "row(s) do not sum to one)."
+        )
+
+
+def check_probability_rows(proba, *, name="y"):
     """Check that every row of a 2-D array is a probability distribution.
+
+    Entries must lie in :math:`[0, 1]` and each row must sum to one within
+    :func:`row_sum_tolerance` of the array's dtype.
 
     Parameters
     ----------
@@ -15,30 +60,22 @@ def check_probability_rows(proba, *, name="y", sum_tol=PROBA_SUM_TOL):
         Finite values (check those first, e.g. with ``check_array``).
     name : str
         How the error message calls the array.
-    sum_tol : float
-        Largest accepted ``|row sum - 1|``.
 
     Raises
     ------
     ValueError
-        Naming the first offending row, for a negative entry or a row whose
-        sum is not 1.
+        For an entry outside :math:`[0, 1]`, naming the extreme value, or for
+        rows whose sum is not one, naming the row farthest from one.
     """
-    negative = np.flatnonzero((proba < 0).any(axis=1))
-    if negative.size:
-        i = negative[0]
-        raise ValueError(
-            f"{name} must hold probabilities, but row {i} has a negative "
-            f"entry ({proba[i].min():.6g}); {negative.size} row(s) do."
-        )
+    if proba.size:
+        raise_for_probability_range(proba.min(), proba.max(), name)
     sums = proba.sum(axis=1)
-    bad = np.flatnonzero(np.abs(sums - 1.0) > sum_tol)
-    if bad.size:
-        i = bad[0]
-        raise ValueError(
-            f"Rows of {name} must sum to 1, but row {i} sums to {sums[i]:.10g}; "
-            f"{bad.size} row(s) do not sum to 1 (tolerance {sum_tol:g})."
-        )
+    deviation = np.abs(sums - 1.0)
+    tol = row_sum_tolerance(proba.dtype)
+    bad = deviation > tol
+    if bad.any():
+        worst = int(np.argmax(deviation))
+        raise_for_row_sums(name, tol, bad.sum(), worst, sums[worst])
     return proba
 
 
@@ -85,3 +122,64 @@ def check_two_classes(classes):
             "DivergenceClassifier needs samples of at least 2 classes in "
             f"the data, but the data contain only one class: {classes[0]!r}."
         )
+
+
+# ----------------------------------------------------------- transactional fit
+def validate_fit_data(estimator, X, y="no_validation", *, reset=True, **check_params):
+    """:func:`~sklearn.utils.validation.validate_data` that leaves ``estimator`` alone.
+
+    scikit-learn's ``validate_data(estimator, X, y, reset=True)`` sets
+    ``n_features_in_`` and ``feature_names_in_`` on the estimator (or deletes
+    the latter) before the fit has checked anything else, so a fit that
+    raises later would leave an estimator whose feature attributes disagree
+    with its coefficients. Here validation runs on a *stand-in*: a bare
+    instance of the estimator's class whose ``__dict__`` is a shallow copy
+    of the estimator's (no array is copied, no ``__init__`` or pickling hook
+    runs). ``validate_data`` reads the stand-in's parameters, tags and (with
+    ``reset=False``) its fitted ``n_features_in_`` and
+    ``feature_names_in_``, exactly as it would the estimator's, and writes
+    its feature attributes on the stand-in only. The caller commits them with
+    :func:`store_fitted` once the whole fit has succeeded.
+
+    This is simpler and safer than snapshotting and restoring the
+    estimator's attributes on failure: nothing needs undoing, so an
+    exception of any kind (including one raised in the middle of a solver)
+    cannot leave a half-written estimator.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Read, never written.
+    X, y, reset, **check_params
+        As for :func:`~sklearn.utils.validation.validate_data`.
+
+    Returns
+    -------
+    validated : ndarray or tuple
+        What ``validate_data`` returns: ``X``, or ``(X, y)``.
+    features : dict
+        ``{"n_features_in_": int, "feature_names_in_": ndarray or None}``,
+        None meaning that the attribute must not exist.
+    """
+    stand_in = object.__new__(type(estimator))
+    stand_in.__dict__.update(estimator.__dict__)
+    validated = validate_data(stand_in, X, y, reset=reset, **check_params)
+    features = {
+        "n_features_in_": stand_in.n_features_in_,
+        "feature_names_in_": getattr(stand_in, "feature_names_in_", None),
+    }
+    return validated, features
+
+
+def store_fitted(estimator, attributes):
+    """Set fitted attributes in one step; a value of None deletes the attribute.
+
+    The commit of a transactional fit: called last, after everything that
+    can fail, with every attribute the fit produces.
+    """
+    for name, value in attributes.items():
+        if value is None:
+            estimator.__dict__.pop(name, None)
+        else:
+            setattr(estimator, name, value)
+    return estimator

@@ -1,7 +1,7 @@
 """DivergenceClassifier against scikit-learn, closed forms and itself."""
 
+import inspect
 import pickle
-import re
 
 import numpy as np
 import pytest
@@ -14,12 +14,13 @@ from sklearn.datasets import (
     load_iris,
     make_classification,
 )
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.class_weight import compute_class_weight
 
 from skdiv import DivergenceClassifier
 from skdiv.metrics import cross_entropy, entropy, kl_divergence
@@ -146,12 +147,21 @@ def test_class_weight_balanced_matches_scikit_learn():
                                weights=[0.7, 0.2, 0.1], random_state=3)
     sw = np.random.default_rng(1).uniform(0.5, 2.0, size=len(y))
     C = 1.0
-    lr = LogisticRegression(C=C, class_weight="balanced", tol=1e-12,
+    # scikit-learn's weighted "balanced" rule (scikit-learn >= 1.9), written
+    # out so that the test means the same on the oldest supported version,
+    # whose "balanced" ignores sample weights: c_k = sum(s) / (K sum_{y=k} s).
+    counts = np.bincount(y, weights=sw)
+    cw = sw.sum() / (len(counts) * counts)
+    if "sample_weight" in inspect.signature(compute_class_weight).parameters:
+        np.testing.assert_allclose(
+            compute_class_weight("balanced", classes=np.unique(y), y=y,
+                                 sample_weight=sw), cw, rtol=1e-12)
+        reference = "balanced"
+    else:
+        reference = dict(enumerate(cw))
+    lr = LogisticRegression(C=C, class_weight=reference, tol=1e-12,
                             max_iter=100_000).fit(X, y, sample_weight=sw)
     # scikit-learn folds class weights into sample weights before scaling C.
-    from sklearn.utils.class_weight import compute_class_weight
-
-    cw = compute_class_weight("balanced", classes=np.unique(y), y=y, sample_weight=sw)
     dc = DivergenceClassifier(alpha=1 / (C * (sw * cw[y]).sum()),
                               class_weight="balanced").fit(X, y, sample_weight=sw)
     np.testing.assert_allclose(dc.predict_proba(X), lr.predict_proba(X), atol=1e-5)
@@ -310,9 +320,9 @@ def test_works_in_the_ecosystem():
 
 BAD_INPUT = [
     ("negative soft entry", {}, lambda X: np.tile([1.2, -0.2, 0.0], (len(X), 1)),
-     "negative entry"),
+     "contains negative values"),
     ("rows not summing to 1", {}, lambda X: np.tile([0.5, 0.2, 0.2], (len(X), 1)),
-     "must sum to 1"),
+     "must sum to one"),
     ("width disagrees with classes", {"classes": [0, 1]},
      lambda X: np.tile([0.2, 0.3, 0.5], (len(X), 1)), "3 columns but classes names 2"),
     ("single class", {}, lambda X: np.zeros(len(X)), "only one class"),
@@ -345,8 +355,67 @@ def test_bad_parameters_and_inputs_raise_clear_errors():
         DivergenceClassifier().fit(X_nan, y)
     with pytest.raises(ValueError, match="non-zero"):
         DivergenceClassifier().fit(X, y, sample_weight=np.zeros(12))
-    with pytest.raises(ValueError, match=re.escape("Negative values in data")):
+    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
         DivergenceClassifier().fit(X, y, sample_weight=-np.ones(12))
     soft = np.tile([0.5, np.nan], (12, 1))
     with pytest.raises(ValueError, match="NaN"):
         DivergenceClassifier().fit(X, soft)
+
+
+# ------------------------------------------------- transactional fits (#17)
+def _state(estimator):
+    """The estimator's attributes, by identity: a failed fit must keep them."""
+    return {name: id(value) for name, value in vars(estimator).items()}
+
+
+def test_failed_refit_leaves_the_fitted_classifier_unchanged():
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    y = (X[:, 0] > 0).astype(int)
+    clf = DivergenceClassifier(class_weight={0: 1, 1: 2}).fit(X, y)
+    state, proba = _state(clf), clf.predict_proba(X)
+    # The class weights name classes 0 and 1, absent from a/b/c.
+    with pytest.raises(ValueError, match="class_weight"):
+        clf.fit(X, np.array(list("abc"))[np.arange(30) % 3])
+    assert _state(clf) == state
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
+def test_failed_refit_on_new_features_keeps_n_features_and_names():
+    pd = pytest.importorskip("pandas")
+    X = np.random.default_rng(1).normal(size=(30, 3))
+    y = (X[:, 0] > 0).astype(int)
+    frame = pd.DataFrame(X, columns=["u", "v", "w"])
+    clf = DivergenceClassifier().fit(frame, y)
+    state = _state(clf)
+    with pytest.raises(ValueError, match="non-negative"):
+        clf.fit(np.hstack([X, X]), y, sample_weight=-np.ones(30))
+    assert _state(clf) == state
+    assert clf.n_features_in_ == 3
+    np.testing.assert_array_equal(clf.feature_names_in_, ["u", "v", "w"])
+    np.testing.assert_array_equal(clf.predict(frame), clf.predict(frame))
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_failed_first_fit_leaves_the_classifier_unfitted(method):
+    X = np.random.default_rng(2).normal(size=(20, 2))
+    y = np.arange(20) % 2
+    clf = DivergenceClassifier()
+    kwargs = {"classes": [0, 1]} if method == "partial_fit" else {}
+    with pytest.raises(ValueError, match="non-zero"):
+        getattr(clf, method)(X, y, sample_weight=np.zeros(20), **kwargs)
+    assert vars(clf) == vars(DivergenceClassifier())
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+def test_failed_dask_refit_leaves_the_classifier_unchanged():
+    da = pytest.importorskip("dask.array")
+    X = np.random.default_rng(3).normal(size=(40, 2))
+    y = np.arange(40) % 2
+    clf = DivergenceClassifier().fit(X, y)
+    state = _state(clf)
+    with pytest.raises(ValueError, match="non-negative"):
+        clf.fit(da.from_array(np.hstack([X, X]), chunks=(20, 4)), y,
+                sample_weight=-np.ones(40))
+    assert _state(clf) == state and clf.n_features_in_ == 2

@@ -92,11 +92,16 @@ def rows_by_objective(report):
 def test_default_classification_table(capsys):
     status, out, err = run(["compare", "--cv", "2"], capsys)
     assert status == 0, err
-    assert out.startswith("classification on load_digits (1797 samples, 64 features, "
-                          "10 classes); 2-fold stratified")
+    assert out.startswith("classification on load_digits: 1797 samples, 64 features, "
+                          "10 classes\n2-fold stratified cross-validation")
+    assert max(map(len, out.splitlines())) <= 100
+    # The verdict comes before the details: one line per score.
+    lines = out.splitlines()
+    assert lines[3].startswith("best by neg_cross_entropy: ")
+    assert any(line.startswith("best by accuracy: ") for line in lines[3:6])
     for name in ["DivergenceClassifier", "LogisticRegression",
                  "HistGradientBoostingClassifier", "cross_entropy", "kl_divergence",
-                 "neg_cross_entropy", "accuracy", "fit time (s)"]:
+                 "neg_cross_entropy", "accuracy", "fit (s)"]:
         assert name in out
     assert "Penalties are matched" in out
     assert "neg_kl_to_teacher" not in out
@@ -237,13 +242,27 @@ def test_csv_format_agrees_with_json(reg_csv, capsys):
     report = json.loads(out_json)
     assert report["task"] == "regression"  # a float target
     table = list(csv.DictReader(io.StringIO(out_csv)))
-    assert [r["model"] for r in table] == [r["model"] for r in report["results"]]
-    for line, row in zip(table, report["results"], strict=True):
-        assert line["targets"] == ""
-        for name in report["scoring"]:
-            for stat in ["mean", "std"]:
-                assert float(line[f"{name}_{stat}"]) == row["scores"][name][stat]
-        assert float(line["fit_time_mean"]) > 0
+    # One line per model and score (and fit time), with the per-fold values.
+    names = report["scoring"] + ["fit_time"]
+    assert len(table) == len(report["results"]) * len(names)
+    lines = iter(table)
+    for row in report["results"]:
+        for name in names:
+            line = next(lines)
+            assert (line["model"], line["objective"], line["score"]) == (
+                row["model"], row["objective"], name)
+            assert line["targets"] == ""
+            if name == "fit_time":  # of another run: not the same
+                assert line["rank"] == "" and float(line["mean"]) > 0
+                continue
+            stats = row["scores"][name]
+            assert float(line["mean"]) == stats["mean"]
+            assert float(line["std"]) == stats["std"]
+            assert [float(line[f"fold_{k}"]) for k in (1, 2)] == stats["folds"]
+            entry = row["verdict"][name]
+            assert int(line["rank"]) == entry["rank"]
+            assert line["verdict"] == entry["status"]
+            assert float(line["diff_to_best"]) == entry["diff_to_best"]
 
 
 def test_scoring_repeatable_and_mixed(clf_csv, capsys):
@@ -260,21 +279,50 @@ def test_scoring_repeatable_and_mixed(clf_csv, capsys):
     assert row["scores"]["neg_kl_divergence"]["mean"] < 0
 
 
-def test_failing_scorer_is_reported_and_others_still_run(clf_csv, capsys):
-    # roc_auc is for binary targets; the data have three classes.
-    argv = ["compare", "--data", str(clf_csv), "--target", "label", "--cv", "2",
-            "--scoring", "roc_auc", "--scoring", "accuracy"]
-    status, out, err = run(argv, capsys)
-    assert status == 0
-    assert "failed" in out
-    expected = "LogisticRegression (log_loss), folds 1, 2: failed: roc_auc: ValueError"
-    assert expected in err
+@pytest.mark.parametrize("argv, message", [
+    # roc_auc is for two classes; the data have three.
+    (["--data", "{clf}", "--target", "label", "--scoring", "roc_auc"],
+     "--scoring roc_auc does not fit this target (3 classes; roc_auc is for two): "
+     "use roc_auc_ovr instead"),
+    (["--data", "{clf}", "--target", "label", "--scoring", "f1"], "use f1_macro"),
+    (["--task", "regression", "--scoring", "accuracy"],
+     "--scoring accuracy is a classification score, but the task is regression"),
+    (["--scoring", "r2"], "--scoring r2 is a regression score, but the task is "
+     "classification"),
+    (["--task", "regression", "--scoring", "neg_cross_entropy"],
+     "neg_cross_entropy is a classification score"),
+    (["--data", "{negative}", "--target", "y", "--scoring",
+      "neg_mean_squared_log_error"],
+     "--scoring neg_mean_squared_log_error does not fit this target"),
+    (["--scoring", "neg_kl_divergense"],
+     "unknown scorer 'neg_kl_divergense'; did you mean 'neg_kl_divergence'?"),
+    (["--plot", "{tmp}/no/such/dir/scores.png"], "no such directory"),
+    (["--plot", "."], "give a file name with a suffix"),
+    (["--plot", "{tmp}/scores"], "give a file name with a suffix"),
+    (["--plot", "{tmp}/scores.xyz"], "unknown image format 'xyz'"),
+    (["--random-state", "-1"], "--random-state: must be at least 0, got -1"),
+    (["--random-state", str(2**32)], "--random-state: must be below 2**32"),
+    (["--repeats", "0"], "--repeats: must be at least 1"),
+], ids=["roc_auc-multiclass", "f1-multiclass", "accuracy-regression", "r2-classes",
+        "proba-regression", "msle-negative", "misspelt", "plot-dir", "plot-dot",
+        "plot-no-suffix", "plot-format", "seed-negative", "seed-large", "repeats"])
+def test_refused_before_any_fit(argv, message, clf_csv, tmp_path, capsys,
+                                monkeypatch):
+    import skdiv._cli._run
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a model was fitted before the refusal")
+
+    monkeypatch.setattr(skdiv._cli._run, "run", no_fit)
+    negative = write_data(tmp_path / "negative.csv", *regression_data(), "y")
+    paths = {"clf": clf_csv, "tmp": tmp_path, "negative": negative}
+    pytest.importorskip("matplotlib")
+    status, out, err = run(["compare"] + [a.format(**paths) for a in argv], capsys)
+    assert status == 2, err
+    assert out == ""
+    assert message in err
     assert "Traceback" not in err
-    status, out, _ = run(argv + ["--format", "json", "--quiet"], capsys)
-    for row in json.loads(out)["results"]:
-        assert row["scores"]["roc_auc"]["mean"] is None
-        assert row["scores"]["roc_auc"]["folds"] == [None, None]
-        assert 0.5 < row["scores"]["accuracy"]["mean"] <= 1
+    assert not (tmp_path / ".png").exists()
 
 
 def test_random_state_and_n_jobs(reg_csv, capsys):
@@ -329,15 +377,24 @@ def test_task_inference_and_override(tmp_path, capsys):
     assert task(integer, "--task", "regression") == "regression"
 
 
-def test_plot(reg_csv, tmp_path, capsys):
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_plot(task, clf_csv, reg_csv, tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    path = tmp_path / "scores.png"
-    status, _, _ = run(
-        ["compare", "--data", str(reg_csv), "--target", "y", "--cv", "2",
+    data, target = (clf_csv, "label") if task == "classification" else (reg_csv, "y")
+    path = tmp_path / "scores.svg"
+    status, _, err = run(
+        ["compare", "--data", str(data), "--target", target, "--cv", "2",
          "--plot", str(path)], capsys,
     )
     assert status == 0
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {path}" in err
+    svg = path.read_text()  # the path as given: an SVG, no suffix added
+    # One panel per score and the calibration panel: a reliability diagram
+    # for classes, a PIT histogram for regression.
+    title = "reliability" if task == "classification" else "probability integral"
+    assert title in svg
+    assert "each grey line is one fold" in svg
+    assert not (tmp_path / "scores.svg.png").exists()
 
 
 def test_plot_without_matplotlib(reg_csv, tmp_path, capsys, monkeypatch):
@@ -381,30 +438,41 @@ def test_progress_bar_on_a_tty_unless_quiet(reg_csv, capsys, monkeypatch):
          "classification"),
         (["--data", "{reg}", "--target", "y", "--soft-labels"],
          "looks continuous"),
-        (["--data", "{text}", "--target", "y"],
-         "non-numeric columns: colour (e.g. 'red')"),
-        (["--data", "{holes}", "--target", "y"], "missing or infinite values in "
-         "columns: x1"),
+        (["--data", "{dup}", "--target", "y"],
+         "duplicate column names: 'a'; rename them"),
+        (["--data", "{inf}", "--target", "y"],
+         "infinite values in columns: 'x1'"),
+        (["--data", "{reg}", "--target", "y", "--drop", "nope"],
+         "--drop: no column 'nope' in reg.csv"),
+        (["--drop", "x0"], "--sep and --drop are for --data"),
+        (["--data", "{ids}", "--target", "y"],
+         "no usable feature columns besides 'y'. dropped 'id': unique per row: an "
+         "identifier"),
         (["--data", "{one}", "--target", "y"], "single class"),
         (["--data", "{rare}", "--target", "y", "--cv", "3"],
          "too few: 2 (2)"),
     ],
     ids=["missing-file", "missing-column", "data-without-target", "unknown-scorer",
-         "soft-regression", "soft-continuous", "non-numeric", "missing-values",
-         "one-class", "rare-class"],
+         "soft-regression", "soft-continuous", "duplicate-names", "infinite",
+         "drop-unknown", "drop-without-data", "only-an-id", "one-class",
+         "rare-class"],
 )
 def test_errors(argv, message, reg_csv, tmp_path, capsys):
     base = {"x0": [0.1 * i for i in range(12)], "x1": [float(i % 5) for i in range(12)]}
     paths = {
         "tmp": tmp_path,
         "reg": reg_csv,
-        "text": write_csv(tmp_path / "text.csv",
-                          {**base, "colour": ["red", "blue"] * 6, "y": [0, 1] * 6}),
-        "holes": write_csv(tmp_path / "holes.csv",
-                           {**base, "x1": ["1", ""] * 6, "y": [0, 1] * 6}),
+        "inf": write_csv(tmp_path / "inf.csv",
+                         {**base, "x1": ["1", "inf"] * 6, "y": [0, 1] * 6}),
         "one": write_csv(tmp_path / "one.csv", {**base, "y": [1] * 12}),
+        "dup": tmp_path / "dup.csv",
+        "ids": write_csv(tmp_path / "ids.csv",
+                         {"id": list(range(12)), "y": [0, 1] * 6}),
         "rare": write_csv(tmp_path / "rare.csv", {**base, "y": [0, 1] * 5 + [2, 2]}),
     }
+    (tmp_path / "dup.csv").write_text(
+        "a,a,c,y\n" + "".join(f"{i},{i % 3},{i % 2},{i % 2}\n" for i in range(12))
+    )
     argv = ["compare"] + [a.format(**paths) for a in argv]
     status, out, err = run(argv, capsys)
     assert status == 2
@@ -452,3 +520,49 @@ def test_console_script(reg_csv):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["task"] == "regression"
     assert proc.stderr == ""  # not a TTY: no progress bar
+
+
+def test_failing_scorer_is_reported_and_others_still_run(tmp_path, capsys):
+    # Positive targets (so the scorer passes its check), but the
+    # heteroscedastic fit predicts values <= -1 on held-out rows, where the
+    # log error is undefined: that row fails, the others are scored.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2))
+    path = write_data(tmp_path / "msle.csv", X, np.abs(3 * X[:, 0]) + 0.01, "y")
+    argv = ["compare", "--data", str(path), "--target", "y", "--cv", "2",
+            "--scoring", "neg_mean_squared_log_error"]
+    status, out, err = run(argv, capsys)
+    assert status == 0
+    assert "Gaussian NLL hetero                failed" in out
+    assert ("GaussianRegressor (gaussian_nll, heteroscedastic), folds 1, 2: failed: "
+            "neg_mean_squared_log_error: ValueError") in err
+    status, out, _ = run(argv + ["--format", "json", "--quiet"], capsys)
+    rows = rows_by_objective(json.loads(out))
+    failed = rows[("GaussianRegressor", "gaussian_nll, heteroscedastic")]
+    assert failed["scores"]["neg_mean_squared_log_error"]["folds"] == [None, None]
+    assert failed["verdict"]["neg_mean_squared_log_error"] is None
+    scored = rows[("BayesianRidge", "evidence")]["scores"]["neg_mean_squared_log_error"]
+    assert -1 < scored["mean"] < 0
+
+
+def test_many_classes_are_announced_before_fitting(tmp_path, capsys, monkeypatch):
+    import skdiv._cli._run
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    # 60 string classes of 2 samples each: a long run, said before it starts.
+    monkeypatch.setattr(skdiv._cli._run, "run", stop)
+    rng = np.random.default_rng(0)
+    labels = np.repeat([f"class_{k:02d}" for k in range(60)], 2)
+    path = write_csv(tmp_path / "many.csv", {"x": rng.normal(size=120), "y": labels})
+    with pytest.raises(Stop):
+        main(["compare", "--data", str(path), "--target", "y", "--cv", "2"])
+    err = capsys.readouterr().err
+    assert "skdiv compare: 60 classes: each fit learns 60 sets of coefficients" in err
+    with pytest.raises(Stop):
+        main(["compare", "--data", str(path), "--target", "y", "--cv", "2", "--quiet"])
+    assert capsys.readouterr().err == ""

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from scipy.special import log_softmax, rel_entr, softmax
+from scipy.special import expit, log_softmax, rel_entr, softmax
 from scipy.stats import entropy as scipy_entropy
 from scipy.stats import norm
 
@@ -272,3 +272,61 @@ def test_registry_errors_list_valid_names_sorted():
     # KLDivergence subclasses CrossEntropy in code but is not accepted for it.
     with pytest.raises(ValueError, match="instance"):
         get_objective(KLDivergence(), allowed=["cross_entropy"])
+
+
+# ------------------------------------------------------- the protocol's rest
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("name, shape", CASES, ids=CASE_IDS)
+def test_constant_prediction_zeroes_the_mean_gradient(name, shape, weighted):
+    # The intercept-only optimum: the gradient of the weighted loss sum at
+    # the same raw prediction for every sample is zero (the softmax's up to
+    # its flat direction, which sums to zero anyway).
+    rng = np.random.default_rng(3)
+    objective, y, raw = _problem(name, shape, rng)
+    if shape == "hard":
+        y[:4] = [0, 1, 2, 3]  # every class present
+    sw = rng.uniform(0.1, 3, size=N_SAMPLES) if weighted else None
+    width = 1 if raw.ndim == 1 else raw.shape[1]
+    z = objective.constant_prediction(y, sw, n_outputs=width)
+    assert z.shape == (width,)
+    constant = np.tile(z, (N_SAMPLES, 1)) if raw.ndim == 2 else np.full(N_SAMPLES, z[0])
+    _, grad = objective.loss_gradient(y, constant, sw)
+    np.testing.assert_allclose(grad.sum(axis=0), 0.0, atol=1e-12)
+
+
+def test_constant_prediction_closed_forms():
+    y = np.array([0, 0, 1, 2, 2, 2])
+    z = CrossEntropy().constant_prediction(y, n_outputs=3)
+    np.testing.assert_allclose(softmax(z), [2 / 6, 1 / 6, 3 / 6], rtol=1e-14)
+    assert z.sum() == pytest.approx(0.0, abs=1e-15)  # the penalty's choice
+    p = np.array([0.2, 0.9, 0.4])
+    np.testing.assert_allclose(
+        CrossEntropy().constant_prediction(p), [np.log(0.5 / 0.5)], atol=1e-15
+    )
+    target = np.array([1.0, 2.0, 6.0])
+    mean, log_var = GaussianNLL().constant_prediction(target)
+    assert mean == pytest.approx(3.0) and log_var == pytest.approx(np.log(14 / 3))
+    gaussian = np.column_stack([target, [1.0, 2.0, 2.0]])
+    mean, log_var = GaussianKL().constant_prediction(gaussian)
+    assert mean == pytest.approx(3.0) and log_var == pytest.approx(np.log(23 / 3))
+    assert SquaredError().constant_prediction(target)[0] == pytest.approx(3.0)
+
+
+def test_inverse_link_and_n_outputs():
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(5, 3)) * 50
+    np.testing.assert_allclose(CrossEntropy().inverse_link(z), softmax(z, axis=1))
+    logit = np.array([-800.0, -3.0, 0.0, 3.0, 800.0])
+    proba = CrossEntropy().inverse_link(logit)
+    np.testing.assert_allclose(proba[:, 1], expit(logit), rtol=1e-15)
+    np.testing.assert_allclose(proba[:, 0], expit(-logit), rtol=1e-15)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-15)
+    raw = np.column_stack([[1.0, -2.0], [np.log(4.0), 500.0]])
+    np.testing.assert_allclose(
+        GaussianNLL().inverse_link(raw), [[1.0, 2.0], [-2.0, np.exp(40.0)]]
+    )
+    assert [CrossEntropy().n_outputs(2), KLDivergence().n_outputs(5)] == [1, 5]
+    assert GaussianNLL().n_outputs() == GaussianKL().n_outputs() == 2
+    assert SquaredError().n_outputs() == 1
+    with pytest.raises(ValueError, match="n_classes >= 2"):
+        CrossEntropy().n_outputs(1)

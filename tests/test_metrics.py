@@ -524,7 +524,7 @@ CLASSIFICATION_BAD_INPUT = {
         cross_entropy,
         (Y3, Q3),
         {"sample_weight": [1, 1]},
-        r"inconsistent numbers of samples",
+        "sample_weight has 2 entries but there are 4 samples",
     ),
     "nan-weight": (
         cross_entropy,
@@ -617,7 +617,7 @@ GAUSSIAN_KL_BAD_INPUT = {
     "weight-length": (
         ([0.0, 1.0], 1.0, 0.0, 1.0),
         {"sample_weight": [1, 1, 1]},
-        "inconsistent numbers of samples",
+        "sample_weight has 3 entries but there are 2 samples",
     ),
     "negative-weight": (
         (0.0, 1.0, 0.0, 1.0),

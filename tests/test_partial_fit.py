@@ -159,8 +159,8 @@ def test_classes_from_the_constructor_and_from_soft_columns():
         (lambda: DivergenceClassifier().partial_fit(
             X, LABELS, classes=["a", "b", "c"], sample_weight=np.zeros(N)),
          "non-zero"),
-        (lambda: DivergenceClassifier().partial_fit(X, SOFT * 2),
-         "must sum to 1"),
+        (lambda: DivergenceClassifier().partial_fit(X, SOFT * 0.5),
+         "must sum to one"),
         (lambda: GaussianRegressor(loss="kl_divergence").partial_fit(X, Y_REG),
          "needs the standard deviation"),
         (lambda: GaussianRegressor().partial_fit(X, Y_REG, y_std=Y_STD),
@@ -194,3 +194,37 @@ def test_dask_ml_incremental_is_the_plain_loop_over_blocks():
         loop.partial_fit(X_block.compute(), y_block.compute(), classes=["a", "b", "c"])
     assert_allclose(incremental.estimator_.coef_, loop.coef_, rtol=1e-12)
     assert_array_equal(incremental.predict(Xd).compute(), loop.predict(X))
+
+
+# ------------------------------------------------- transactional fits (#17)
+def test_failed_first_partial_fit_does_not_lock_the_classes():
+    clf = DivergenceClassifier()
+    # The labels are strings, the classes given integers: refused after the
+    # classes were checked, which used to store them.
+    with pytest.raises(ValueError, match="not in classes"):
+        clf.partial_fit(X, LABELS, classes=[0, 1, 2])
+    assert not hasattr(clf, "classes_")
+    clf.partial_fit(X, LABELS, classes=["a", "b", "c"])
+    assert_array_equal(clf.classes_, ["a", "b", "c"])
+
+
+def test_failed_partial_fit_leaves_the_stream_unchanged():
+    clf = DivergenceClassifier(class_weight="balanced").partial_fit(
+        X, LABELS, classes=["a", "b", "c"]
+    )
+    twin = DivergenceClassifier(class_weight="balanced").partial_fit(
+        X, LABELS, classes=["a", "b", "c"]
+    )
+    state = dict(vars(clf))
+    stream = dict(vars(clf._stream))
+    with pytest.raises(ValueError, match="not in classes"):
+        clf.partial_fit(X, np.where(CODES == 0, "z", LABELS))
+    assert vars(clf).keys() == state.keys()
+    assert all(vars(clf)[name] is value for name, value in state.items())
+    assert vars(clf._stream).keys() == stream.keys()
+    assert all(vars(clf._stream)[k] is v for k, v in stream.items())
+    # The next call continues exactly as if the failed one had not happened.
+    clf.partial_fit(X, LABELS)
+    twin.partial_fit(X, LABELS)
+    assert_array_equal(clf.coef_, twin.coef_)
+    assert_array_equal(clf.intercept_, twin.intercept_)

@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose
 from scipy.stats import norm
 from sklearn import config_context
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import BayesianRidge, LinearRegression, Ridge
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import make_pipeline
@@ -344,7 +344,7 @@ def test_beta_runaway_on_degenerate_data_warns_and_stays_bounded():
 
 
 def test_beta_fixed_point_warns_when_capped(monkeypatch):
-    monkeypatch.setattr("skdiv._regressor._BETA_MAX_OUTER", 2)
+    monkeypatch.setattr("skdiv._solvers._fixed_point.MAX_REFITS", 2)
     X, y = _hetero_data(300, seed=11)
     with pytest.warns(ConvergenceWarning, match="beta-NLL re-weighting"):
         GaussianRegressor(beta=0.5, tol=1e-12).fit(X, y)
@@ -452,12 +452,12 @@ def test_std_floor_and_no_overflow():
         (
             {},
             {"sample_weight": "negative"},
-            "Negative values in data passed to `sample_weight`",
+            "sample_weight must be non-negative",
         ),
         (
             {},
             {"sample_weight": "zeros"},
-            "Sample weights must contain at least one non-zero",
+            "sample_weight must contain at least one non-zero weight",
         ),
         ({"loss": "squared_error", "beta": 0.5}, {}, "least squares already"),
     ],
@@ -510,3 +510,40 @@ def test_bad_coverage(coverage):
         ValueError, match=r"coverage must be a float in the open interval \(0, 1\)"
     ):
         reg.predict_interval(X, coverage=coverage)
+
+
+# ------------------------------------------------- transactional fits (#17)
+def _state(estimator):
+    """The estimator's attributes, by identity: a failed fit must keep them."""
+    return {name: id(value) for name, value in vars(estimator).items()}
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_failed_refit_on_new_features_leaves_the_regressor_unchanged(method):
+    X, y = _linear_data(n=40, d=3)
+    reg = GaussianRegressor().fit(X, y)
+    state, mean = _state(reg), reg.predict(X)
+    with pytest.raises(ValueError, match="needs the standard deviation|features"):
+        getattr(reg.set_params(loss="kl_divergence"), method)(np.hstack([X, X]), y)
+    reg.set_params(loss="gaussian_nll")
+    assert _state(reg) == state and reg.n_features_in_ == 3
+    assert_allclose(reg.predict(X), mean, rtol=0)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_failed_first_fit_leaves_the_regressor_unfitted(method):
+    X, y = _linear_data(n=20)
+    reg = GaussianRegressor()
+    with pytest.raises(ValueError, match="non-negative"):
+        getattr(reg, method)(X, y, sample_weight=np.r_[-1.0, np.ones(19)])
+    assert vars(reg) == vars(GaussianRegressor())
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+
+
+def test_regressor_intercepts_are_numpy_scalars():
+    X, y = _linear_data(n=40)
+    reg = GaussianRegressor().fit(X, y)
+    for value in (reg.intercept_, reg.var_intercept_):
+        assert isinstance(value, np.float64) and np.ndim(value) == 0
+    assert_allclose(reg.predict(X), X @ reg.coef_ + reg.intercept_, rtol=1e-14)

@@ -232,3 +232,69 @@ def test_newton_keeps_its_jacobi_diagonal_once_the_objective_settles():
     assert problem.gradient_norm(problem.loss_gradient(x)[1]) <= 1e-10
     for a, b in zip(problem.unpack(x), _reference(problem), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_blas_limit_nests_across_interleaved_solves():
+    # Solve A starts, solve B starts, A ends, B ends (overlapping fits in
+    # threads): one thread while either runs, the original setting after.
+    from threadpoolctl import threadpool_limits
+
+    from skdiv._solvers._threads import single_blas_thread
+
+    if not _blas_threads():
+        pytest.skip("no BLAS thread pool found")
+    with threadpool_limits(limits=2, user_api="blas"):
+        a, b = single_blas_thread(), single_blas_thread()
+        a.__enter__()
+        assert set(_blas_threads()) == {1}
+        b.__enter__()
+        a.__exit__(None, None, None)
+        assert set(_blas_threads()) == {1}  # B still runs
+        b.__exit__(None, None, None)
+        assert set(_blas_threads()) == {2}  # the user's block, restored
+
+
+def test_solves_overlapping_in_threads_leave_the_thread_pools_as_they_were():
+    # Two solves in threads, in the order that left the process at one
+    # thread before: A enters, B enters, A ends, B ends.
+    import threading
+
+    if not _blas_threads() or max(_blas_threads()) < 2:
+        pytest.skip("no BLAS thread pool of more than one thread")
+    a_inside, b_inside, a_done = (threading.Event() for _ in range(3))
+
+    class Problem:
+        def __init__(self, signal, wait_for):
+            self.signal, self.wait_for = signal, wait_for
+
+        def gradient_norm(self, grad):
+            return float(np.abs(grad).max())
+
+        def loss_gradient(self, x):
+            self.signal.set()
+            assert self.wait_for.wait(timeout=60)
+            return 0.0, np.zeros_like(x)  # at the optimum: the solve ends
+
+    def solve(problem, done=None):
+        minimize(problem, np.zeros(2), solver="lbfgs")
+        if done is not None:
+            done.set()
+
+    # (OpenBLAS ignores a limit set in a thread while the main thread is in
+    # a threadpool_limits block of its own: no such block here.)
+    before = _blas_threads()
+    first = threading.Thread(target=solve, args=(Problem(a_inside, b_inside), a_done))
+    first.start()
+    assert a_inside.wait(timeout=60)
+    second = threading.Thread(target=solve, args=(Problem(b_inside, a_done),))
+    second.start()
+    first.join(timeout=60)
+    second.join(timeout=60)
+    assert a_done.is_set() and not second.is_alive()
+    assert _blas_threads() == before, (before, _blas_threads())

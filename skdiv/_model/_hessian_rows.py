@@ -182,7 +182,9 @@ class HessianRows:
         square, constant = centred_square_terms(
             X, curvature, centre, self._centred_square
         )
-        # Cancellation can leave tiny negatives; curvature is never negative.
-        np.maximum(square, 0.0, out=square)
+        if curvature.min(initial=0.0) >= 0:
+            # Then the sums are non-negative too, and a negative one is the
+            # rounding of a cancellation (sparse X's x (x - 2c) + c^2).
+            np.maximum(square, 0.0, out=square)
         square *= data_scale
         return square, constant

@@ -18,11 +18,10 @@ coordinates the solver works in. The caller passes ``gradient_norm``, which
 maps a solver-space gradient to that number.
 """
 
-from threadpoolctl import threadpool_limits
-
 from ._adam import AdamResult, AdamState, adam
 from ._lbfgs import lbfgs
 from ._newton import newton_cg, truncated_cg
+from ._threads import single_blas_thread
 
 SOLVERS = {"lbfgs": lbfgs, "newton-cg": newton_cg}
 
@@ -60,15 +59,9 @@ def minimize(problem, x0, *, solver="auto", max_iter=1000, tol=1e-4, verbose=0):
         )
     options = dict(max_iter=max_iter, tol=tol, verbose=verbose,
                    gradient_norm=problem.gradient_norm)
-    # Both solvers spend their time in memory-bound products with X (few
-    # outputs) and in numpy vector work between them. On the 2-core machines
-    # measured (shared, so often loaded) one BLAS thread is the robust choice:
-    # two were 1.3x faster on an idle machine but 2.3x slower with one other
-    # busy process (dense 100,000 x 100, Newton-CG), and one thread was 1.3x
-    # (L-BFGS) to 2.5x (Newton-CG) faster under the usual load
-    # (benchmarks/bench_classifier.py --threads). The limit is lifted on
-    # return, leaving the user's settings as they were.
-    with threadpool_limits(limits=1, user_api="blas"):
+    # One BLAS thread, lifted when the last overlapping solve ends
+    # (skdiv._solvers._threads).
+    with single_blas_thread():
         if solver == "lbfgs":
             return lbfgs(problem.loss_gradient, x0, **options)
         return newton_cg(problem.loss_gradient_hessian, x0, **options)

@@ -3,7 +3,7 @@ r"""Streaming fits: ``partial_fit`` by Adam over mini-batches.
 Each ``partial_fit(X, y)`` call splits its rows, in the order given, into
 mini-batches of :data:`BATCH_SIZE` rows and takes one Adam step per
 mini-batch on the same objective as ``fit``, evaluated on the mini-batch by
-a :class:`~skdiv._linear.LinearObjective`:
+an :class:`~skdiv._adapter.EmpiricalRisk`:
 
 * **Coordinates.** The adapter's solver coordinates with a *fixed* diagonal
   change of variables, the weighted means and standard deviations of the
@@ -37,20 +37,31 @@ starts from the fitted model, at step :data:`WARM_STEP` of the schedule so
 that the first steps do not undo it.
 """
 
-import numpy as np
-from sklearn.utils import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_array,
-    column_or_1d,
-    validate_data,
-)
+import copy
 
-from ._adapter import linear_risk
-from ._loss import LOG_VAR_LIMIT, GaussianKL, GaussianNLL, Stagewise, get_objective
-from ._model import LinearModel
-from ._validation import check_probability_rows, encode_labels
+import numpy as np
+from sklearn.utils import check_array
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+from .._adapter import linear_risk
+from .._loss import LOG_VAR_LIMIT, Stagewise, get_objective
+from .._model import LinearModel
+from .._targets import (
+    GaussianSolution,
+    LinearSolution,
+    check_sample_weight,
+    check_unique_classes,
+    check_y_std,
+    class_weight_vector,
+    is_soft,
+    prepare_regression,
+    probabilities,
+    reweight_soft_rows,
+    smooth,
+    target_scaling,
+)
+from .._validation import check_probability_rows, encode_labels, validate_fit_data
 
 #: Rows per Adam step.
 BATCH_SIZE = 128
@@ -113,13 +124,8 @@ class _AdamStream:
             if project is not None:
                 self.params = project(self.params)
             rate = (AVERAGING + 1) / (self.t + AVERAGING)
-            self.average += min(rate, 1.0) * (self.params - self.average)
-
-
-def _check_weights(sample_weight):
-    if not sample_weight.any():
-        raise ValueError("sample_weight must not be all zero.")
-
+            # A new array, not an update in place: a copied stream shares it.
+            self.average = self.average + min(rate, 1.0) * (self.params - self.average)
 
 def _diagonal_coordinates(X, sample_weight, centre):
     """The fixed change of variables: feature means (if ``centre``) and scales."""
@@ -130,42 +136,42 @@ def _diagonal_coordinates(X, sample_weight, centre):
     return probe.change_of_variables
 
 
-def _stream(estimator, X, sample_weight, centre, start):
-    """The estimator's stream: kept if it produced the current coef_, else new.
+def _stream(stream, estimator, X, sample_weight, centre, start):
+    """A copy of ``stream`` if it produced the current ``coef_``, else a new one.
 
-    ``start()`` returns the initial ``(params_fn, step)``: a function of the
-    change of variables giving the start in solver coordinates, and the
-    schedule step to start at.
+    The copy (shallow: :meth:`_AdamStream.run` replaces its arrays rather
+    than writing into them) is what this call updates; the estimator keeps
+    it only when the call succeeds. ``start(coordinates)`` returns the
+    initial ``(params, step, state)`` of a new stream: its start in solver
+    coordinates, the schedule step to start at and attributes to set on it.
     """
-    stream = getattr(estimator, "_stream", None)
     if stream is not None and stream.coef is getattr(estimator, "coef_", None):
-        return stream
+        return copy.copy(stream)
     coordinates = _diagonal_coordinates(X, sample_weight, centre)
-    params, step = start(coordinates)
+    params, step, state = start(coordinates)
     stream = _AdamStream(params, coordinates, step)
-    estimator._stream = stream
+    stream.__dict__.update(state)
     return stream
 
 
 # -------------------------------------------------------------- classifier
-def partial_fit_classifier(est, X, y, classes=None, sample_weight=None):
-    """:meth:`DivergenceClassifier.partial_fit`: one pass of Adam over ``X``."""
+def partial_fit_classifier(est, X, y, classes=None, sample_weight=None, stream=None):
+    """:meth:`DivergenceClassifier.partial_fit`: one pass of Adam over ``X``.
+
+    Reads the estimator's parameters and fitted attributes, never writes
+    them: returns a :class:`~skdiv._targets.LinearSolution` (with the
+    updated stream) for the estimator to store.
+    """
     first = not hasattr(est, "classes_")
-    X, y = validate_data(
+    (X, y), features = validate_fit_data(
         est, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
         multi_output=True, y_numeric=False, reset=first,
     )
-    sample_weight = _check_sample_weight(
-        sample_weight, X, dtype=np.float64, ensure_non_negative=True
-    )
-    _check_weights(sample_weight)
-    soft = y.ndim == 2 and y.shape[1] > 1
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+    soft = is_soft(y)
     if classes is None and est.classes is not None:
         classes = est.classes
-    if classes is not None:
-        classes = column_or_1d(classes)
-        if np.unique(classes).shape[0] != classes.shape[0]:
-            raise ValueError(f"classes must be unique, got {classes!r}.")
+    classes = check_unique_classes(classes)
     if first:
         if classes is None:
             if not soft:
@@ -178,13 +184,14 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None):
             raise ValueError(
                 f"DivergenceClassifier needs at least 2 classes, got {classes!r}."
             )
-        est.classes_ = classes
     elif classes is not None and not np.array_equal(classes, est.classes_):
         raise ValueError(
             f"classes={classes.tolist()} is not the same as classes_="
             f"{est.classes_.tolist()} of the first call to partial_fit (or fit)."
         )
-    classes, n_classes = est.classes_, est.classes_.shape[0]
+    else:
+        classes = est.classes_
+    n_classes = classes.shape[0]
 
     if soft:
         if y.shape[1] != n_classes:
@@ -197,9 +204,7 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None):
     else:
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        codes = encode_labels(y, classes)
-        target = np.zeros((y.shape[0], n_classes))
-        target[np.arange(y.shape[0]), codes] = 1.0
+        target = probabilities(encode_labels(y, classes), n_classes)
 
     objective = get_objective(est.loss, allowed=["cross_entropy", "kl_divergence"])
     n_outputs = 1 if n_classes == 2 else n_classes
@@ -211,33 +216,21 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None):
             precondition=coordinates, sum_zero=False,
         )
         if hasattr(est, "coef_") and est.coef_.shape == (n_outputs, n_features):
-            return probe.pack(est.coef_, est.intercept_), WARM_STEP
-        return np.zeros(probe.n_params), 0
+            return probe.pack(est.coef_, est.intercept_), WARM_STEP, {}
+        return np.zeros(probe.n_params), 0, {}
 
-    stream = _stream(est, X, sample_weight, est.fit_intercept, start)
+    stream = _stream(stream, est, X, sample_weight, est.fit_intercept, start)
 
     # Class weights; "balanced" from the running (soft) class counts.
-    if est.class_weight == "balanced":
-        counts = getattr(stream, "class_counts", np.zeros(n_classes))
-        stream.class_counts = counts + sample_weight @ target
-        present = stream.class_counts > 0
-        class_weight = np.ones(n_classes)
-        class_weight[present] = stream.class_counts.sum() / (
-            present.sum() * stream.class_counts[present]
-        )
-    elif est.class_weight is not None:
-        class_weight = compute_class_weight(
-            est.class_weight, classes=classes, y=classes
-        )
     if est.class_weight is not None:
-        weighted = target * class_weight
-        row_weight = weighted.sum(axis=1)
-        keep = row_weight > 0
-        weighted[keep] /= row_weight[keep, None]
-        weighted[~keep] = target[~keep]
-        target, sample_weight = weighted, sample_weight * row_weight
+        counts = None
+        if est.class_weight == "balanced":
+            counts = getattr(stream, "class_counts", np.zeros(n_classes))
+            stream.class_counts = counts = counts + sample_weight @ target
+        class_weight = class_weight_vector(est.class_weight, classes, counts)
+        target, sample_weight = reweight_soft_rows(target, sample_weight, class_weight)
     if est.label_smoothing:
-        target = (1.0 - est.label_smoothing) * target + est.label_smoothing / n_classes
+        target = smooth(target, est.label_smoothing, n_classes)
     y_fit = target[:, 1] if n_outputs == 1 else target
 
     def make_problem(rows, weights, weight_sum):
@@ -269,56 +262,51 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None):
         weights=lambda rows, params: sample_weight[rows],
     )
     full = make_problem(slice(None), sample_weight, None)
-    est.coef_, est.intercept_ = full.unpack(stream.average)
-    est.objective_ = full.loss(stream.average)
-    est.n_iter_ = stream.t
-    stream.coef = est.coef_
-    return est
+    coef, intercept = full.unpack(stream.average)
+    return LinearSolution(
+        coef=coef, intercept=intercept, n_iter=stream.t,
+        objective=full.loss(stream.average), classes=classes,
+        n_features_in=features["n_features_in_"],
+        feature_names_in=features["feature_names_in_"], stream=stream,
+    )
 
 
 # --------------------------------------------------------------- regressor
-def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None):
-    """:meth:`GaussianRegressor.partial_fit`: one pass of Adam over ``X``."""
+def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None, stream=None):
+    """:meth:`GaussianRegressor.partial_fit`: one pass of Adam over ``X``.
+
+    Reads the estimator's parameters and fitted attributes, never writes
+    them: returns a :class:`~skdiv._targets.GaussianSolution` (with the
+    updated stream) for the estimator to store.
+    """
     first = not hasattr(est, "coef_")
-    X, y = validate_data(
+    (X, y), features = validate_fit_data(
         est, X, y, accept_sparse="csr", dtype=np.float64, y_numeric=True,
         reset=first,
     )
-    sample_weight = _check_sample_weight(
-        sample_weight, X, dtype=np.float64, ensure_non_negative=True
-    )
-    _check_weights(sample_weight)
-    y_std = est._check_y_std(y_std, y)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+    y_std = check_y_std(y_std, y, loss=est.loss, beta=est.beta)
     n_features = X.shape[1]
     log_var_min = 2.0 * np.log(est.min_std)
 
     def start(coordinates):
         # The standardisation of the target, fixed by the first batch.
-        offset = 0.0
-        if est.fit_intercept:
-            offset = float(np.average(y, weights=sample_weight))
-        scale = float(np.sqrt(np.average((y - offset) ** 2, weights=sample_weight)))
-        est._stream_target = (offset, scale if scale > 0 else 1.0)
-        offset, scale = est._stream_target
+        scaling = target_scaling(y, sample_weight, fit_intercept=est.fit_intercept)
+        offset, scale = scaling.offset, scaling.scale
         probe = LinearModel(X[:1], 2, fit_intercept=True, precondition=coordinates)
+        state = {"scaling": scaling}
         if hasattr(est, "coef_") and est.coef_.shape == (n_features,):
             coef = np.vstack([est.coef_ / scale, est.var_coef_])
             intercept = [
                 (est.intercept_ - offset) / scale,
                 est.var_intercept_ - 2.0 * np.log(scale),
             ]
-            return probe.pack(coef, intercept), WARM_STEP
-        return np.zeros(probe.n_params), 0
+            return probe.pack(coef, intercept), WARM_STEP, state
+        return np.zeros(probe.n_params), 0, state
 
-    stream = _stream(est, X, sample_weight, est.fit_intercept, start)
-    offset, scale = est._stream_target
-    y_tilde = (y - offset) / scale
-    if y_std is None:
-        objective = GaussianNLL(log_var_min, LOG_VAR_LIMIT)
-        target = y_tilde
-    else:
-        objective = GaussianKL(log_var_min, LOG_VAR_LIMIT)
-        target = np.column_stack([y_tilde, y_std / scale])
+    stream = _stream(stream, est, X, sample_weight, est.fit_intercept, start)
+    prepared = prepare_regression(y, y_std, stream.scaling, min_std=est.min_std)
+    target, objective = prepared.target, prepared.objective
     stagewise = est.loss == "squared_error" or est.variance == "constant"
     fit_objective = Stagewise(objective) if stagewise else objective
 
@@ -352,8 +340,10 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None):
     (coef, var_coef), (intercept, var_intercept) = full.unpack(stream.average)
     if not est.fit_intercept:
         intercept = 0.0
-    est.objective_ = float(full.loss(stream.average))
-    est._set_solution(coef, intercept, var_coef, var_intercept, offset, scale)
-    est.n_iter_ = stream.t
-    stream.coef = est.coef_
-    return est
+    return GaussianSolution(
+        coef=coef, intercept=intercept, var_coef=var_coef,
+        var_intercept=var_intercept, scaling=stream.scaling, n_iter=stream.t,
+        objective=float(full.loss(stream.average)),
+        n_features_in=features["n_features_in_"],
+        feature_names_in=features["feature_names_in_"], stream=stream,
+    )

@@ -2,48 +2,67 @@
 
 Every skdiv objective is a sum over samples, so one evaluation of the loss
 and gradient (or of a Hessian-vector product) is the sum, over the row
-blocks of ``X``, of :func:`skdiv._linear.data_terms` on each block. The
-:class:`DaskLinearObjective` builds that sum as one Dask graph per
-evaluation: the parameter vector enters the graph once (a single key every
-block task depends on), each block task returns a vector of ``1 + n_outputs
-* (n_features + 1)`` numbers, and a tree reduction adds them. ``X`` never
-leaves the workers that hold (or compute) its blocks; only parameter-sized
-vectors travel, and the solver itself runs, unchanged, in the client process.
+blocks of ``X``, of the linear model's row-block kernels on each block:
+:class:`skdiv._scale._dask_model.DaskLinearModel` builds that sum as one
+Dask graph per evaluation, and the solver runs, unchanged, in the client
+process on the same adapter as in memory.
 
 The estimators' input handling (validation, label encoding, class weights,
 target standardisation, the closed-form least-squares start of the
-regressor) is redone here with Dask reductions, again without gathering
-``X``: at most ``n_features x n_features`` matrices and ``n_classes``
-vectors are computed.
+regressor) follows the rules of :mod:`skdiv._targets`, applied to Dask
+arrays or to Dask reductions, again without gathering ``X``: at most
+``n_features x n_features`` matrices and ``n_classes`` vectors are
+computed. The functions here read the estimator's parameters and return a
+solution for it to store; they never write to it.
 
 Dask is imported lazily: importing this module does not need it, and a Dask
 input without Dask installed gets an error naming the extra to install.
 """
 
 import numpy as np
-from sklearn.utils import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._loss import (
-    LOG_VAR_LIMIT,
-    GaussianKL,
-    GaussianNLL,
-    LogVarianceHead,
-    get_objective,
-    with_fixed_mean,
+from .._gaussian import fit_joint, fit_log_variance
+from .._loss import get_objective
+from ._dask_model import (
+    aligned,
+    dask_linear_risk,
+    import_dask,
+    is_dask_array,
+    sum_blocks,
 )
-from ._scale._dask_model import aligned, dask_linear_risk, import_dask, sum_blocks
-from ._scale._dask_model import is_dask_array as _is_dask_array
-from ._solvers import minimize
-from ._validation import PROBA_SUM_TOL, check_labels_known, check_two_classes
+from .._solvers import minimize
+from .._targets import (
+    Y_STD_POSITIVE,
+    GaussianSolution,
+    LinearSolution,
+    check_beta,
+    check_sample_weight_shape,
+    check_unique_classes,
+    check_y_std_presence,
+    class_weight_vector,
+    constant_log_variance,
+    intercept_only_start,
+    prepare_regression,
+    raise_for_sample_weight,
+    reweight_soft_rows,
+    sample_weight_reductions,
+    solve_centred_normal_equations,
+    target_scaling,
+)
+from .._validation import (
+    check_labels_known,
+    check_two_classes,
+    raise_for_probability_range,
+    raise_for_row_sums,
+    row_sum_tolerance,
+)
 
 __all__ = [
     "fit_classifier",
     "fit_regressor",
     "is_dask_array",
 ]
-
-is_dask_array = _is_dask_array
 
 
 def _block_normal_equations(X, y, sample_weight, _):
@@ -52,7 +71,6 @@ def _block_normal_equations(X, y, sample_weight, _):
     return np.concatenate(
         [(X.T @ Xw).ravel(), Xw.T @ y, Xw.sum(axis=0), [sample_weight @ y]]
     )[None, :]
-
 
 
 # ------------------------------------------------------------------ inputs
@@ -83,35 +101,41 @@ def _check_X(da, X, dtypes):
 
 
 def _checked_sample_weight(da, sample_weight, X):
+    """Sample weights aligned to ``X``, and their lazy reductions.
+
+    The shape is checked at once, the values by
+    :func:`skdiv._targets.raise_for_sample_weight` on the reductions once
+    they are computed (with the other checks, in one pass): the in-memory
+    validator's rules and messages.
+    """
     if sample_weight is None:
-        return None, []
-    if not _is_dask_array(sample_weight) and np.ndim(sample_weight) == 0:
+        return None, None
+    if not is_dask_array(sample_weight) and np.ndim(sample_weight) == 0:
         sample_weight = np.full(X.shape[0], float(sample_weight))
+    if not is_dask_array(sample_weight):
+        sample_weight = np.asarray(sample_weight)
+    check_sample_weight_shape(sample_weight.shape, X.shape[0])
     sw = _aligned(da, sample_weight, X, "sample_weight").astype(np.float64)
-    if sw.ndim != 1:
-        raise ValueError("sample_weight must be 1-D of shape (n_samples,).")
-    checks = [
-        (~da.isfinite(sw)).any(), "sample_weight contains NaN or infinity.",
-        (sw < 0).any(), "Negative values in sample_weight are not allowed.",
-        ~(sw > 0).any(), "sample_weight must not be all zero.",
-    ]
-    return sw, checks
+    return sw, sample_weight_reductions(da, sw)
 
 
-def _raise_failed(dask, checks, extra=()):
-    """Compute boolean checks (with ``extra`` results) in one pass; raise the first."""
+def _raise_failed(dask, weight_reductions, checks, extra=()):
+    """Compute the checks (with ``extra`` results) in one pass; raise the first.
+
+    ``weight_reductions`` (or None) are checked first, by the in-memory
+    rules; ``checks`` alternate lazy booleans and their messages.
+    """
+    weight_reductions = () if weight_reductions is None else weight_reductions
     flags, messages = checks[0::2], checks[1::2]
-    results = dask.compute(*flags, *extra)
+    results = dask.compute(*weight_reductions, *flags, *extra)
+    n_weight = len(weight_reductions)
+    if n_weight:
+        raise_for_sample_weight(*results[:n_weight])
+    results = results[n_weight:]
     for flag, message in zip(results[: len(flags)], messages, strict=True):
         if bool(flag):
             raise ValueError(message)
     return results[len(flags) :]
-
-
-def _set_n_features(estimator, X):
-    estimator.n_features_in_ = X.shape[1]
-    if hasattr(estimator, "feature_names_in_"):
-        del estimator.feature_names_in_
 
 
 def _encode_block(y, classes, order):
@@ -134,21 +158,20 @@ def fit_classifier(estimator, X, y, sample_weight=None):
 
     Same model as the in-memory fit: labels are encoded block by block
     against ``da.unique(y)``; soft labels, class weights, label smoothing and
-    the starting point are the in-memory rules written as Dask reductions.
+    the starting point are the rules of :mod:`skdiv._targets` applied to
+    Dask arrays and reductions. Reads the estimator's parameters (and, for
+    ``warm_start``, its coefficients), never writes to it: returns a
+    :class:`~skdiv._targets.LinearSolution` for the estimator to store.
     """
     dask, da = import_dask()
     X = _check_X(da, X, (np.float64, np.float32))
     y = _aligned(da, y, X)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
-    sw, checks = _checked_sample_weight(da, sample_weight, X)
-    checks += [(~da.isfinite(X)).any(), "Input X contains NaN or infinity."]
+    sw, weight_checks = _checked_sample_weight(da, sample_weight, X)
+    checks = [(~da.isfinite(X)).any(), "Input X contains NaN or infinity."]
     soft = y.ndim == 2
-    classes = None if estimator.classes is None else np.asarray(estimator.classes)
-    if classes is not None:
-        classes = classes.ravel()
-        if np.unique(classes).shape[0] != classes.shape[0]:
-            raise ValueError(f"classes must be unique, got {classes!r}.")
+    classes = check_unique_classes(estimator.classes)
 
     if soft:
         target = y.astype(np.float64)
@@ -160,18 +183,25 @@ def fit_classifier(estimator, X, y, sample_weight=None):
                 f"Soft-label y has {n_classes} columns but classes names "
                 f"{classes.shape[0]} classes."
             )
-        sums = target.sum(axis=1)
-        checks += [
-            (~da.isfinite(target)).any(), "Input y contains NaN or infinity.",
-            (target < 0).any(),
-            "soft-label y must hold probabilities, but a row has a negative entry.",
-            (abs(sums - 1.0) > PROBA_SUM_TOL).any(),
-            f"Rows of soft-label y must sum to 1 (tolerance {PROBA_SUM_TOL:g}).",
+        checks += [(~da.isfinite(target)).any(), "Input y contains NaN or infinity."]
+        # The in-memory rule of skdiv._validation.check_probability_rows, on
+        # reductions: the extreme entries, and the rows off by more than tol.
+        tol = row_sum_tolerance(np.float64)
+        deviation = abs(target.sum(axis=1) - 1.0)
+        proba_checks = [
+            target.min(), target.max(), (deviation > tol).sum(), deviation.argmax()
         ]
-        _raise_failed(dask, checks)
+        minimum, maximum, n_bad, worst = _raise_failed(
+            dask, weight_checks, checks, proba_checks
+        )
+        name = "soft-label y"
+        raise_for_probability_range(minimum, maximum, name)
+        if n_bad:
+            worst_sum = float(target[int(worst)].sum().compute())
+            raise_for_row_sums(name, tol, n_bad, worst, worst_sum)
         codes = None
     else:
-        (labels,) = _raise_failed(dask, checks, [da.unique(y)])
+        (labels,) = _raise_failed(dask, weight_checks, checks, [da.unique(y)])
         check_classification_targets(labels)
         if classes is None:
             classes = labels
@@ -182,8 +212,6 @@ def fit_classifier(estimator, X, y, sample_weight=None):
         codes = y.map_blocks(_encode_block, classes, order, dtype=np.intp)
         n_classes = classes.shape[0]
         target = None
-    _set_n_features(estimator, X)
-    estimator.classes_ = classes
 
     def onehot():
         return codes.map_blocks(
@@ -191,33 +219,21 @@ def fit_classifier(estimator, X, y, sample_weight=None):
             chunks=(codes.chunks[0], (n_classes,)), dtype=np.float64,
         )
 
-    # Class weights: the in-memory rule, s_i -> s_i sum_k c_k p_ik and
-    # p_ik -> c_k p_ik / sum_k c_k p_ik.
+    def counts_of(target, weights):
+        if target is None:
+            return da.bincount(codes, weights=weights, minlength=n_classes).compute()
+        if weights is None:
+            return target.sum(axis=0).compute()
+        return da.dot(weights, target).compute()
+
     if estimator.class_weight is not None:
-        if estimator.class_weight == "balanced":
-            weights_ = da.ones(X.shape[0], chunks=X.chunks[0]) if sw is None else sw
-            if soft:
-                counts = da.dot(weights_, target).compute()
-            else:
-                counts = da.bincount(codes, weights=weights_, minlength=n_classes)
-                counts = counts.compute()
-            present = counts > 0
-            class_w = np.ones_like(counts)
-            class_w[present] = counts.sum() / (present.sum() * counts[present])
-        else:
-            class_w = compute_class_weight(
-                estimator.class_weight, classes=classes, y=classes
-            )
         base = da.ones(X.shape[0], chunks=X.chunks[0]) if sw is None else sw
+        counts = None
+        if estimator.class_weight == "balanced":
+            counts = counts_of(target, base)
+        class_w = class_weight_vector(estimator.class_weight, classes, counts)
         if soft:
-            weighted = target * class_w
-            row_weight = weighted.sum(axis=1)
-            keep = row_weight > 0
-            target = da.where(
-                keep[:, None], weighted / da.where(keep, row_weight, 1.0)[:, None],
-                target,
-            )
-            sw = base * row_weight
+            target, sw = reweight_soft_rows(target, base, class_w, xp=da)
         else:
             sw = base * codes.map_blocks(_take_block, class_w, dtype=np.float64)
     if estimator.label_smoothing:
@@ -248,36 +264,29 @@ def fit_classifier(estimator, X, y, sample_weight=None):
     ):
         coef, intercept = estimator.coef_, estimator.intercept_
     elif estimator.fit_intercept:
-        # The intercept-only optimum: logits of the weighted class frequencies.
-        if target is None:
-            counts = da.bincount(codes, weights=sw, minlength=n_classes)
-        else:
-            counts = target.sum(axis=0) if sw is None else da.dot(sw, target)
-        counts = counts.compute()
-        prior = np.clip(counts / problem.weight_sum, 1e-10, 1)
-        log_prior = np.log(prior)
-        if n_outputs == 1:
-            intercept = np.array([log_prior[1] - log_prior[0]])
-        else:
-            intercept = log_prior - log_prior.mean()
-    params, estimator.n_iter_ = minimize(
+        intercept = intercept_only_start(
+            counts_of(target, sw), problem.weight_sum, n_outputs
+        )
+    params, n_iter = minimize(
         problem, problem.pack(coef, intercept), solver=estimator.solver,
         max_iter=estimator.max_iter, tol=estimator.tol, verbose=estimator.verbose,
     )
-    estimator.coef_, estimator.intercept_ = problem.unpack(params)
-    estimator.objective_ = problem.loss(params)
-    return estimator
+    coef, intercept = problem.unpack(params)
+    return LinearSolution(
+        coef=coef, intercept=intercept, n_iter=n_iter,
+        objective=problem.loss(params), classes=classes,
+        n_features_in=X.shape[1],
+    )
 
 
 # --------------------------------------------------------------- regressor
-def _penalised_least_squares(X, y, sw, sw_sum, alpha, fit_intercept):
-    """The closed form of ``_regressor._penalised_least_squares`` by reductions.
+def _least_squares_by_reductions(X, y, sw, sw_sum, alpha, fit_intercept):
+    """:func:`skdiv._targets.penalised_least_squares` by reductions.
 
-    Normal equations from ``X^T W X`` and ``X^T W y`` (``d x d`` and ``d``),
-    centred on the Gram matrix; minimum-norm solution when ``alpha == 0``.
+    ``X^T W X``, ``X^T W y``, ``X^T w`` and ``w^T y`` (``d x d`` and ``d``)
+    summed over the row blocks, then the shared
+    :func:`~skdiv._targets.solve_centred_normal_equations`.
     """
-    import scipy.linalg
-
     d = n_features = X.shape[1]
     total = sum_blocks(
         _block_normal_equations, X, [y, sw], None, d * d + 2 * d + 1
@@ -287,14 +296,7 @@ def _penalised_least_squares(X, y, sw, sw_sum, alpha, fit_intercept):
         x_mean, y_mean = total[d * d + d : -1] / sw_sum, float(total[-1]) / sw_sum
     else:
         x_mean, y_mean = np.zeros(n_features), 0.0
-    gram = gram - sw_sum * np.outer(x_mean, x_mean)
-    rhs = rhs - sw_sum * x_mean * y_mean
-    if alpha > 0:
-        gram[np.diag_indices_from(gram)] += alpha * sw_sum
-        coef = scipy.linalg.solve(gram, rhs, assume_a="pos")
-    else:
-        coef = scipy.linalg.lstsq(gram, rhs)[0]
-    return coef, y_mean - float(x_mean @ coef)
+    return solve_centred_normal_equations(gram, rhs, x_mean, y_mean, sw_sum, alpha)
 
 
 def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
@@ -302,7 +304,9 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
 
     The target standardisation and the closed-form constant-variance model
     come from Dask reductions; the heteroscedastic refinement (and the
-    beta-NLL loop) is the estimator's own, running on the Dask adapter.
+    beta-NLL loop) is :mod:`skdiv._gaussian`'s, running on the Dask adapter.
+    Reads the estimator's parameters, never writes to it: returns a
+    :class:`~skdiv._targets.GaussianSolution` for the estimator to store.
     """
     dask, da = import_dask()
     est = estimator
@@ -312,26 +316,15 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
         y = y[:, 0]
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D of shape (n_samples,), got shape {y.shape}.")
-    sw, checks = _checked_sample_weight(da, sample_weight, X)
+    sw, weight_checks = _checked_sample_weight(da, sample_weight, X)
     if sw is None:
         sw = da.ones(X.shape[0], chunks=X.chunks[0])
-    checks += [
+    checks = [
         (~da.isfinite(X)).any(), "Input X contains NaN or infinity.",
         (~da.isfinite(y)).any(), "Input y contains NaN or infinity.",
     ]
-    if est.loss != "kl_divergence":
-        if y_std is not None:
-            raise ValueError(
-                f"y_std is only used with loss='kl_divergence'; "
-                f"loss={est.loss!r} fits point targets. Drop y_std or "
-                "use loss='kl_divergence'."
-            )
-    else:
-        if y_std is None:
-            raise ValueError(
-                "loss='kl_divergence' needs the standard deviation of each "
-                "target distribution: call fit(X, y, y_std=...)."
-            )
+    check_y_std_presence(est.loss, y_std)
+    if y_std is not None:
         y_std = _aligned(da, y_std, X, "y_std").astype(np.float64)
         if y_std.ndim != 1:
             raise ValueError(
@@ -339,58 +332,47 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
             )
         checks += [
             (~da.isfinite(y_std)).any(), "Input y_std contains NaN or infinity.",
-            (y_std <= 0).any(), "y_std must be strictly positive.",
+            (y_std <= 0).any(), Y_STD_POSITIVE,
         ]
-    est._check_beta()
-    (sw_sum, y_sum) = _raise_failed(dask, checks, [sw.sum(), (sw * y).sum()])
-    _set_n_features(est, X)
+    check_beta(est.loss, est.beta)
+    _raise_failed(dask, weight_checks, checks)
 
-    y_offset = float(y_sum) / sw_sum if est.fit_intercept else 0.0
-    y_scale = np.sqrt(float((sw * (y - y_offset) ** 2).sum().compute()) / sw_sum)
-    if not y_scale > 0:
-        y_scale = 1.0
-    y_tilde = (y - y_offset) / y_scale
-    log_var_min = 2.0 * np.log(est.min_std)
-    if y_std is None:
-        objective = GaussianNLL(log_var_min, LOG_VAR_LIMIT)
-        target = y_tilde
-    else:
-        objective = GaussianKL(log_var_min, LOG_VAR_LIMIT)
-        target = da.stack([y_tilde, y_std / y_scale], axis=1)
+    def compute(reduction):
+        return reduction.compute()
 
-    coef, intercept = _penalised_least_squares(
+    scaling = target_scaling(y, sw, fit_intercept=est.fit_intercept, compute=compute)
+    sw_sum = float(sw.sum().compute())
+    prepared = prepare_regression(y, y_std, scaling, min_std=est.min_std, xp=da)
+    target, objective = prepared.target, prepared.objective
+    y_tilde = prepared.mean_target
+
+    coef, intercept = _least_squares_by_reductions(
         X, y_tilde, sw, sw_sum, est.alpha, est.fit_intercept
     )
     mean = X @ coef + intercept
     second_moment = (y_tilde - mean) ** 2
     if y_std is not None:
         second_moment = second_moment + target[:, 1] ** 2
-    variance = float((sw * second_moment).sum().compute()) / sw_sum
-    variance = max(variance, est.min_std**2)
+    var_intercept = constant_log_variance(
+        float((sw * second_moment).sum().compute()) / sw_sum, est.min_std
+    )
     var_coef = np.zeros_like(coef)
-    var_intercept = float(np.log(variance))
     n_iter = 1
 
+    options = dict(
+        alpha=est.alpha, solver=est.solver, max_iter=est.max_iter, tol=est.tol,
+        verbose=est.verbose, adapter=dask_linear_risk,
+    )
     if est.variance == "heteroscedastic":
         if est.loss == "squared_error":
-            problem = dask_linear_risk(
-                LogVarianceHead(objective), X, with_fixed_mean(da, target, mean),
-                n_outputs=1,
-                sample_weight=sw, alpha=est.alpha, fit_intercept=True,
+            var_coef, var_intercept, n_solver = fit_log_variance(
+                X, target, sw, objective, mean, var_intercept, xp=da, **options
             )
-            params, n_solver = minimize(
-                problem, problem.pack(np.zeros((1, X.shape[1])), [var_intercept]),
-                solver=est.solver, max_iter=est.max_iter, tol=est.tol,
-                verbose=est.verbose,
-            )
-            var_coef, var_intercept = problem.unpack(params)
-            var_coef, var_intercept = var_coef[0], float(var_intercept[0])
         else:
-            # The estimator's own joint fit and beta-NLL loop, on the Dask
-            # model.
-            (coef, var_coef), (intercept, var_intercept), n_solver = est._fit_joint(
+            (coef, var_coef), (intercept, var_intercept), n_solver = fit_joint(
                 X, target, sw, objective,
                 np.vstack([coef, var_coef]), [intercept, var_intercept],
+                fit_intercept=est.fit_intercept, beta=est.beta, **options,
             )
         n_iter += n_solver
 
@@ -398,9 +380,11 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
         objective, X, target, n_outputs=2, sample_weight=sw, alpha=est.alpha,
         fit_intercept=True, precondition="none", weight_sum=sw_sum,
     )
-    est.objective_ = scoring.loss(
+    objective_value = scoring.loss(
         scoring.pack(np.vstack([coef, var_coef]), [intercept, var_intercept])
     )
-    est._set_solution(coef, intercept, var_coef, var_intercept, y_offset, y_scale)
-    est.n_iter_ = n_iter
-    return est
+    return GaussianSolution(
+        coef=coef, intercept=intercept, var_coef=var_coef,
+        var_intercept=var_intercept, scaling=scaling, n_iter=n_iter,
+        objective=objective_value, n_features_in=X.shape[1],
+    )

@@ -1,0 +1,45 @@
+"""Every private scikit-learn name skdiv relies on, imported in one place.
+
+scikit-learn gives no stability promise for names that start with an
+underscore (or live in modules that do). skdiv imports each of them here and
+nowhere else, so that a scikit-learn release that moves or changes one is
+fixed in this file alone. Each entry says what skdiv uses and the versions it
+was checked on: the oldest scikit-learn that ``pyproject.toml`` allows (1.6,
+tested by the second environment of ``.ci/run``) and the newest (1.9).
+The pattern is imbalanced-learn's ``imblearn/utils/_sklearn_compat.py``.
+
+Public names that only exist from a given version on (``validate_data``,
+``ensure_all_finite``) are listed too, since they set the floor.
+"""
+
+# ``fit`` and ``partial_fit`` decorator: validates ``_parameter_constraints``
+# and sets ``skip_parameter_validation`` for nested estimators.
+# sklearn.base._fit_context, private; checked on 1.6.1 and 1.9.1.
+from sklearn.base import _fit_context
+
+# The base class of skdiv's scorer objects. skdiv uses its constructor
+# ``(score_func, sign, kwargs, response_method)``, its attributes
+# ``_score_func``, ``_sign``, ``_kwargs``, ``_response_method`` and its
+# methods ``_warn_overlap`` and ``_get_metadata_request``, and relies on
+# ``_MultimetricScorer`` passing ``partial(_cached_call, cache)`` as the
+# method caller (see ``skdiv.metrics._make_scorer._cache``).
+# sklearn.metrics._scorer._BaseScorer, private; checked on 1.6.1 and 1.9.1.
+from sklearn.metrics._scorer import _BaseScorer
+
+# Parameter constraints of ``_parameter_constraints``.
+# sklearn.utils._param_validation.{Interval, StrOptions}, private module;
+# checked on 1.6.1 and 1.9.1.
+from sklearn.utils._param_validation import Interval, StrOptions
+
+# Input validation of estimators, setting ``n_features_in_`` and
+# ``feature_names_in_``. Public, but a function only since 1.6 (before, the
+# private method ``BaseEstimator._validate_data``): the reason for the floor.
+from sklearn.utils.validation import validate_data
+
+__all__ = [
+    "Interval",
+    "StrOptions",
+    "_BaseScorer",
+    "_fit_context",
+    "validate_data",
+]

@@ -1,0 +1,104 @@
+r"""Targets and weights, prepared once for every fitting path.
+
+The in-memory ``fit``, the Dask fit (:mod:`skdiv._scale._dask`) and the streaming
+``partial_fit`` (:mod:`skdiv._scale._stream`) prepare what the objective sees
+with the functions of this module, so that the rules (and the error
+messages) are written once:
+
+* **Sample weights**: :func:`check_sample_weight`, whose value checks are
+  :func:`raise_for_sample_weight` on four reductions (any NaN, any infinity,
+  minimum, maximum), so that a Dask fit computes the same reductions lazily
+  and raises the same messages.
+* **Classification**: label encoding (:func:`encode_classes`), class
+  weights (:func:`class_weight_vector` on weighted, possibly soft, class
+  counts; :func:`reweight_soft_rows`), label smoothing (:func:`smooth`), the
+  objective's target (:func:`objective_target`) and the intercept-only start
+  (:func:`intercept_only_start`), composed by
+  :func:`prepare_classification`.
+* **Regression**: the checks of ``y_std`` and ``beta`` against the loss,
+  the standardisation of ``y`` (:func:`target_scaling`), and the
+  closed-form constant-variance start (:func:`penalised_least_squares`,
+  :func:`solve_centred_normal_equations`, :func:`constant_log_variance`).
+
+Every function is pure: it returns arrays or small frozen dataclasses and
+touches no estimator, so that an estimator can validate and prepare
+everything before it changes any of its attributes (a fit that raises
+leaves it as it was). The fitted solutions that the scale layer hands back
+to the estimators (:class:`LinearSolution`, :class:`GaussianSolution`) are
+defined here too, as they are expressed in the prepared target's units.
+
+The package's files: ``_weights.py``, ``_classification.py``,
+``_regression.py``, ``_least_squares.py`` (the closed-form start) and
+``_solutions.py``; everything is imported from ``skdiv._targets``.
+"""
+
+from ._classification import (
+    PreparedClassification,
+    check_unique_classes,
+    class_counts,
+    class_weight_vector,
+    encode_classes,
+    intercept_only_start,
+    is_soft,
+    objective_target,
+    prepare_classification,
+    probabilities,
+    reweight_soft_rows,
+    smooth,
+)
+from ._least_squares import (
+    penalised_least_squares,
+    ridge_normal_equations,
+    solve_centred_normal_equations,
+)
+from ._regression import (
+    Y_STD_POSITIVE,
+    PreparedRegression,
+    TargetScaling,
+    check_beta,
+    check_y_std,
+    check_y_std_presence,
+    constant_log_variance,
+    prepare_regression,
+    target_scaling,
+)
+from ._solutions import GaussianSolution, LinearSolution
+from .._weights import (
+    check_sample_weight,
+    check_sample_weight_shape,
+    raise_for_sample_weight,
+    sample_weight_reductions,
+)
+
+__all__ = [
+    "GaussianSolution",
+    "LinearSolution",
+    "PreparedClassification",
+    "PreparedRegression",
+    "TargetScaling",
+    "Y_STD_POSITIVE",
+    "check_beta",
+    "check_sample_weight",
+    "check_sample_weight_shape",
+    "check_unique_classes",
+    "check_y_std",
+    "check_y_std_presence",
+    "class_counts",
+    "class_weight_vector",
+    "constant_log_variance",
+    "encode_classes",
+    "intercept_only_start",
+    "is_soft",
+    "objective_target",
+    "penalised_least_squares",
+    "prepare_classification",
+    "prepare_regression",
+    "probabilities",
+    "raise_for_sample_weight",
+    "reweight_soft_rows",
+    "ridge_normal_equations",
+    "sample_weight_reductions",
+    "smooth",
+    "solve_centred_normal_equations",
+    "target_scaling",
+]

@@ -1,0 +1,250 @@
+"""Classification targets: labels, soft labels, class weights, smoothing, start."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.utils import check_array, compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+from .._validation import check_probability_rows, check_two_classes, encode_labels
+
+
+def check_unique_classes(classes):
+    """``classes`` as a 1-D array, or None; a ValueError if it repeats a label."""
+    if classes is None:
+        return None
+    classes = column_or_1d(classes)
+    if np.unique(classes).shape[0] != classes.shape[0]:
+        raise ValueError(f"classes must be unique, got {classes!r}.")
+    return classes
+
+
+def is_soft(y):
+    """Whether a validated ``y`` holds probability rows (2-D, several columns)."""
+    return y.ndim == 2 and y.shape[1] > 1
+
+
+def encode_classes(y, classes=None):
+    """Integer codes of hard labels, or soft labels as probability rows.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        Labels (any type), or rows of probabilities.
+    classes : array-like of shape (n_classes,), default=None
+        The class labels: with soft labels they name the columns
+        (``arange(n_classes)`` when None); with hard labels they may list
+        classes absent from ``y``.
+
+    Returns
+    -------
+    target : ndarray of shape (n_samples,) of int or (n_samples, n_classes)
+        ``classes[target] == y`` for hard labels; the validated float64 rows
+        for soft ones.
+    classes : ndarray of shape (n_classes,)
+    """
+    classes = check_unique_classes(classes)
+    if is_soft(y):
+        y = check_array(y, dtype=np.float64, ensure_all_finite=True, input_name="y")
+        if classes is None:
+            classes = np.arange(y.shape[1])
+        elif classes.shape[0] != y.shape[1]:
+            raise ValueError(
+                f"Soft-label y has {y.shape[1]} columns but classes names "
+                f"{classes.shape[0]} classes."
+            )
+        check_probability_rows(y, name="soft-label y")
+        return y, classes
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    if classes is None:
+        classes, codes = np.unique(y, return_inverse=True)
+    else:
+        codes = encode_labels(y, classes)
+    check_two_classes(classes)
+    return codes, classes
+
+
+def probabilities(target, n_classes):
+    """Rows of class probabilities: one-hot rows for integer codes."""
+    if target.ndim == 2:
+        return target
+    onehot = np.zeros((target.shape[0], n_classes))
+    onehot[np.arange(target.shape[0]), target] = 1.0
+    return onehot
+
+
+def class_counts(target, sample_weight, n_classes):
+    r"""Weighted (soft) class counts :math:`\sum_i s_i p_{ik}`."""
+    if target.ndim == 1:
+        return np.bincount(target, weights=sample_weight, minlength=n_classes)
+    return sample_weight @ target
+
+
+def class_weight_vector(class_weight, classes, counts=None):
+    r"""The weight :math:`c_k` of each class.
+
+    Parameters
+    ----------
+    class_weight : dict or "balanced"
+        A dict maps labels to weights (classes not named get 1), as
+        :func:`sklearn.utils.compute_class_weight`. ``"balanced"`` is
+        scikit-learn's rule on weighted, possibly soft, class counts
+        :math:`n_k = \sum_i s_i p_{ik}`:
+
+        .. math::
+
+            c_k = \frac{\sum_j n_j}{K' n_k}
+
+        over the :math:`K'` classes with :math:`n_k > 0` (the others get 1).
+    classes : ndarray of shape (n_classes,)
+    counts : ndarray of shape (n_classes,), default=None
+        The class counts; needed for ``"balanced"`` only (see
+        :func:`class_counts`).
+
+    Returns
+    -------
+    weights : ndarray of shape (n_classes,)
+    """
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        counts = np.asarray(counts, dtype=np.float64)
+        present = counts > 0
+        weights = np.ones_like(counts)
+        weights[present] = counts.sum() / (present.sum() * counts[present])
+        return weights
+    return compute_class_weight(class_weight, classes=classes, y=classes)
+
+
+def reweight_soft_rows(target, sample_weight, weights, xp=np):
+    r"""Class weights on probability rows, as row weights and renormalised rows.
+
+    .. math::
+
+        -\sum_k c_k p_{ik} \log q_{ik} = s'_i\, \mathrm{CE}(p'_i, q_i),
+        \qquad s'_i = \sum_k c_k p_{ik}, \quad p'_{ik} = c_k p_{ik} / s'_i ,
+
+    the exact equivalent of duplicating each row once per class with weight
+    :math:`c_k p_{ik}`. Rows with :math:`s'_i = 0` keep their target (their
+    weight is 0). ``xp`` is ``numpy`` or ``dask.array``.
+
+    Returns
+    -------
+    target : array of shape (n_samples, n_classes)
+    sample_weight : array of shape (n_samples,)
+    """
+    weighted = target * weights
+    row_weight = weighted.sum(axis=1)
+    keep = row_weight > 0
+    target = xp.where(
+        keep[:, None], weighted / xp.where(keep, row_weight, 1.0)[:, None], target
+    )
+    return target, sample_weight * row_weight
+
+
+def smooth(target, label_smoothing, n_classes):
+    r"""Label smoothing :math:`(1 - \epsilon) p_i + \epsilon / K` (PyTorch's)."""
+    return (1.0 - label_smoothing) * probabilities(target, n_classes) + (
+        label_smoothing / n_classes
+    )
+
+
+def objective_target(target, n_classes):
+    """What the objective sees: one column for two classes, codes when one-hot.
+
+    Binary: the probability of the second class (one logit). Otherwise
+    integer codes when every row is one-hot (a cheaper objective path), else
+    the rows.
+    """
+    if n_classes == 2:
+        return target[:, 1].copy() if target.ndim == 2 else (target == 1) * 1.0
+    if target.ndim == 1:
+        return target
+    if np.all(target.max(axis=1) == 1.0):
+        return target.argmax(axis=1)
+    return target
+
+
+def intercept_only_start(counts, weight_sum, n_outputs):
+    r"""The intercept-only optimum: logits of the weighted class frequencies.
+
+    :math:`\pi_k = n_k / \sum_i s_i`, clipped to :math:`[10^{-10}, 1]`; the
+    intercepts are :math:`\log \pi_k` centred to sum zero, or
+    :math:`\log \pi_1 - \log \pi_0` for one output.
+    """
+    log_prior = np.log(np.clip(counts / weight_sum, 1e-10, 1))
+    if n_outputs == 1:
+        return np.array([log_prior[1] - log_prior[0]])
+    return log_prior - log_prior.mean()
+
+
+@dataclass(frozen=True)
+class PreparedClassification:
+    """What the classifier's objective is fitted to.
+
+    Attributes
+    ----------
+    target : ndarray
+        The objective's target (see :func:`objective_target`).
+    sample_weight : ndarray of shape (n_samples,)
+        Sample weights with the class weights folded in.
+    classes : ndarray of shape (n_classes,)
+    n_outputs : int
+        1 for two classes, else ``n_classes``.
+    counts : ndarray of shape (n_classes,)
+        Weighted class counts of the final (weighted, smoothed) targets,
+        for the intercept-only start.
+    """
+
+    target: np.ndarray
+    sample_weight: np.ndarray
+    classes: np.ndarray
+    n_outputs: int
+    counts: np.ndarray = field(repr=False)
+
+    def intercept_start(self):
+        """The intercept-only start (:func:`intercept_only_start`)."""
+        return intercept_only_start(
+            self.counts, self.sample_weight.sum(), self.n_outputs
+        )
+
+
+def prepare_classification(
+    y, sample_weight, *, classes=None, class_weight=None, label_smoothing=0.0
+):
+    """Encode, weight and smooth classification targets (in memory).
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        Validated labels or probability rows.
+    sample_weight : ndarray of shape (n_samples,)
+        Validated sample weights (:func:`check_sample_weight`).
+    classes, class_weight, label_smoothing
+        The classifier's parameters of those names.
+
+    Returns
+    -------
+    PreparedClassification
+    """
+    target, classes = encode_classes(y, classes)
+    n_classes = classes.shape[0]
+    if class_weight is not None:
+        counts = None
+        if isinstance(class_weight, str):
+            counts = class_counts(target, sample_weight, n_classes)
+        weights = class_weight_vector(class_weight, classes, counts)
+        if target.ndim == 1:
+            # A hard label's row is one-hot: its weight is its class's.
+            sample_weight = sample_weight * weights[target]
+        else:
+            target, sample_weight = reweight_soft_rows(target, sample_weight, weights)
+    if label_smoothing:
+        target = smooth(target, label_smoothing, n_classes)
+    return PreparedClassification(
+        target=objective_target(target, n_classes),
+        sample_weight=sample_weight,
+        classes=classes,
+        n_outputs=1 if n_classes == 2 else n_classes,
+        counts=class_counts(target, sample_weight, n_classes),
+    )

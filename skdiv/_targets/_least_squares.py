@@ -1,0 +1,109 @@
+"""The closed-form start of the regressor: penalised weighted least squares."""
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from .._model._kernels import row_blocks
+
+
+def ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
+    r"""Penalised weighted least squares for dense, tall ``X``, without copying it.
+
+    Solves :math:`(X_c^\top S X_c + \lambda I) w = X_c^\top S t` with
+    :math:`X_c = X - \bar x`, :math:`\lambda = \alpha \sum_i s_i`, the Gram
+    matrix accumulated over row blocks and factored by ``eigh``
+    (pseudo-inverse when :math:`\lambda = 0` and :math:`X_c` is rank
+    deficient, giving the minimum-norm solution as ``LinearRegression``). One
+    step of iterative refinement on the true residual recovers the digits
+    that forming the Gram matrix loses.
+    """
+    n_samples, n_features = X.shape
+    sw_sum = sample_weight.sum()
+    gram = np.zeros((n_features, n_features))
+    for rows in row_blocks(n_samples, n_features):
+        block = X[rows]
+        gram += block.T @ (block * sample_weight[rows, None])
+    gram -= sw_sum * np.outer(x_mean, x_mean)
+    gram[np.diag_indices_from(gram)] += alpha * sw_sum
+    eigval, eigvec = np.linalg.eigh((gram + gram.T) / 2)
+    cutoff = np.finfo(np.float64).eps * n_samples * max(eigval.max(), 0.0)
+    inverse = np.where(eigval > cutoff, 1.0 / np.where(eigval > 0, eigval, 1.0), 0.0)
+
+    def solve(rhs):
+        return eigvec @ (inverse * (eigvec.T @ rhs))
+
+    def normal_residual(coef):
+        residual = sample_weight * (target - (X @ coef - x_mean @ coef))
+        return X.T @ residual - x_mean * residual.sum() - alpha * sw_sum * coef
+
+    coef = solve(normal_residual(np.zeros(n_features)))
+    return coef + solve(normal_residual(coef))
+
+
+def solve_centred_normal_equations(gram, rhs, x_mean, y_mean, sw_sum, alpha):
+    r"""Penalised least squares from uncentred weighted moments.
+
+    ``gram`` is :math:`X^\top S X` and ``rhs`` :math:`X^\top S y`; centring
+    is applied to them (:math:`- S_\Sigma \bar x \bar x^\top` and
+    :math:`- S_\Sigma \bar x \bar y`, :math:`S_\Sigma = \sum_i s_i`), so the
+    data are never centred. ``alpha > 0`` solves the positive-definite
+    system with :math:`\alpha S_\Sigma` added to the diagonal; ``alpha == 0``
+    takes the least-squares (minimum-norm) solution. Used for sparse ``X``
+    and, on reductions over row blocks, for Dask arrays.
+
+    Returns ``(coef, intercept)``.
+    """
+    gram = gram - sw_sum * np.outer(x_mean, x_mean)
+    rhs = rhs - sw_sum * x_mean * y_mean
+    if alpha > 0:
+        gram[np.diag_indices_from(gram)] += alpha * sw_sum
+        coef = scipy.linalg.solve(gram, rhs, assume_a="pos")
+    else:
+        coef = scipy.linalg.lstsq(gram, rhs)[0]
+    return coef, y_mean - float(x_mean @ coef)
+
+
+def penalised_least_squares(X, y, sample_weight, alpha, fit_intercept):
+    r"""Closed-form minimiser of the penalised weighted squared error.
+
+    Minimises :math:`\frac{1}{2S}\sum_i s_i (y_i - x_i w - b)^2 +
+    \frac{\alpha}{2}\lVert w \rVert^2` with :math:`S = \sum_i s_i`, i.e.
+    ``Ridge(alpha=alpha * S)``. Dense, tall ``X`` (at least four rows per
+    feature): normal equations, see :func:`ridge_normal_equations`. Other
+    dense ``X``: least squares on the augmented,
+    weighted, centred system (minimum-norm solution when ``alpha == 0``, as
+    ``LinearRegression``). Sparse ``X``: normal equations built with sparse
+    products, centring applied to the Gram matrix so ``X`` is never densified
+    (:func:`solve_centred_normal_equations`).
+
+    Returns ``(coef, intercept)``.
+    """
+    n_features = X.shape[1]
+    sw_sum = sample_weight.sum()
+    if fit_intercept:
+        x_mean = np.asarray(X.T @ sample_weight).ravel() / sw_sum
+        y_mean = float(np.average(y, weights=sample_weight))
+    else:
+        x_mean = np.zeros(n_features)
+        y_mean = 0.0
+    if n_features == 0:
+        return np.zeros(0), y_mean
+    if sp.issparse(X):
+        weighted_x = X.multiply(sample_weight[:, None]).tocsr()
+        gram = np.asarray((X.T @ weighted_x).toarray(), dtype=np.float64)
+        rhs = np.asarray(weighted_x.T @ y).ravel()
+        return solve_centred_normal_equations(
+            gram, rhs, x_mean, y_mean, sw_sum, alpha
+        )
+    if X.shape[0] >= 4 * n_features:
+        coef = ridge_normal_equations(X, y - y_mean, sample_weight, x_mean, alpha)
+    else:
+        root_w = np.sqrt(sample_weight)
+        design = (X - x_mean) * root_w[:, None]
+        target = (y - y_mean) * root_w
+        if alpha > 0:
+            design = np.vstack([design, np.sqrt(alpha * sw_sum) * np.eye(n_features)])
+            target = np.concatenate([target, np.zeros(n_features)])
+        coef = scipy.linalg.lstsq(design, target)[0]
+    return coef, y_mean - float(x_mean @ coef)

@@ -1,0 +1,306 @@
+"""Target and weight preparation (skdiv._targets), checked against references."""
+
+import inspect
+import re
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import softmax
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.utils.class_weight import compute_class_weight
+
+from skdiv import DivergenceClassifier, GaussianRegressor
+from skdiv._targets import (
+    TargetScaling,
+    check_beta,
+    check_sample_weight,
+    check_y_std,
+    class_counts,
+    class_weight_vector,
+    constant_log_variance,
+    intercept_only_start,
+    objective_target,
+    penalised_least_squares,
+    prepare_classification,
+    prepare_regression,
+    reweight_soft_rows,
+    smooth,
+    target_scaling,
+)
+from skdiv.metrics import cross_entropy, entropy, gaussian_kl, gaussian_nll
+
+RNG = np.random.default_rng(0)
+N = 40
+SW = RNG.uniform(0.2, 3.0, size=N)
+LABELS = np.array(["a", "b", "c"])[RNG.integers(0, 3, size=N)]
+SOFT = RNG.dirichlet(np.ones(3), size=N)
+
+
+# ------------------------------------------------------------ sample weights
+def test_check_sample_weight_values():
+    assert_array_equal(check_sample_weight(None, 3), np.ones(3))
+    assert_array_equal(check_sample_weight(2.5, 3), [2.5, 2.5, 2.5])
+    weights = check_sample_weight([1, 0, 2], 3)
+    assert weights.dtype == np.float64
+    assert_array_equal(weights, [1.0, 0.0, 2.0])
+
+
+# One message per problem, whoever validates: fit, partial_fit, the Dask fit
+# and the metrics all end in skdiv._targets.check_sample_weight (or, for
+# Dask, raise_for_sample_weight on the same reductions).
+WEIGHT_PROBLEMS = {
+    "nan": (np.r_[np.nan, np.ones(N - 1)], "Input sample_weight contains NaN."),
+    "inf": (np.r_[np.inf, np.ones(N - 1)], "Input sample_weight contains infinity."),
+    "negative": (
+        np.r_[-0.5, np.ones(N - 1)],
+        "sample_weight must be non-negative, got minimum -0.5.",
+    ),
+    "all-zero": (
+        np.zeros(N),
+        "sample_weight must contain at least one non-zero weight, but all "
+        "weights are zero.",
+    ),
+    "length": (np.ones(N - 1), f"sample_weight has {N - 1} entries but there are "
+               f"{N} samples."),
+    "2-d": (np.ones((N, 2)), f"sample_weight must be 1-D of shape (n_samples,) = "
+            f"({N},), got shape ({N}, 2)."),
+}
+
+X = RNG.normal(size=(N, 3))
+Y_REG = X @ [1.0, -1.0, 0.5] + RNG.normal(size=N)
+
+
+def _dask(array):
+    da = pytest.importorskip("dask.array")
+    return da.from_array(array, chunks=(N // 2,) + array.shape[1:])
+
+
+CALLERS = {
+    "classifier-fit": lambda sw: DivergenceClassifier().fit(
+        X, LABELS, sample_weight=sw),
+    "classifier-partial_fit": lambda sw: DivergenceClassifier().partial_fit(
+        X, LABELS, classes=["a", "b", "c"], sample_weight=sw),
+    "regressor-fit": lambda sw: GaussianRegressor().fit(X, Y_REG, sample_weight=sw),
+    "regressor-partial_fit": lambda sw: GaussianRegressor().partial_fit(
+        X, Y_REG, sample_weight=sw),
+    "classifier-dask-fit": lambda sw: DivergenceClassifier().fit(
+        _dask(X), LABELS, sample_weight=sw),
+    "regressor-dask-fit": lambda sw: GaussianRegressor().fit(
+        _dask(X), Y_REG, sample_weight=sw),
+    "cross_entropy": lambda sw: cross_entropy(SOFT, SOFT, sample_weight=sw),
+    "entropy": lambda sw: entropy(SOFT, sample_weight=sw),
+    "gaussian_nll": lambda sw: gaussian_nll(Y_REG, Y_REG, 1.0, sample_weight=sw),
+    "gaussian_kl": lambda sw: gaussian_kl(Y_REG, 1.0, Y_REG, 2.0, sample_weight=sw),
+}
+
+
+@pytest.mark.parametrize("caller", CALLERS.values(), ids=CALLERS.keys())
+@pytest.mark.parametrize(
+    "weights, message", WEIGHT_PROBLEMS.values(), ids=WEIGHT_PROBLEMS.keys()
+)
+def test_one_sample_weight_message(caller, weights, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        caller(weights)
+
+
+# ------------------------------------------------------------ class weights
+def test_dict_class_weight_matches_scikit_learn():
+    classes = np.array(["a", "b", "c"])
+    weights = {"a": 2.0, "c": 0.25}
+    assert_array_equal(
+        class_weight_vector(weights, classes),
+        compute_class_weight(weights, classes=classes, y=classes),
+    )
+    assert_array_equal(class_weight_vector(weights, classes), [2.0, 1.0, 0.25])
+
+
+def test_balanced_class_weight_on_hard_labels_matches_scikit_learn():
+    classes, codes = np.unique(LABELS, return_inverse=True)
+    counts = class_counts(codes, np.ones(N), 3)
+    assert_allclose(
+        class_weight_vector("balanced", classes, counts),
+        compute_class_weight("balanced", classes=classes, y=LABELS),
+        rtol=1e-14,
+    )
+    # With sample weights: scikit-learn's weighted rule (>= 1.9), and by hand.
+    counts = class_counts(codes, SW, 3)
+    by_hand = np.array(
+        [SW.sum() / (3 * SW[LABELS == label].sum()) for label in classes]
+    )
+    assert_allclose(class_weight_vector("balanced", classes, counts), by_hand,
+                    rtol=1e-14)
+    if "sample_weight" in inspect.signature(compute_class_weight).parameters:
+        assert_allclose(
+            compute_class_weight("balanced", classes=classes, y=LABELS,
+                                 sample_weight=SW),
+            by_hand, rtol=1e-14,
+        )
+
+
+def test_balanced_class_weight_on_soft_counts_by_hand():
+    # Soft counts n_k = sum_i s_i p_ik: here n = (0.5*1 + 0.2*2, 0.5*1 +
+    # 0.8*2, 0) = (0.9, 2.1, 0); the absent class gets weight 1 and the
+    # others sum(n) / (K' n_k) with K' = 2 classes present.
+    target = np.array([[0.5, 0.5, 0.0], [0.2, 0.8, 0.0]])
+    counts = class_counts(target, np.array([1.0, 2.0]), 3)
+    assert_allclose(counts, [0.9, 2.1, 0.0], rtol=1e-15)
+    weights = class_weight_vector("balanced", np.arange(3), counts)
+    assert_allclose(weights, [3.0 / 1.8, 3.0 / 4.2, 1.0], rtol=1e-15)
+
+
+def test_reweighted_soft_rows_equal_weighted_duplicated_rows():
+    # -sum_k c_k s_i p_ik log q_ik: the loss of the rows duplicated once per
+    # class with weight s_i c_k p_ik, equals s'_i CE(p'_i, q_i).
+    c = np.array([0.5, 2.0, 1.5])
+    log_q = np.log(RNG.dirichlet(np.ones(3), size=N))
+    target, weights = reweight_soft_rows(SOFT, SW, c)
+    duplicated = -np.sum(SW[:, None] * c * SOFT * log_q)
+    assert_allclose(-np.sum(weights[:, None] * target * log_q), duplicated,
+                    rtol=1e-13)
+    assert_allclose(target.sum(axis=1), 1.0, rtol=1e-15)
+    # A row whose classes all weigh 0 keeps its target and gets weight 0.
+    target, weights = reweight_soft_rows(
+        np.array([[1.0, 0.0], [0.3, 0.7]]), np.ones(2), np.array([0.0, 1.0])
+    )
+    assert_array_equal(target, [[1.0, 0.0], [0.0, 1.0]])
+    assert_array_equal(weights, [0.0, 0.7])
+
+
+# ------------------------------------------------- smoothing, encoding, start
+def test_label_smoothing_formula():
+    codes = np.array([0, 2, 1])
+    expected = np.full((3, 3), 0.1 / 3)
+    expected[np.arange(3), codes] += 0.9
+    assert_allclose(smooth(codes, 0.1, 3), expected, rtol=1e-15)
+    assert_allclose(smooth(SOFT, 0.3, 3), 0.7 * SOFT + 0.1, rtol=1e-15)
+
+
+def test_objective_target():
+    # Two classes: the second class's probability; one-hot rows: codes.
+    assert_array_equal(objective_target(np.array([0, 1, 1]), 2), [0.0, 1.0, 1.0])
+    assert_array_equal(objective_target(SOFT[:, :2], 2), SOFT[:, 1])
+    onehot = np.eye(3)[[2, 0, 1]]
+    assert_array_equal(objective_target(onehot, 3), [2, 0, 1])
+    assert objective_target(SOFT, 3) is SOFT
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_intercept_only_start_gives_the_weighted_class_frequencies(n_classes):
+    codes = RNG.integers(0, n_classes, size=N)
+    counts = class_counts(codes, SW, n_classes)
+    n_outputs = 1 if n_classes == 2 else n_classes
+    intercept = intercept_only_start(counts, SW.sum(), n_outputs)
+    frequencies = counts / SW.sum()
+    if n_outputs == 1:
+        assert_allclose(1 / (1 + np.exp(-intercept[0])), frequencies[1], rtol=1e-14)
+    else:
+        assert_allclose(softmax(intercept), frequencies, rtol=1e-14)
+        assert abs(intercept.sum()) < 1e-14
+
+
+def test_prepare_classification_composes_the_rules():
+    classes = np.array(["c", "b", "a", "z"])  # column order, with an absent class
+    prepared = prepare_classification(
+        LABELS, SW, classes=classes, class_weight={"a": 2.0}, label_smoothing=0.2
+    )
+    assert_array_equal(prepared.classes, classes)
+    assert prepared.n_outputs == 4
+    codes = np.array([{"c": 0, "b": 1, "a": 2}[label] for label in LABELS])
+    # Hard labels: the class weight of the row's label on its sample weight,
+    # then smoothing of the one-hot rows.
+    weights = SW * np.where(LABELS == "a", 2.0, 1.0)
+    expected = np.full((N, 4), 0.05)
+    expected[np.arange(N), codes] += 0.8
+    assert_allclose(prepared.sample_weight, weights, rtol=1e-15)
+    assert_allclose(prepared.target, expected, rtol=1e-15)
+    assert_allclose(prepared.counts, weights @ expected, rtol=1e-14)
+
+
+def test_prepare_classification_refuses_bad_targets():
+    with pytest.raises(ValueError, match="classes must be unique"):
+        prepare_classification(LABELS, SW, classes=["a", "a", "b"])
+    with pytest.raises(ValueError, match=r"labels \['c'\] that are not in classes"):
+        prepare_classification(LABELS, SW, classes=["a", "b"])
+    with pytest.raises(ValueError, match="3 columns but classes names 2"):
+        prepare_classification(SOFT, SW, classes=["a", "b"])
+
+
+# ---------------------------------------------------------------- regression
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_target_scaling(fit_intercept):
+    scaling = target_scaling(Y_REG, SW, fit_intercept=fit_intercept)
+    offset = np.sum(SW * Y_REG) / np.sum(SW) if fit_intercept else 0.0
+    scale = np.sqrt(np.sum(SW * (Y_REG - offset) ** 2) / np.sum(SW))
+    assert_allclose([scaling.offset, scaling.scale], [offset, scale], rtol=1e-14)
+    assert_allclose(scaling.standardise(Y_REG), (Y_REG - offset) / scale,
+                    rtol=1e-14)
+    # A constant target keeps its units.
+    assert target_scaling(np.full(5, 3.0), np.ones(5), fit_intercept=True) == (
+        TargetScaling(3.0, 1.0)
+    )
+
+
+def test_prepare_regression_standardises_y_std_too():
+    y_std = RNG.uniform(0.5, 1.0, size=N)
+    scaling = TargetScaling(2.0, 4.0)
+    prepared = prepare_regression(Y_REG, y_std, scaling, min_std=1e-3)
+    assert_allclose(prepared.target, np.column_stack([(Y_REG - 2) / 4, y_std / 4]))
+    assert_allclose(prepared.objective.log_var_min, 2 * np.log(1e-3))
+    plain = prepare_regression(Y_REG, None, scaling, min_std=1e-3)
+    assert plain.target.ndim == 1 and type(plain.objective).__name__ == "GaussianNLL"
+
+
+def test_constant_log_variance_floor():
+    assert constant_log_variance(4.0, 1e-3) == np.log(4.0)
+    assert constant_log_variance(0.0, 1e-3) == np.log(1e-6)
+
+
+def _design(kind, n, d, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) + rng.normal(size=d)
+    if kind == "sparse":
+        X = sp.csr_matrix(np.where(np.abs(X) > 0.7, X, 0.0))
+    return X, X @ rng.normal(size=d) + rng.normal(size=n), rng.uniform(0.5, 2, n)
+
+
+@pytest.mark.parametrize("kind, n, d", [("dense", 80, 5), ("dense", 12, 8),
+                                        ("sparse", 80, 5)],
+                         ids=["tall", "wide", "sparse"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_closed_form_start_matches_ridge(kind, n, d, fit_intercept):
+    X, y, sw = _design(kind, n, d, seed=n + d)
+    alpha = 0.05
+    coef, intercept = penalised_least_squares(X, y, sw, alpha, fit_intercept)
+    ridge = Ridge(alpha=alpha * sw.sum(), fit_intercept=fit_intercept, solver="svd"
+                  if kind == "dense" else "auto", tol=1e-12)
+    ridge.fit(X, y, sample_weight=sw)
+    assert_allclose(coef, ridge.coef_, rtol=1e-7, atol=1e-10)
+    assert_allclose(intercept, ridge.intercept_, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind, n, d", [("dense", 80, 5), ("sparse", 80, 5)],
+                         ids=["tall", "sparse"])
+def test_closed_form_start_without_penalty_matches_linear_regression(kind, n, d):
+    X, y, sw = _design(kind, n, d, seed=3)
+    coef, intercept = penalised_least_squares(X, y, sw, 0.0, True)
+    reference = LinearRegression().fit(X, y, sample_weight=sw)
+    assert_allclose(coef, reference.coef_, rtol=1e-9)
+    assert_allclose(intercept, reference.intercept_, rtol=1e-9)
+
+
+def test_y_std_and_beta_checks():
+    with pytest.raises(ValueError, match="least squares already"):
+        check_beta("squared_error", 0.5)
+    check_beta("gaussian_nll", 0.5)
+    assert check_y_std(None, Y_REG, loss="gaussian_nll", beta=0.0) is None
+    with pytest.raises(ValueError, match="only used with loss='kl_divergence'"):
+        check_y_std(np.ones(N), Y_REG, loss="gaussian_nll", beta=0.0)
+    with pytest.raises(ValueError, match="needs the standard deviation"):
+        check_y_std(None, Y_REG, loss="kl_divergence", beta=0.0)
+    with pytest.raises(ValueError, match="strictly positive"):
+        check_y_std(np.zeros(N), Y_REG, loss="kl_divergence", beta=0.0)
+    assert_array_equal(
+        check_y_std([1, 2], [0.0, 1.0], loss="kl_divergence", beta=0.0), [1.0, 2.0]
+    )
