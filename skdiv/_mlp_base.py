@@ -13,6 +13,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -20,6 +21,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._adapter import EmpiricalRisk
 from ._model import MLPModel, glorot_uniform
 from ._solvers import adam, minimize
+
+# Newton-CG iterations that may finish an L-BFGS fit stalled by rounding.
+_POLISH_MAX_ITER = 50
 
 
 def check_hidden_layer_sizes(hidden_layer_sizes):
@@ -132,10 +136,7 @@ class BaseMLP(BaseEstimator):
         if solver == "lbfgs":
             risk = EmpiricalRisk(objective, model, y, sample_weight=sample_weight,
                                  alpha=self.alpha)
-            params, self.n_iter_ = minimize(
-                risk, params0, solver="lbfgs", max_iter=self.max_iter, tol=self.tol,
-                verbose=self.verbose,
-            )
+            params, self.n_iter_ = self._lbfgs(risk, params0, bool(detach_outputs))
             self._store(model, params)
             self.objective_ = risk.loss(params)
             # Adam's record of an earlier fit does not describe this one.
@@ -146,6 +147,40 @@ class BaseMLP(BaseEstimator):
         return self._solve_adam(model, X, y, sample_weight, objective, params0,
                                 rng, incremental, continued, stratify,
                                 batch_weights)
+
+    def _lbfgs(self, risk, params0, detached):
+        """L-BFGS, polished by Newton-CG on the Gauss-Newton operator if it stalls.
+
+        L-BFGS's line search works on values, which stop resolving progress
+        at gradients of about the square root of the rounding (1e-8 on an
+        objective near 1): it then stops above a smaller ``tol``. Newton-CG
+        also accepts steps that leave the value unchanged to rounding but
+        lower the gradient, so a few of its iterations, on the Gauss-Newton
+        products (exact with no hidden layer), finish the job. Its warnings
+        replace L-BFGS's only when it does not reach ``tol`` either.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            params, n_iter = minimize(
+                risk, params0, solver="lbfgs", max_iter=self.max_iter,
+                tol=self.tol, verbose=self.verbose,
+            )
+        norm = risk.gradient_norm(risk.loss_gradient(params)[1])
+        if norm > self.tol and n_iter < self.max_iter and not detached:
+            with warnings.catch_warnings(record=True) as polish_caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                polished, n_polish = minimize(
+                    risk, params, solver="newton-cg", tol=self.tol,
+                    max_iter=_POLISH_MAX_ITER, verbose=self.verbose,
+                )
+            polished_norm = risk.gradient_norm(risk.loss_gradient(polished)[1])
+            if polished_norm < norm:
+                params, n_iter = polished, n_iter + n_polish
+                caught = [] if polished_norm <= self.tol else polish_caught
+        for warning in caught:
+            warnings.warn_explicit(warning.message, warning.category,
+                                   warning.filename, warning.lineno)
+        return params, n_iter
 
     def _solve_adam(self, model, X, y, sample_weight, objective, params0, rng,
                     incremental, continued, stratify, batch_weights):

@@ -215,7 +215,7 @@ def test_bad_hidden_layer_sizes(sizes):
 def test_bad_targets_raise_clear_errors():
     X, y = _blobs(n=20)
     soft = np.full((20, 3), 0.3)
-    with pytest.raises(ValueError, match="must sum to 1"):
+    with pytest.raises(ValueError, match="must sum to one"):
         DivergenceMLPClassifier(hidden_layer_sizes=(3,)).fit(X, soft)
     with pytest.raises(ValueError, match="classes must be passed on the first"):
         DivergenceMLPClassifier(hidden_layer_sizes=(3,)).partial_fit(X, y)

@@ -31,7 +31,7 @@ ESTIMATORS = [
         activation="logistic", **{**_ADAM, "hidden_layer_sizes": (5, 4)}
     ),
     DivergenceMLPClassifier(
-        loss="kl_divergence", activation="tanh", **{**_LBFGS, "alpha": 0.3}
+        loss="kl_divergence", activation="relu", **{**_LBFGS, "alpha": 0.3}
     ),
     DivergenceMLPClassifier(
         class_weight="balanced",
