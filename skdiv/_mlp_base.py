@@ -16,9 +16,9 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._adapter import EmpiricalRisk
+from ._compat import Interval, StrOptions
 from ._model import MLPModel, glorot_uniform
 from ._solvers import adam, minimize
 

@@ -4,23 +4,24 @@ from numbers import Real
 
 import numpy as np
 from scipy.special import log_expit
-from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
-from sklearn.utils import compute_class_weight
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_array,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted
 
+from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._loss import CrossEntropy, get_objective, log_softmax, softmax_lse
-from ._loss import class_sums as _class_sums
 from ._mlp_base import BaseMLP
-from ._validation import check_probability_rows, check_two_classes, encode_labels
+from ._targets import (
+    check_sample_weight,
+    check_unique_classes,
+    class_counts,
+    class_weight_vector,
+    encode_classes,
+    is_soft,
+    objective_target,
+    reweight_soft_rows,
+    smooth,
+)
 
 
 class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
@@ -238,11 +239,7 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
             multi_output=True, y_numeric=False, reset=first,
         )
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        if not sample_weight.any():
-            raise ValueError("sample_weight must not be all zero.")
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
         y_fit, sample_weight, n_outputs = self._prepare_target(
             y, sample_weight, incremental=incremental, first=first, classes=classes
         )
@@ -268,101 +265,51 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
         if self.n_outputs_ > 1:
             self.intercepts_[-1] -= self.intercepts_[-1].mean()
 
-    # TARGETS: the lead switches this to skdiv._targets at merge. It mirrors
-    # DivergenceClassifier.fit (encode, class weights, smoothing, compact).
     def _prepare_target(self, y, sample_weight, *, incremental, first, classes):
         """Labels -> the objective's target, the weights and the output width.
 
-        Hard labels become integer codes (the positive-class indicator for
-        two classes), soft labels rows of probabilities (the positive-class
-        column for two classes); class weights and label smoothing are
-        applied as :class:`DivergenceClassifier` applies them.
+        :func:`skdiv._targets.prepare_classification`'s steps (encode, class
+        weights, smoothing, the objective's target), composed here because
+        ``partial_fit`` keeps the classes of its first call and balances
+        classes on the counts of every row seen so far.
         """
         if classes is None:
             classes = self.classes
         known = None if first else self.classes_
-        if classes is not None:
-            classes = column_or_1d(classes)
-            if np.unique(classes).shape[0] != classes.shape[0]:
-                raise ValueError(f"classes must be unique, got {classes!r}.")
-            if known is not None and not np.array_equal(classes, known):
-                raise ValueError(
-                    f"classes={classes.tolist()} is not the same as classes_="
-                    f"{known.tolist()} of the first call to partial_fit."
-                )
-        if y.ndim == 2 and y.shape[1] > 1:
-            y = check_array(y, dtype=np.float64, input_name="y")
-            if classes is None:
-                classes = np.arange(y.shape[1]) if known is None else known
-            if classes.shape[0] != y.shape[1]:
-                raise ValueError(
-                    f"Soft-label y has {y.shape[1]} columns but classes names "
-                    f"{classes.shape[0]} classes."
-                )
-            check_probability_rows(y, name="soft-label y")
-            target = y
-        else:
-            y = column_or_1d(y, warn=True)
-            check_classification_targets(y)
-            if classes is None and known is None:
-                if incremental:
-                    raise ValueError(
-                        "classes must be passed on the first call to partial_fit "
-                        "(with hard labels; soft-label columns name their classes)."
-                    )
-                classes, target = np.unique(y, return_inverse=True)
-            else:
-                classes = known if classes is None else classes
-                target = encode_labels(y, classes)
-        check_two_classes(classes)
-        self.classes_ = classes
-        n_classes = classes.shape[0]
-        target, sample_weight = self._apply_class_weight(
-            target, sample_weight, incremental and not first
-        )
-        if self.label_smoothing:
-            target = (1.0 - self.label_smoothing) * self._probabilities(
-                target, n_classes
-            ) + self.label_smoothing / n_classes
-        if n_classes == 2:
-            y_fit = target[:, 1].copy() if target.ndim == 2 else (target == 1) * 1.0
-            return y_fit, sample_weight, 1
-        if target.ndim == 2 and np.all(target.max(axis=1) == 1.0):
-            target = target.argmax(axis=1)
-        return target, sample_weight, n_classes
-
-    @staticmethod
-    def _probabilities(target, n_classes):
-        if target.ndim == 2:
-            return target
-        onehot = np.zeros((target.shape[0], n_classes))
-        onehot[np.arange(target.shape[0]), target] = 1.0
-        return onehot
-
-    def _apply_class_weight(self, target, sample_weight, accumulate):
-        if self.class_weight is None:
-            return target, sample_weight
-        n_classes = self.classes_.shape[0]
-        if self.class_weight == "balanced":
-            counts = _class_sums(target, sample_weight, n_classes)
-            if accumulate:
-                counts = counts + getattr(self, "_class_counts", 0.0)
-            self._class_counts = counts
-            present = counts > 0
-            weights = np.ones_like(counts)
-            weights[present] = counts.sum() / (present.sum() * counts[present])
-        else:
-            weights = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=self.classes_
+        classes = check_unique_classes(classes)
+        if known is not None and classes is not None and not np.array_equal(
+            classes, known
+        ):
+            raise ValueError(
+                f"classes={classes.tolist()} is not the same as classes_="
+                f"{known.tolist()} of the first call to partial_fit."
             )
-        if target.ndim == 1:
-            return target, sample_weight * weights[target]
-        weighted = target * weights
-        row_weight = weighted.sum(axis=1)
-        keep = row_weight > 0
-        weighted[keep] /= row_weight[keep, None]
-        weighted[~keep] = target[~keep]
-        return weighted, sample_weight * row_weight
+        if incremental and classes is None and known is None and not is_soft(y):
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit "
+                "(with hard labels; soft-label columns name their classes)."
+            )
+        target, classes = encode_classes(y, known if classes is None else classes)
+        n_classes = classes.shape[0]
+        self.classes_ = classes
+        if self.class_weight is not None:
+            counts = None
+            if isinstance(self.class_weight, str):
+                counts = class_counts(target, sample_weight, n_classes)
+                if incremental and not first:
+                    counts = counts + getattr(self, "_class_counts", 0.0)
+                self._class_counts = counts
+            weights = class_weight_vector(self.class_weight, classes, counts)
+            if target.ndim == 1:
+                sample_weight = sample_weight * weights[target]
+            else:
+                target, sample_weight = reweight_soft_rows(
+                    target, sample_weight, weights
+                )
+        if self.label_smoothing:
+            target = smooth(target, self.label_smoothing, n_classes)
+        n_outputs = 1 if n_classes == 2 else n_classes
+        return objective_target(target, n_classes), sample_weight, n_outputs
 
     # -------------------------------------------------------------- predict
     def decision_function(self, X):

@@ -5,21 +5,14 @@ from numbers import Real
 
 import numpy as np
 import scipy.stats
-from sklearn.base import RegressorMixin, _fit_context
+from sklearn.base import RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array, check_consistent_length
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted
 
 from ._adapter import EmpiricalRisk, linear_risk
+from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._loss import (
     LOG_VAR_LIMIT,
-    GaussianKL,
-    GaussianNLL,
     LogVarianceHead,
     SquaredError,
     Stagewise,
@@ -28,6 +21,14 @@ from ._loss import (
 from ._mlp_base import BaseMLP, check_hidden_layer_sizes
 from ._model import MLPModel
 from ._solvers import minimize
+from ._targets import (
+    TargetScaling,
+    check_sample_weight,
+    check_y_std,
+    constant_log_variance,
+    prepare_regression,
+    target_scaling,
+)
 
 # Cap on the refits of the beta-NLL fixed point (L-BFGS), as the linear model's.
 _BETA_MAX_OUTER = 100
@@ -252,11 +253,7 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
             y_numeric=True, reset=first,
         )
         y = np.asarray(y, dtype=np.float64)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        if not sample_weight.any():
-            raise ValueError("sample_weight must not be all zero.")
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
         target, objective = self._prepare_target(y, sample_weight, y_std, first)
         check_hidden_layer_sizes(self.hidden_layer_sizes)
         if self.variance == "constant":
@@ -267,50 +264,20 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
             self._fit_joint(X, target, sample_weight, objective, incremental)
         return self
 
-    # TARGETS: the lead switches this to skdiv._targets at merge. It mirrors
-    # GaussianRegressor.fit (y_std and beta checks, standardisation, bounds).
     def _prepare_target(self, y, sample_weight, y_std, first):
-        """Check ``y_std`` and ``beta``; standardise; the Gaussian objective."""
-        if self.loss == "squared_error" and self.beta > 0:
-            raise ValueError(
-                "beta > 0 weights the joint mean-variance fit of "
-                "loss='gaussian_nll' or 'kl_divergence'; loss='squared_error' "
-                f"fits the mean by least squares already. Got beta={self.beta}."
-            )
-        if self.loss != "kl_divergence":
-            if y_std is not None:
-                raise ValueError(
-                    f"y_std is only used with loss='kl_divergence'; "
-                    f"loss={self.loss!r} fits point targets. Drop y_std or "
-                    "use loss='kl_divergence'."
-                )
-        else:
-            if y_std is None:
-                raise ValueError(
-                    "loss='kl_divergence' needs the standard deviation of each "
-                    "target distribution: call fit(X, y, y_std=...)."
-                )
-            y_std = check_array(y_std, ensure_2d=False, dtype=np.float64,
-                                input_name="y_std")
-            if y_std.ndim != 1:
-                raise ValueError(
-                    f"y_std must be 1-D of shape (n_samples,), got shape "
-                    f"{y_std.shape}."
-                )
-            check_consistent_length(y, y_std)
-            if np.any(y_std <= 0):
-                raise ValueError("y_std must be strictly positive.")
+        """Check ``y_std`` and ``beta``; standardise; the Gaussian objective.
+
+        :mod:`skdiv._targets`' regression steps; the first call of
+        ``partial_fit`` (or ``fit``) fixes the standardisation.
+        """
+        y_std = check_y_std(y_std, y, loss=self.loss, beta=self.beta)
         if first:
-            offset = _weighted_mean(y, sample_weight)
-            scale = np.sqrt(_weighted_mean((y - offset) ** 2, sample_weight))
-            self.y_offset_ = offset
-            self.y_scale_ = float(scale) if scale > 0 else 1.0
+            scaling = target_scaling(y, sample_weight, fit_intercept=True)
+            self.y_offset_, self.y_scale_ = scaling.offset, scaling.scale
             self.std_floor_ = float(self.min_std * self.y_scale_)
-        y_tilde = (y - self.y_offset_) / self.y_scale_
-        bounds = (2.0 * np.log(self.min_std), LOG_VAR_LIMIT)
-        if y_std is None:
-            return y_tilde, GaussianNLL(*bounds)
-        return np.column_stack([y_tilde, y_std / self.y_scale_]), GaussianKL(*bounds)
+        scaling = TargetScaling(self.y_offset_, self.y_scale_)
+        prepared = prepare_regression(y, y_std, scaling, min_std=self.min_std)
+        return prepared.target, prepared.objective
 
     # ------------------------------------------------------------ the fits
     @staticmethod
@@ -348,9 +315,9 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
         second = (self._point(target) - mean) ** 2
         if target.ndim == 2:
             second = second + target[:, 1] ** 2
-        variance = max(_weighted_mean(second, sample_weight), self.min_std**2)
-        n_last = self.coefs_[-1].shape[0]
-        self._set_two_outputs(np.zeros(n_last), float(np.log(variance)))
+        log_var = constant_log_variance(_weighted_mean(second, sample_weight),
+                                        self.min_std)
+        self._set_two_outputs(np.zeros(self.coefs_[-1].shape[0]), log_var)
         self._final_objective(X, target, sample_weight, objective)
 
     def _last_hidden(self, X):
@@ -378,8 +345,10 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
             n_outputs=1, sample_weight=sample_weight, alpha=self.alpha,
             fit_intercept=True,
         )
-        second = _weighted_mean((self._point(target) - mean) ** 2, sample_weight)
-        start = np.log(max(second, self.min_std**2))
+        start = constant_log_variance(
+            _weighted_mean((self._point(target) - mean) ** 2, sample_weight),
+            self.min_std,
+        )
         x0 = problem.pack(np.zeros((1, features.shape[1])), [start])
         params, n_var = minimize(problem, x0, solver="lbfgs", max_iter=self.max_iter,
                                  tol=self.tol, verbose=self.verbose)
