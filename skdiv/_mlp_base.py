@@ -21,6 +21,7 @@ from ._adapter import EmpiricalRisk
 from ._compat import Interval, StrOptions
 from ._model import MLPModel, glorot_uniform
 from ._solvers import adam, minimize
+from ._solvers._threads import single_blas_thread
 
 # Newton-CG iterations that may finish an L-BFGS fit stalled by rounding.
 _POLISH_MAX_ITER = 50
@@ -243,15 +244,17 @@ class BaseMLP(BaseEstimator):
         if state is not None and state.m.shape[0] != params0.shape[0]:
             state = None
         best_loss = getattr(self, "best_loss_", None) if continuing else None
-        result = adam(
-            batch_fun, params0, n_train, batch_size=batch_size,
-            learning_rate_init=self.learning_rate_init,
-            max_iter=1 if incremental else self.max_iter,
-            tol=self.tol, n_iter_no_change=self.n_iter_no_change, random_state=rng,
-            validation_score=validation_score, state=state,
-            best_loss=np.inf if best_loss is None else best_loss,
-            incremental=incremental, verbose=self.verbose,
-        )
+        # One BLAS thread, as for the other solvers (skdiv._solvers._threads).
+        with single_blas_thread():
+            result = adam(
+                batch_fun, params0, n_train, batch_size=batch_size,
+                learning_rate_init=self.learning_rate_init,
+                max_iter=1 if incremental else self.max_iter,
+                tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+                random_state=rng, validation_score=validation_score, state=state,
+                best_loss=np.inf if best_loss is None else best_loss,
+                incremental=incremental, verbose=self.verbose,
+            )
         params = result.x
         self._adam_state = result.state
         if continuing:
