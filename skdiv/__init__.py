@@ -3,6 +3,8 @@
 from ._version import __version__  # noqa: E402
 
 from ._classifier import DivergenceClassifier  # noqa: E402
+from ._mlp_classifier import DivergenceMLPClassifier  # noqa: E402
+from ._mlp_regressor import GaussianMLPRegressor  # noqa: E402
 from ._regressor import GaussianRegressor  # noqa: E402
 from .metrics import (  # noqa: E402
     get_scorer,
@@ -23,6 +25,8 @@ from .metrics import (  # noqa: E402
 
 __all__ = [
     "DivergenceClassifier",
+    "DivergenceMLPClassifier",
+    "GaussianMLPRegressor",
     "GaussianRegressor",
     "get_scorer",
     "get_scorer_names",

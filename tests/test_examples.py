@@ -149,6 +149,27 @@ def check_model_selection(ns):
     )
 
 
+def check_mlp_distillation(ns):
+    results = ns["results"]
+    hard, soft = results["hard labels"], results["teacher probabilities"]
+    assert soft["KL to teacher"] < 0.7 * hard["KL to teacher"]
+    assert soft["agreement"] > hard["agreement"]
+    assert soft["accuracy"] >= hard["accuracy"]
+    assert ns["teacher_accuracy"] >= soft["accuracy"] - 0.01
+
+
+def check_mlp_heteroscedastic(ns):
+    coverage, nll = ns["coverage_by_region"], ns["nll"]
+    constant = np.abs(coverage["constant variance"] - 0.9)
+    for name in ("heteroscedastic (beta=0)", "beta-NLL (beta=0.5)"):
+        hetero = np.abs(coverage[name] - 0.9)
+        assert hetero.max() < 0.07 < constant.max()
+        assert nll[name] < nll["constant variance"] - 0.5
+    # The claim about beta in the text: no better mean where the noise is.
+    rmse = ns["noisy_rmse"]
+    assert rmse["beta-NLL (beta=0.5)"] > rmse["heteroscedastic (beta=0)"]
+
+
 EXAMPLE_CHECKS = [
     pytest.param("plot_ce_vs_kl.py", 2, check_ce_vs_kl, id="ce_vs_kl"),
     pytest.param(
@@ -165,6 +186,15 @@ EXAMPLE_CHECKS = [
     ),
     pytest.param(
         "plot_model_selection.py", 2, check_model_selection, id="model_selection"
+    ),
+    pytest.param(
+        "plot_mlp_distillation.py", 2, check_mlp_distillation, id="mlp_distillation"
+    ),
+    pytest.param(
+        "plot_mlp_heteroscedastic.py",
+        2,
+        check_mlp_heteroscedastic,
+        id="mlp_heteroscedastic",
     ),
 ]
 

@@ -18,6 +18,7 @@ coordinates the solver works in. The caller passes ``gradient_norm``, which
 maps a solver-space gradient to that number.
 """
 
+from ._adam import AdamResult, AdamState, adam
 from ._lbfgs import lbfgs
 from ._newton import newton_cg, truncated_cg
 from ._threads import single_blas_thread
@@ -66,4 +67,13 @@ def minimize(problem, x0, *, solver="auto", max_iter=1000, tol=1e-4, verbose=0):
         return newton_cg(problem.loss_gradient_hessian, x0, **options)
 
 
-__all__ = ["SOLVERS", "lbfgs", "minimize", "newton_cg", "truncated_cg"]
+__all__ = [
+    "SOLVERS",
+    "AdamResult",
+    "AdamState",
+    "adam",
+    "lbfgs",
+    "minimize",
+    "newton_cg",
+    "truncated_cg",
+]
