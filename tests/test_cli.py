@@ -29,7 +29,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skdiv import DivergenceClassifier, GaussianRegressor
+from skdiv import DivergenceClassifier, DivergenceMLPClassifier, GaussianRegressor
 from skdiv._cli import main
 from skdiv.metrics import get_scorer, kl_divergence
 
@@ -121,7 +121,7 @@ def test_default_regression_matches_cross_val_score(capsys):
         "neg_interval_coverage_gap", "neg_interval_width",
     ]
     rows = rows_by_objective(report)
-    assert len(rows) == 4
+    assert len(rows) == 5
 
     from sklearn.datasets import load_diabetes
 
@@ -204,6 +204,22 @@ def test_classification_json_matches_direct_computation(clf_csv, capsys):
         )
         got = rows[("LogisticRegression", "log_loss")]["scores"][name]["folds"]
         np.testing.assert_allclose(got, expected, rtol=1e-8)
+
+    # The network: one hidden layer of 64, the linear models' alpha per sample.
+    scorer = get_scorer("neg_cross_entropy")
+    network_scores = []
+    for train, test in cv.split(X, y):
+        network = make_pipeline(StandardScaler(), DivergenceMLPClassifier(
+            hidden_layer_sizes=(64,), activation="tanh", solver="lbfgs",
+            alpha=1.0 / len(train),
+            max_iter=500, random_state=0,
+        ))
+        network.fit(X[train], y[train])
+        network_scores.append(scorer(network, X[test], y[test]))
+    got = rows[("DivergenceMLPClassifier", "cross_entropy, 64 tanh")]["scores"]
+    np.testing.assert_allclose(
+        got["neg_cross_entropy"]["folds"], network_scores, rtol=1e-10
+    )
 
     expected = cross_val_score(
         HistGradientBoostingClassifier(random_state=0), X, y, cv=cv,
@@ -615,10 +631,11 @@ def test_many_classes_are_announced_before_fitting(tmp_path, capsys, monkeypatch
 def test_exit_status_is_1_when_every_score_of_the_run_fails(tmp_path, capsys):
     # The Poisson deviance needs strictly positive predictions: the constant
     # model of the check before fitting has them, every linear model predicts
-    # a negative mean for the lowest rows of exp(2 x) in every fold.
+    # a negative mean for the lowest rows of exp(3 x) in every fold (and the
+    # network, smooth but penalised, does too).
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 2))
-    path = write_data(tmp_path / "positive.csv", X, np.exp(2 * X[:, 0]), "y")
+    path = write_data(tmp_path / "positive.csv", X, np.exp(3 * X[:, 0]), "y")
     status, out, err = run(
         ["compare", "--data", str(path), "--target", "y", "--cv", "3",
          "--scoring", "neg_mean_poisson_deviance", "--format", "json"], capsys,

@@ -56,6 +56,21 @@ def classifiers(data, random_state, soft, n_splits):
     from sklearn.pipeline import make_pipeline
 
     from .._classifier import DivergenceClassifier
+    from .._mlp_classifier import DivergenceMLPClassifier
+
+    def network(n_train, classes):
+        # One hidden layer of 64, the linear models' penalty per sample;
+        # tanh keeps the objective smooth, so L-BFGS reaches its tol (ReLU's
+        # kinks stall it on small data).
+        return make_pipeline(
+            linear_features(data),
+            DivergenceMLPClassifier(
+                "cross_entropy", hidden_layer_sizes=(64,), activation="tanh",
+                solver="lbfgs",
+                alpha=1.0 / (LOGISTIC_C * n_train), max_iter=500,
+                random_state=random_state, classes=classes if soft else None,
+            ),
+        )
 
     def divergence(loss):
         def build(n_train, classes):
@@ -75,6 +90,8 @@ def classifiers(data, random_state, soft, n_splits):
                   divergence("cross_entropy"), targets),
         Candidate("DivergenceClassifier", "kl_divergence", "Divergence KL",
                   divergence("kl_divergence"), targets),
+        Candidate("DivergenceMLPClassifier", "cross_entropy, 64 tanh", "MLP CE",
+                  network, targets, cost=20.0),
         Candidate(
             "LogisticRegression", "log_loss", "LogisticRegression",
             lambda n_train, classes: make_pipeline(
@@ -99,6 +116,7 @@ def regressors(data):
     from sklearn.linear_model import BayesianRidge
     from sklearn.pipeline import make_pipeline
 
+    from .._mlp_regressor import GaussianMLPRegressor
     from .._regressor import GaussianRegressor
 
     def gaussian(**params):
@@ -115,6 +133,24 @@ def regressors(data):
         Candidate("GaussianRegressor", "squared_error, heteroscedastic",
                   "Gaussian SE hetero",
                   gaussian(loss="squared_error", variance="heteroscedastic")),
+        Candidate(
+            "GaussianMLPRegressor", "gaussian_nll, heteroscedastic, 16 tanh",
+            "MLP NLL hetero",
+            lambda n_train, classes: make_pipeline(
+                linear_features(data),
+                # A small network, penalised as by 32 samples' worth of prior
+                # (alpha = 32 / n_train): mean and variance both bend with X,
+                # and a fixed alpha either overfits a few dozen rows (the
+                # variance collapses) or underfits a few thousand. tanh keeps
+                # the objective smooth, so L-BFGS reaches its tol.
+                GaussianMLPRegressor(
+                    hidden_layer_sizes=(16,), activation="tanh",
+                    alpha=32.0 / n_train, solver="lbfgs", max_iter=1000,
+                    random_state=0,
+                ),
+            ),
+            cost=20.0,
+        ),
         Candidate(
             "BayesianRidge", "evidence", "BayesianRidge",
             lambda n_train, classes: make_pipeline(
