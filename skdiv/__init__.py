@@ -1,11 +1,10 @@
 """skdiv: scikit-learn estimators and scorers for cross-entropy, KL and Gaussian NLL."""
 
-from ._version import __version__  # noqa: E402
-
 from ._classifier import DivergenceClassifier  # noqa: E402
 from ._mlp_classifier import DivergenceMLPClassifier  # noqa: E402
 from ._mlp_regressor import GaussianMLPRegressor  # noqa: E402
 from ._regressor import GaussianRegressor  # noqa: E402
+from ._version import __version__  # noqa: E402
 from .metrics import (  # noqa: E402
     get_scorer,
     get_scorer_names,

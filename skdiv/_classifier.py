@@ -8,10 +8,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
-from ._scale import _dask, _stream
 from ._adapter import linear_risk
 from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._loss import CrossEntropy, get_objective, log_softmax, softmax_lse
+from ._scale import _dask, _stream
 from ._solvers import minimize
 from ._targets import LinearSolution, check_sample_weight, prepare_classification
 from ._validation import store_fitted, validate_fit_data

@@ -7,10 +7,10 @@ import scipy.stats
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._scale import _dask, _stream
 from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._gaussian import fit_joint, fit_log_variance
 from ._loss import LOG_VAR_LIMIT
+from ._scale import _dask, _stream
 from ._targets import (
     GaussianSolution,
     check_sample_weight,

@@ -32,7 +32,7 @@ class _ExplicitHessian(RawHessian):
 
 
 class Brier(Objective):
-    r""":math:`\ell_i = \sum_k (q_{ik} - p_{ik})^2`, :math:`q_i = \mathrm{softmax}(z_i)`."""
+    r"""The Brier score :math:`\sum_k (q_{ik} - p_{ik})^2` of a softmax :math:`q_i`."""
 
     name = "brier"
 

@@ -24,13 +24,6 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from .._gaussian import fit_joint, fit_log_variance
 from .._loss import get_objective
-from ._dask_model import (
-    aligned,
-    dask_linear_risk,
-    import_dask,
-    is_dask_array,
-    sum_blocks,
-)
 from .._solvers import minimize
 from .._targets import (
     Y_STD_POSITIVE,
@@ -56,6 +49,13 @@ from .._validation import (
     raise_for_probability_range,
     raise_for_row_sums,
     row_sum_tolerance,
+)
+from ._dask_model import (
+    aligned,
+    dask_linear_risk,
+    import_dask,
+    is_dask_array,
+    sum_blocks,
 )
 
 __all__ = [

@@ -32,6 +32,12 @@ The package's files: ``_weights.py``, ``_classification.py``,
 ``_solutions.py``; everything is imported from ``skdiv._targets``.
 """
 
+from .._weights import (
+    check_sample_weight,
+    check_sample_weight_shape,
+    raise_for_sample_weight,
+    sample_weight_reductions,
+)
 from ._classification import (
     PreparedClassification,
     check_unique_classes,
@@ -63,12 +69,6 @@ from ._regression import (
     target_scaling,
 )
 from ._solutions import GaussianSolution, LinearSolution
-from .._weights import (
-    check_sample_weight,
-    check_sample_weight_shape,
-    raise_for_sample_weight,
-    sample_weight_reductions,
-)
 
 __all__ = [
     "GaussianSolution",
