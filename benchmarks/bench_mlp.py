@@ -29,8 +29,10 @@ This is a benchmark, not a test: it prints ratios against scikit-learn in
 the same run and PASS/FAIL against the targets, and writes a JSON record in
 ``benchmarks/results/``. Fits run in this process (the first fit of each
 estimator is a warm-up on a slice, so imports and caches are paid before
-timing). NGBoost (issue 15's third comparison) is not run here: it needs the
-separate environment of ``bench_regressor.py``.
+timing). NGBoost (issue 15's third comparison: ``NGBRegressor()`` on the
+regression set, held-out NLL and the time ratio) runs when ngboost is
+installed, which needs the separate environment of ``bench_regressor.py``
+(ngboost pins scikit-learn below 1.7).
 
 Run (from the repository root)::
 
@@ -165,6 +167,7 @@ def main():
         name, X, y = regression_set(args.quick)
         X_train, X_test, y_train, y_test = split(X, y)
         n_train = X_train.shape[0]
+        fitted = {}
         for solver in ("adam", "lbfgs"):
             common = dict(hidden_layer_sizes=hidden, solver=solver, random_state=0,
                           batch_size=200)
@@ -183,6 +186,7 @@ def main():
                 theirs, t_theirs = measure_fits(
                     lambda c=common: MLPRegressor(alpha=a, **c),
                     X_train, y_train, repeats, warmup=warm)
+            fitted[solver] = (ours, t_ours["time"])
             mean, std = ours.predict(X_test, return_std=True)
             their_mean = theirs.predict(X_test)
             their_std = np.std(y_train - theirs.predict(X_train))
@@ -203,6 +207,9 @@ def main():
                         row["skdiv_nll"] < row["sklearn_nll"],
                         f"{row['skdiv_nll']:.3f} vs {row['sklearn_nll']:.3f}")
 
+        ngboost_rows = compare_ngboost(record, name, X_train, X_test, y_train, y_test,
+                                       fitted, gaussian_nll)
+
     print("\n| set | solver | skdiv s (iter) | sklearn s (iter) | ratio | "
           "skdiv CE / NLL | sklearn CE / NLL | skdiv acc / RMSE | "
           "sklearn acc / RMSE |")
@@ -217,8 +224,61 @@ def main():
             f"{r['skdiv_' + loss[0]]:.4f} | {r['sklearn_' + loss[0]]:.4f} | "
             f"{r['skdiv_' + loss[1]]:.4f} | {r['sklearn_' + loss[1]]:.4f} |")
     print("\n".join(lines))
+    if ngboost_rows:
+        print("\n| set | skdiv solver | skdiv s | NGBRegressor s | NGB / skdiv time "
+              "| skdiv NLL | NGB NLL |")
+        print("|---|---|---|---|---|---|---|")
+        for r in ngboost_rows:
+            line = (f"| {r['set']} | {r['solver']} | {fmt_time(r['skdiv_time'])} | "
+                    f"{fmt_time(r['ngboost_time'])} | {r['speedup']:.1f} | "
+                    f"{r['skdiv_nll']:.4f} | {r['ngboost_nll']:.4f} |")
+            print(line)
+            lines.append(line)
     record["tables"]["markdown"] = lines
     write_record(record)
+
+
+def compare_ngboost(record, name, X_train, X_test, y_train, y_test, fitted,
+                    gaussian_nll):
+    """``NGBRegressor()`` (500 trees, Normal) against the fitted networks.
+
+    Issue 15: a better held-out NLL at 20 times the speed or more. ngboost
+    pins scikit-learn below 1.7: run this script in the environment of
+    ``bench_regressor.py`` (see the README) to get these rows.
+    """
+    try:
+        from ngboost import NGBRegressor
+    except ImportError:
+        print("\nngboost is not installed here: no NGBRegressor comparison "
+              "(run in the ngboost environment, see benchmarks/README.md).")
+        return []
+    from _common import measure_fits as _measure
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ngb, t_ngb = _measure(
+            lambda: NGBRegressor(random_state=0, verbose=False), X_train, y_train, 1,
+            warmup=(X_train[:300], y_train[:300]),
+        )
+    dist = ngb.pred_dist(X_test)
+    ngb_nll = gaussian_nll(y_test, dist.params["loc"], dist.params["scale"])
+    rows = []
+    for solver, (ours, t_ours) in fitted.items():
+        mean, std = ours.predict(X_test, return_std=True)
+        row = {"set": name, "solver": solver, "skdiv_time": t_ours,
+               "ngboost_time": t_ngb["time"], "speedup": t_ngb["time"] / t_ours,
+               "skdiv_nll": gaussian_nll(y_test, mean, std), "ngboost_nll": ngb_nll}
+        record["rows"].append(row)
+        rows.append(row)
+        add_verdict(
+            record, f"{name}, {solver}: held-out NLL better than NGBRegressor's "
+            "at >= 20x its speed",
+            row["skdiv_nll"] < ngb_nll and row["speedup"] >= 20,
+            f"NLL {row['skdiv_nll']:.3f} vs {ngb_nll:.3f}, "
+            f"{row['speedup']:.1f}x faster",
+            ratio=row["speedup"],
+        )
+    return rows
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ and a solver (:func:`~skdiv._solvers.minimize` for L-BFGS,
 :func:`~skdiv._solvers.adam` over mini-batches fed through the same adapter).
 """
 
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -25,6 +26,29 @@ from ._solvers._threads import single_blas_thread
 
 # Newton-CG iterations that may finish an L-BFGS fit stalled by rounding.
 _POLISH_MAX_ITER = 50
+
+
+def transactional(fit):
+    """Make ``fit`` leave the estimator as it was when it raises.
+
+    The attributes are restored from a shallow copy of ``__dict__`` taken on
+    entry: enough because a fit replaces its fitted arrays and lists rather
+    than updating them in place, so a failed fit or ``partial_fit`` leaves a
+    fitted estimator fitted with its old model, and an unfitted one unfitted
+    (``predict`` then raises ``NotFittedError``).
+    """
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
 
 
 def check_hidden_layer_sizes(hidden_layer_sizes):

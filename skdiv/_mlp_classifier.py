@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._loss import CrossEntropy, get_objective, log_softmax, softmax_lse
-from ._mlp_base import BaseMLP
+from ._mlp_base import BaseMLP, transactional
 from ._targets import (
     check_sample_weight,
     check_unique_classes,
@@ -233,6 +233,7 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
+    @transactional
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
         first = not (incremental and hasattr(self, "classes_"))
         X, y = validate_data(

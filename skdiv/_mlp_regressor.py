@@ -18,7 +18,7 @@ from ._loss import (
     Stagewise,
     with_fixed_mean,
 )
-from ._mlp_base import BaseMLP, check_hidden_layer_sizes
+from ._mlp_base import BaseMLP, check_hidden_layer_sizes, transactional
 from ._model import MLPModel
 from ._solvers import minimize
 from ._targets import (
@@ -246,6 +246,7 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
         """
         return self._fit(X, y, sample_weight, y_std, incremental=True)
 
+    @transactional
     def _fit(self, X, y, sample_weight, y_std, *, incremental):
         first = not (incremental and hasattr(self, "y_scale_"))
         X, y = validate_data(

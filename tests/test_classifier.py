@@ -419,3 +419,62 @@ def test_failed_dask_refit_leaves_the_classifier_unchanged():
         clf.fit(da.from_array(np.hstack([X, X]), chunks=(20, 4)), y,
                 sample_weight=-np.ones(40))
     assert _state(clf) == state and clf.n_features_in_ == 2
+
+
+@pytest.mark.parametrize(
+    "class_weight, match",
+    [
+        ({0: np.nan}, r"finite, non-negative numbers, got \{0: nan\}"),
+        ({0: np.inf}, r"finite, non-negative numbers, got \{0: inf\}"),
+        ({0: -1.0}, r"finite, non-negative numbers, got \{0: -1.0\}"),
+        ({0: 0, 1: 0}, r"class_weight=\{0: 0, 1: 0\} gives every class weight 0"),
+    ],
+    ids=["nan", "inf", "negative", "all-zero"],
+)
+@pytest.mark.parametrize("how", ["fit", "partial_fit", "mlp"])
+def test_bad_class_weights_are_refused_naming_the_value(class_weight, match, how):
+    # Issue 17, defects 5 and 7: these gave NaN coefficients or a LinAlgError
+    # from deep inside the solver; the estimator stays unfitted.
+    from sklearn.exceptions import NotFittedError
+
+    from skdiv import DivergenceMLPClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 2)), np.arange(30) % 2
+    if how == "mlp":
+        model = DivergenceMLPClassifier(class_weight=class_weight, solver="lbfgs")
+        fit = model.fit
+    else:
+        model = DivergenceClassifier(class_weight=class_weight)
+        fit = model.fit if how == "fit" else (
+            lambda X, y: model.partial_fit(X, y, classes=[0, 1])
+        )
+    with pytest.raises(ValueError, match=match):
+        fit(X, y)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+@pytest.mark.parametrize("how", ["fit", "partial_fit"])
+def test_failed_network_refit_leaves_the_fitted_model(how):
+    # A refit that raises (new labels with a class weight naming old ones)
+    # leaves the network as fitted before: classes, weights and predictions.
+    from skdiv import DivergenceMLPClassifier
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    model = DivergenceMLPClassifier(
+        hidden_layer_sizes=(5,), solver="lbfgs", class_weight={0: 1, 1: 2},
+        random_state=0,
+    ).fit(X, y)
+    before = model.predict_proba(X)
+    coefs = [c.copy() for c in model.coefs_]
+    with pytest.raises(ValueError):
+        if how == "fit":
+            model.fit(X, np.array(list("abc") * 13 + ["a"]))
+        else:
+            model.partial_fit(X[:5], np.full(5, 7))
+    np.testing.assert_array_equal(model.classes_, [0, 1])
+    for a, b in zip(model.coefs_, coefs, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(model.predict_proba(X), before)

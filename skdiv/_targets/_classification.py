@@ -1,5 +1,6 @@
 """Classification targets: labels, soft labels, class weights, smoothing, start."""
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -113,7 +114,33 @@ def class_weight_vector(class_weight, classes, counts=None):
         weights = np.ones_like(counts)
         weights[present] = counts.sum() / (present.sum() * counts[present])
         return weights
-    return compute_class_weight(class_weight, classes=classes, y=classes)
+    bad = {
+        label: value for label, value in class_weight.items()
+        if isinstance(value, bool) or not isinstance(value, numbers.Real)
+        or not np.isfinite(value) or value < 0
+    }
+    if bad:
+        raise ValueError(
+            "class_weight must map classes to finite, non-negative numbers, "
+            f"got {_plain(bad)}."
+        )
+    weights = compute_class_weight(class_weight, classes=classes, y=classes)
+    if not np.any(weights > 0):
+        raise ValueError(
+            f"class_weight={_plain(class_weight)} gives every class weight 0: no "
+            "sample would count in the objective. Give at least one class a "
+            "positive weight."
+        )
+    return weights
+
+
+def _plain(mapping):
+    """A dict with numpy scalars shown as Python values (``'a'``, not ``np.str_``)."""
+    return {
+        (k.item() if isinstance(k, np.generic) else k):
+        (v.item() if isinstance(v, np.generic) else v)
+        for k, v in mapping.items()
+    }
 
 
 def reweight_soft_rows(target, sample_weight, weights, xp=np):
