@@ -4,11 +4,11 @@ import warnings
 from numbers import Real
 
 import numpy as np
-import scipy.stats
 from sklearn.base import RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
+from . import _gaussian_predictions
 from ._adapter import EmpiricalRisk, linear_risk
 from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._loss import (
@@ -434,37 +434,6 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
             return mean, np.exp(0.5 * log_var)
         return mean
 
-    def predict_interval(self, X, coverage=0.9):
-        """Central prediction interval of the predicted normal distribution.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        coverage : float in (0, 1), default=0.9
-
-        Returns
-        -------
-        interval : ndarray of shape (n_samples, 2)
-        """
-        if not (isinstance(coverage, Real) and 0 < coverage < 1):
-            raise ValueError(
-                f"coverage must be a float in the open interval (0, 1), "
-                f"got {coverage!r}."
-            )
-        mean, std = self.predict(X, return_std=True)
-        half_width = scipy.stats.norm.ppf(0.5 + 0.5 * coverage) * std
-        return np.column_stack([mean - half_width, mean + half_width])
-
-    def predict_dist(self, X):
-        """Predicted distributions as a frozen ``scipy.stats.norm``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        dist : scipy.stats frozen distribution
-        """
-        mean, std = self.predict(X, return_std=True)
-        return scipy.stats.norm(loc=mean, scale=std)
+    # One implementation for every Gaussian regressor (skdiv._gaussian_predictions).
+    predict_interval = _gaussian_predictions.predict_interval
+    predict_dist = _gaussian_predictions.predict_dist

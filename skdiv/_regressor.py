@@ -3,10 +3,10 @@
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.stats
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from . import _gaussian_predictions
 from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._gaussian import fit_joint, fit_log_variance
 from ._loss import LOG_VAR_LIMIT
@@ -464,45 +464,6 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
             return mean, np.exp(0.5 * log_var)
         return mean
 
-    def predict_interval(self, X, coverage=0.9):
-        """Central prediction interval of the predicted normal distribution.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        coverage : float in (0, 1), default=0.9
-            Probability mass inside the interval.
-
-        Returns
-        -------
-        interval : ndarray of shape (n_samples, 2)
-            Lower and upper bounds, ``mean -+ norm.ppf((1 + coverage) / 2) *
-            std``.
-        """
-        if not (isinstance(coverage, Real) and 0 < coverage < 1):
-            raise ValueError(
-                f"coverage must be a float in the open interval (0, 1), "
-                f"got {coverage!r}."
-            )
-        mean, std = self.predict(X, return_std=True)
-        half_width = scipy.stats.norm.ppf(0.5 + 0.5 * coverage) * std
-        return np.column_stack([mean - half_width, mean + half_width])
-
-    def predict_dist(self, X):
-        """Predicted distributions as a frozen ``scipy.stats.norm``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        dist : scipy.stats frozen distribution
-            ``scipy.stats.norm(loc=mean, scale=std)`` with arrays of shape
-            ``(n_samples,)``, e.g. ``dist.logpdf(y)`` or ``dist.cdf(y)``.
-        """
-        mean, std = self.predict(X, return_std=True)
-        return scipy.stats.norm(loc=mean, scale=std)
+    # One implementation for every Gaussian regressor (skdiv._gaussian_predictions).
+    predict_interval = _gaussian_predictions.predict_interval
+    predict_dist = _gaussian_predictions.predict_dist

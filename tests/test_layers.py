@@ -24,7 +24,11 @@ LAYERS = [
     ("solvers", ["skdiv._solvers"]),
     ("fit procedures", ["skdiv._gaussian"]),
     ("scale-out", ["skdiv._scale"]),
-    ("estimators", ["skdiv._classifier", "skdiv._regressor", "skdiv._mlp"]),
+    ("estimators", [
+        "skdiv._classifier", "skdiv._regressor", "skdiv._mlp_base",
+        "skdiv._mlp_classifier", "skdiv._mlp_regressor",
+        "skdiv._gaussian_predictions",
+    ]),
     ("command line", ["skdiv._cli", "skdiv.__main__"]),
     ("package", ["skdiv"]),
 ]

@@ -547,3 +547,31 @@ def test_regressor_intercepts_are_numpy_scalars():
     for value in (reg.intercept_, reg.var_intercept_):
         assert isinstance(value, np.float64) and np.ndim(value) == 0
     assert_allclose(reg.predict(X), X @ reg.coef_ + reg.intercept_, rtol=1e-14)
+
+
+@pytest.mark.parametrize("coverage", [0.5, 0.9, 0.999, np.nextafter(1.0, 0.0)])
+def test_predict_interval_is_scipy_norm_interval_and_finite(coverage):
+    # Issue 17, defect 5: norm.ppf((1 + c) / 2) rounded to inf for c an ulp
+    # below 1; norm.isf((1 - c) / 2) stays finite, for both Gaussian models.
+    from scipy.stats import norm
+
+    from skdiv import GaussianMLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = X[:, 0] + rng.normal(size=60) * np.exp(0.5 * X[:, 1])
+    for model in (
+        GaussianRegressor().fit(X, y),
+        GaussianMLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs",
+                             random_state=0).fit(X, y),
+    ):
+        interval = model.predict_interval(X, coverage=coverage)
+        mean, std = model.predict(X, return_std=True)
+        assert np.all(np.isfinite(interval))
+        low, high = norm.interval(coverage, loc=mean, scale=std)
+        if np.all(np.isfinite(low)) and np.all(np.isfinite(high)):
+            atol = 1e-13 * np.abs(interval).max()
+            np.testing.assert_allclose(interval[:, 0], low, rtol=1e-12, atol=atol)
+            np.testing.assert_allclose(interval[:, 1], high, rtol=1e-12, atol=atol)
+        z = norm.isf((1 - coverage) / 2)
+        np.testing.assert_allclose(interval[:, 1] - mean, z * std, rtol=1e-14)
