@@ -3,13 +3,12 @@
 from numbers import Real
 
 import numpy as np
-from scipy.special import log_expit
 from sklearn.base import ClassifierMixin
-from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
+from . import _class_predictions
 from ._compat import Interval, StrOptions, _fit_context, validate_data
-from ._loss import CrossEntropy, get_objective, log_softmax, softmax_lse
+from ._loss import CrossEntropy, get_objective
 from ._mlp_base import BaseMLP, transactional
 from ._targets import (
     check_sample_weight,
@@ -330,75 +329,8 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
                           dtype=[np.float64, np.float32], reset=False)
         return self._raw(X)
 
-    def predict_log_proba(self, X):
-        """Log-probabilities by a stable log-softmax of the logits.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return np.column_stack([log_expit(-scores), log_expit(scores)])
-        return log_softmax(scores)[0]
-
-    def predict_proba(self, X):
-        """Class probabilities, columns ordered as ``classes_``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return np.column_stack(
-                [np.exp(log_expit(-scores)), np.exp(log_expit(scores))]
-            )
-        return softmax_lse(scores)[0]
-
-    def predict(self, X):
-        """Most probable class.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        scores = self.decision_function(X)
-        index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(1)
-        return self.classes_[index]
-
-    def score(self, X, y, sample_weight=None):
-        """Accuracy on hard labels, or on the argmax of soft-label rows.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_classes)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        y_arr = np.asarray(y)
-        if y_arr.ndim == 2 and y_arr.shape[1] > 1:
-            if y_arr.shape[1] != self.classes_.shape[0]:
-                raise ValueError(
-                    f"Soft-label y has {y_arr.shape[1]} columns but the model "
-                    f"has {self.classes_.shape[0]} classes."
-                )
-            y = self.classes_[y_arr.argmax(axis=1)]
-        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+    # One implementation for every classifier (skdiv._class_predictions).
+    predict_log_proba = _class_predictions.predict_log_proba
+    predict_proba = _class_predictions.predict_proba
+    predict = _class_predictions.predict
+    score = _class_predictions.score

@@ -27,7 +27,7 @@ LAYERS = [
     ("estimators", [
         "skdiv._classifier", "skdiv._regressor", "skdiv._mlp_base",
         "skdiv._mlp_classifier", "skdiv._mlp_regressor",
-        "skdiv._gaussian_predictions",
+        "skdiv._class_predictions", "skdiv._gaussian_predictions",
     ]),
     ("command line", ["skdiv._cli", "skdiv.__main__"]),
     ("package", ["skdiv"]),

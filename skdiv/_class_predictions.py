@@ -1,0 +1,93 @@
+"""What every classifier of skdiv derives from its logits.
+
+Methods of :class:`~skdiv.DivergenceClassifier` and
+:class:`~skdiv.DivergenceMLPClassifier` (assigned in each class body, so
+that they are documented as each class's own), written once on top of
+``decision_function`` (one logit per sample for two classes, else one per
+class) and ``classes_``. The probabilities are the objective's inverse link
+(:meth:`skdiv._loss.CrossEntropy.inverse_link`).
+"""
+
+import numpy as np
+from scipy.special import log_expit
+from sklearn.metrics import accuracy_score
+from sklearn.utils.validation import check_is_fitted
+
+from ._loss import CrossEntropy, log_softmax
+
+
+def predict_log_proba(self, X):
+    """Log-probabilities, computed from the logits by a stable log-softmax.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+    Returns
+    -------
+    log_proba : ndarray of shape (n_samples, n_classes)
+        Finite even where a probability underflows to 0.
+    """
+    scores = self.decision_function(X)
+    if scores.ndim == 1:
+        return np.column_stack([log_expit(-scores), log_expit(scores)])
+    return log_softmax(scores)[0]
+
+
+def predict_proba(self, X):
+    """Class probabilities.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+    Returns
+    -------
+    proba : ndarray of shape (n_samples, n_classes)
+        Columns ordered as ``classes_``.
+    """
+    return CrossEntropy().inverse_link(self.decision_function(X))
+
+
+def predict(self, X):
+    """Most probable class.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+    Returns
+    -------
+    y_pred : ndarray of shape (n_samples,)
+    """
+    scores = self.decision_function(X)
+    index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(1)
+    return self.classes_[index]
+
+
+def score(self, X, y, sample_weight=None):
+    """Accuracy on hard labels, or on the argmax of soft-label rows.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,) or (n_samples, n_classes)
+        Labels, or target probability rows; a soft row counts as its most
+        probable class (the first one on ties).
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    score : float
+        Weighted accuracy.
+    """
+    check_is_fitted(self)
+    y_arr = np.asarray(y)
+    if y_arr.ndim == 2 and y_arr.shape[1] > 1:
+        if y_arr.shape[1] != self.classes_.shape[0]:
+            raise ValueError(
+                f"Soft-label y has {y_arr.shape[1]} columns but the model "
+                f"has {self.classes_.shape[0]} classes."
+            )
+        y = self.classes_[y_arr.argmax(axis=1)]
+    return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
