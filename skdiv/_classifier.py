@@ -10,6 +10,7 @@ from . import _class_predictions
 from ._adapter import linear_risk
 from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._loss import CrossEntropy, get_objective
+from ._model._kernels import row_blocks
 from ._scale import _dask, _stream
 from ._solvers import minimize
 from ._targets import LinearSolution, check_sample_weight, prepare_classification
@@ -350,8 +351,17 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
-        scores = np.asarray(X @ self.coef_.T.astype(X.dtype, copy=False),
-                            dtype=np.float64) + self.intercept_
+        coef_t = self.coef_.T
+        if X.dtype == np.float64:
+            scores = np.asarray(X @ coef_t)
+        else:
+            # float32 products overflow where the float64 logits are finite
+            # (|x| near 3e38): accumulate in float64, a block of rows at a
+            # time, so that no float64 copy of all of X is made.
+            scores = np.empty((X.shape[0], coef_t.shape[1]))
+            for rows in row_blocks(*X.shape):
+                scores[rows] = np.asarray(X[rows].astype(np.float64) @ coef_t)
+        scores = scores + self.intercept_
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     # One implementation for every classifier (skdiv._class_predictions).

@@ -478,3 +478,22 @@ def test_failed_network_refit_leaves_the_fitted_model(how):
     for a, b in zip(model.coefs_, coefs, strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(model.predict_proba(X), before)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_float32_logits_near_the_float32_limit_are_accumulated_in_float64(sparse):
+    # Issue 17, defect 5: X = [[3e38, 0]] in float32 gave NaN probabilities
+    # (the float32 product overflowed); the logits are those of float64 X.
+    import scipy.sparse as sp_
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    model = DivergenceClassifier().fit(X, y)
+    X_big = np.array([[3e38, 0.0], [-3e38, 1.0]], dtype=np.float32)
+    X_in = sp_.csr_matrix(X_big) if sparse else X_big
+    expected = X_big.astype(np.float64) @ model.coef_.T + model.intercept_
+    np.testing.assert_array_equal(model.decision_function(X_in), expected[:, 0])
+    proba = model.predict_proba(X_in)
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
