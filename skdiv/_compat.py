@@ -36,10 +36,25 @@ from sklearn.utils._param_validation import Interval, StrOptions
 # private method ``BaseEstimator._validate_data``): the reason for the floor.
 from sklearn.utils.validation import validate_data
 
+
+def scorer_parts(scorer):
+    """``(score_func, response_method)`` of a scikit-learn scorer object.
+
+    Read from the private attributes ``_score_func`` and ``_response_method``
+    of ``_BaseScorer`` (checked on 1.6.1 and 1.9.1); ``(None, None)`` for a
+    scorer that has neither (a plain callable).
+    """
+    return (
+        getattr(scorer, "_score_func", None),
+        getattr(scorer, "_response_method", None),
+    )
+
+
 __all__ = [
     "Interval",
     "StrOptions",
     "_BaseScorer",
     "_fit_context",
+    "scorer_parts",
     "validate_data",
 ]

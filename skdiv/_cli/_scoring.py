@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 
+from .._compat import scorer_parts
 from ._common import UsageError
 
 DEFAULT_SCORING = {
@@ -37,13 +38,12 @@ _MULTICLASS_NAME = {
 
 def _kind(scorer):
     """"regression", "classification", or None when the scorer does not say."""
-    func = getattr(scorer, "_score_func", None)
+    func, method = scorer_parts(scorer)
     module = getattr(func, "__module__", "") or ""
     if module.endswith("._regression"):
         return "regression"
     if module.endswith(("._classification", "._ranking", "._supervised")):
         return "classification"
-    method = getattr(scorer, "_response_method", None)
     if method in ("predict_proba", "decision_function") or (
         isinstance(method, tuple) and "predict" not in method
     ):
