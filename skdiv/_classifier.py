@@ -46,8 +46,11 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
     reaches 0 when the model matches the targets, CE reaches :math:`H(p)`.
 
     The penalty matches :class:`~sklearn.linear_model.LogisticRegression`:
-    ``C`` there is ``alpha = 1 / (C * sample_weight.sum())`` here (``1 / (C *
-    n_samples)`` without weights). The intercept is not penalised.
+    ``C`` there is ``alpha = 1 / (C * S)`` here, with :math:`S` the sum of the
+    effective sample weights, :math:`S = \sum_i s_i c_{y_i}` with class
+    weights :math:`c_k` (scikit-learn multiplies the sample weights by them),
+    ``sample_weight.sum()`` without, ``n_samples`` without either. The
+    intercept is not penalised.
 
     Parameters
     ----------
@@ -72,7 +75,12 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         classes absent from ``y``, which then get a probability column.
     label_smoothing : float in [0, 1), default=0.0
         Replace targets by :math:`(1 - \epsilon) p_i + \epsilon / K` (the
-        PyTorch definition).
+        PyTorch definition). Smoothing comes first and class weights then
+        weight each class's term of the smoothed row,
+        :math:`-\sum_k c_k p'_{ik} \log q_{ik}`, as in PyTorch's
+        ``CrossEntropyLoss(weight, label_smoothing)``: the same model as
+        fitting the smoothed rows with the same ``class_weight`` (``"balanced"``
+        counts the classes of the rows as given).
     solver : {"auto", "newton-cg", "lbfgs"}, default="auto"
         ``"newton-cg"``: truncated Newton, conjugate gradients on exact
         Hessian-vector products (from a subsample of rows on tall data,

@@ -70,7 +70,8 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
     classes : array-like of shape (n_classes,), default=None
         As in :class:`DivergenceClassifier`.
     label_smoothing : float in [0, 1), default=0.0
-        Targets :math:`(1 - \epsilon) p_i + \epsilon / K`.
+        Targets :math:`(1 - \epsilon) p_i + \epsilon / K`, then class weights
+        on each class's term, as in :class:`DivergenceClassifier`.
     solver : {"adam", "lbfgs"}, default="adam"
         ``"adam"``: mini-batch Adam (scikit-learn's rules and generator
         calls); ``"lbfgs"``: full-batch L-BFGS, stopped when the gradient's
@@ -292,13 +293,17 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
         target, classes = encode_classes(y, known if classes is None else classes)
         n_classes = classes.shape[0]
         self.classes_ = classes
+        # Smoothing, then class weights, as in skdiv._targets; "balanced"
+        # counts the rows as given (of every call so far for partial_fit).
+        counts = None
+        if isinstance(self.class_weight, str):
+            counts = class_counts(target, sample_weight, n_classes)
+            if incremental and not first:
+                counts = counts + getattr(self, "_class_counts", 0.0)
+            self._class_counts = counts
+        if self.label_smoothing:
+            target = smooth(target, self.label_smoothing, n_classes)
         if self.class_weight is not None:
-            counts = None
-            if isinstance(self.class_weight, str):
-                counts = class_counts(target, sample_weight, n_classes)
-                if incremental and not first:
-                    counts = counts + getattr(self, "_class_counts", 0.0)
-                self._class_counts = counts
             weights = class_weight_vector(self.class_weight, classes, counts)
             if target.ndim == 1:
                 sample_weight = sample_weight * weights[target]
@@ -306,8 +311,6 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
                 target, sample_weight = reweight_soft_rows(
                     target, sample_weight, weights
                 )
-        if self.label_smoothing:
-            target = smooth(target, self.label_smoothing, n_classes)
         n_outputs = 1 if n_classes == 2 else n_classes
         return objective_target(target, n_classes), sample_weight, n_outputs
 

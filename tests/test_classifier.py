@@ -497,3 +497,65 @@ def test_float32_logits_near_the_float32_limit_are_accumulated_in_float64(sparse
     proba = model.predict_proba(X_in)
     assert np.all(np.isfinite(proba))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_label_smoothing_then_class_weights_as_pytorch():
+    # Issue 17, defect 8: each class's term of the smoothed row weighted by
+    # its own class weight (torch.nn.CrossEntropyLoss(weight, label_smoothing),
+    # normalised by the effective weights): the same model as fitting the
+    # smoothed rows with the same class weights, and objective_ is that sum.
+    from scipy.special import log_softmax
+
+    from skdiv import DivergenceMLPClassifier
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 3))
+    y = (X @ rng.normal(size=(3, 3)) + rng.gumbel(size=(120, 3))).argmax(axis=1)
+    cw, eps, alpha = {0: 1.0, 1: 3.0, 2: 0.5}, 0.2, 1e-2
+    smoothed = (1 - eps) * np.eye(3)[y] + eps / 3
+    fitted = DivergenceClassifier(
+        class_weight=cw, label_smoothing=eps, alpha=alpha, tol=1e-10
+    ).fit(X, y)
+    on_rows = DivergenceClassifier(class_weight=cw, alpha=alpha, tol=1e-10).fit(
+        X, smoothed
+    )
+    np.testing.assert_allclose(
+        fitted.predict_proba(X), on_rows.predict_proba(X), atol=1e-9
+    )
+    c = np.array([cw[k] for k in range(3)])
+    log_q = log_softmax(X @ fitted.coef_.T + fitted.intercept_, axis=1)
+    terms = smoothed * c
+    expected = -(terms * log_q).sum() / terms.sum() + 0.5 * alpha * np.sum(
+        fitted.coef_**2
+    )
+    assert fitted.objective_ == pytest.approx(expected, rel=1e-12)
+    # The same rule in partial_fit's and the network's target preparation.
+    for model in (
+        DivergenceMLPClassifier(hidden_layer_sizes=(), solver="lbfgs", alpha=alpha,
+                                class_weight=cw, label_smoothing=eps, tol=1e-10),
+    ):
+        model.fit(X, y)
+        np.testing.assert_allclose(
+            model.predict_proba(X), fitted.predict_proba(X), atol=1e-6
+        )
+
+
+def test_penalty_conversion_with_class_weights_uses_the_effective_weights():
+    # Issue 17, defect 8: LogisticRegression(C, class_weight=cw) is
+    # alpha = 1 / (C * sum_i s_i c_{y_i}) here, not 1 / (C * sum_i s_i).
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    sw = rng.uniform(0.5, 2.0, size=200)
+    cw, C = {0: 1.0, 1: 3.0}, 0.5
+    reference = LogisticRegression(
+        C=C, class_weight=cw, tol=1e-12, max_iter=10_000
+    ).fit(X, y, sample_weight=sw)
+    effective = (sw * np.array([cw[k] for k in y])).sum()
+    model = DivergenceClassifier(
+        alpha=1.0 / (C * effective), class_weight=cw, tol=1e-12
+    ).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-7)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, atol=1e-7)

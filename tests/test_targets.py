@@ -208,14 +208,19 @@ def test_prepare_classification_composes_the_rules():
     assert_array_equal(prepared.classes, classes)
     assert prepared.n_outputs == 4
     codes = np.array([{"c": 0, "b": 1, "a": 2}[label] for label in LABELS])
-    # Hard labels: the class weight of the row's label on its sample weight,
-    # then smoothing of the one-hot rows.
-    weights = SW * np.where(LABELS == "a", 2.0, 1.0)
-    expected = np.full((N, 4), 0.05)
-    expected[np.arange(N), codes] += 0.8
-    assert_allclose(prepared.sample_weight, weights, rtol=1e-15)
+    # Smoothing of the one-hot rows first, then each class's term weighted by
+    # its class weight (PyTorch's rule): row weight sum_k c_k p'_ik, rows
+    # c_k p'_ik renormalised.
+    smoothed = np.full((N, 4), 0.05)
+    smoothed[np.arange(N), codes] += 0.8
+    c = np.array([1.0, 1.0, 2.0, 1.0])
+    row_weight = smoothed @ c
+    expected = smoothed * c / row_weight[:, None]
+    assert_allclose(prepared.sample_weight, SW * row_weight, rtol=1e-15)
     assert_allclose(prepared.target, expected, rtol=1e-15)
-    assert_allclose(prepared.counts, weights @ expected, rtol=1e-14)
+    assert_allclose(
+        prepared.counts, (SW * row_weight) @ expected, rtol=1e-14
+    )
 
 
 def test_prepare_classification_refuses_bad_targets():

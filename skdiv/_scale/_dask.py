@@ -226,21 +226,23 @@ def fit_classifier(estimator, X, y, sample_weight=None):
             return target.sum(axis=0).compute()
         return da.dot(weights, target).compute()
 
-    if estimator.class_weight is not None:
-        base = da.ones(X.shape[0], chunks=X.chunks[0]) if sw is None else sw
-        counts = None
-        if estimator.class_weight == "balanced":
-            counts = counts_of(target, base)
-        class_w = class_weight_vector(estimator.class_weight, classes, counts)
-        if soft:
-            target, sw = reweight_soft_rows(target, base, class_w, xp=da)
-        else:
-            sw = base * codes.map_blocks(_take_block, class_w, dtype=np.float64)
+    # Smoothing, then class weights, as in memory (skdiv._targets);
+    # "balanced" counts the rows as given.
+    base = da.ones(X.shape[0], chunks=X.chunks[0]) if sw is None else sw
+    counts = None
+    if estimator.class_weight == "balanced":
+        counts = counts_of(target, base)
     if estimator.label_smoothing:
         target = onehot() if target is None else target
         target = (1.0 - estimator.label_smoothing) * target + (
             estimator.label_smoothing / n_classes
         )
+    if estimator.class_weight is not None:
+        class_w = class_weight_vector(estimator.class_weight, classes, counts)
+        if target is not None:
+            target, sw = reweight_soft_rows(target, base, class_w, xp=da)
+        else:
+            sw = base * codes.map_blocks(_take_block, class_w, dtype=np.float64)
 
     if target is None:  # hard labels: integer codes (one logit if binary)
         y_fit = (codes == 1).astype(np.float64) if n_classes == 2 else codes

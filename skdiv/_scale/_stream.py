@@ -221,16 +221,17 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None, stream=N
 
     stream = _stream(stream, est, X, sample_weight, est.fit_intercept, start)
 
-    # Class weights; "balanced" from the running (soft) class counts.
-    if est.class_weight is not None:
-        counts = None
-        if est.class_weight == "balanced":
-            counts = getattr(stream, "class_counts", np.zeros(n_classes))
-            stream.class_counts = counts = counts + sample_weight @ target
-        class_weight = class_weight_vector(est.class_weight, classes, counts)
-        target, sample_weight = reweight_soft_rows(target, sample_weight, class_weight)
+    # Smoothing, then class weights, as in fit (skdiv._targets); "balanced"
+    # from the running (soft) class counts of the rows as given.
+    counts = None
+    if est.class_weight == "balanced":
+        counts = getattr(stream, "class_counts", np.zeros(n_classes))
+        stream.class_counts = counts = counts + sample_weight @ target
     if est.label_smoothing:
         target = smooth(target, est.label_smoothing, n_classes)
+    if est.class_weight is not None:
+        class_weight = class_weight_vector(est.class_weight, classes, counts)
+        target, sample_weight = reweight_soft_rows(target, sample_weight, class_weight)
     y_fit = target[:, 1] if n_outputs == 1 else target
 
     def make_problem(rows, weights, weight_sum):

@@ -256,18 +256,22 @@ def prepare_classification(
     """
     target, classes = encode_classes(y, classes)
     n_classes = classes.shape[0]
+    # "balanced" counts the classes of the data as given, before smoothing.
+    counts = None
+    if isinstance(class_weight, str):
+        counts = class_counts(target, sample_weight, n_classes)
+    # Smoothing first, then each class's term weighted by its own weight
+    # (PyTorch's CrossEntropyLoss(weight, label_smoothing)): the same model as
+    # fitting the smoothed rows with the same class weights.
+    if label_smoothing:
+        target = smooth(target, label_smoothing, n_classes)
     if class_weight is not None:
-        counts = None
-        if isinstance(class_weight, str):
-            counts = class_counts(target, sample_weight, n_classes)
         weights = class_weight_vector(class_weight, classes, counts)
         if target.ndim == 1:
             # A hard label's row is one-hot: its weight is its class's.
             sample_weight = sample_weight * weights[target]
         else:
             target, sample_weight = reweight_soft_rows(target, sample_weight, weights)
-    if label_smoothing:
-        target = smooth(target, label_smoothing, n_classes)
     return PreparedClassification(
         target=objective_target(target, n_classes),
         sample_weight=sample_weight,
