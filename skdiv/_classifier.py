@@ -13,7 +13,12 @@ from ._loss import CrossEntropy, get_objective
 from ._model._kernels import row_blocks
 from ._scale import _dask, _stream
 from ._solvers import minimize
-from ._targets import LinearSolution, check_sample_weight, prepare_classification
+from ._targets import (
+    LinearSolution,
+    check_sample_weight,
+    prepare_classification,
+    soft_label_columns,
+)
 from ._validation import store_fitted, validate_fit_data
 
 
@@ -220,6 +225,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         if _dask.is_dask_array(X):
             # Dask arrays: exact fit, block by block on the workers.
             return self._store(_dask.fit_classifier(self, X, y, sample_weight))
+        classes = soft_label_columns(y, self.classes)
         (X, y), features = validate_fit_data(
             self,
             X,
@@ -235,7 +241,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         prepared = prepare_classification(
             y,
             sample_weight,
-            classes=self.classes,
+            classes=classes,
             class_weight=self.class_weight,
             label_smoothing=self.label_smoothing,
         )

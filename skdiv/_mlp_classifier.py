@@ -20,6 +20,7 @@ from ._targets import (
     objective_target,
     reweight_soft_rows,
     smooth,
+    soft_label_columns,
 )
 
 
@@ -236,6 +237,8 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
     @transactional
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
         first = not (incremental and hasattr(self, "classes_"))
+        if first and classes is None:
+            classes = soft_label_columns(y, self.classes)
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
             multi_output=True, y_numeric=False, reset=first,

@@ -559,3 +559,30 @@ def test_penalty_conversion_with_class_weights_uses_the_effective_weights():
     ).fit(X, y, sample_weight=sw)
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-7)
     np.testing.assert_allclose(model.intercept_, reference.intercept_, atol=1e-7)
+
+
+def test_soft_label_dataframe_names_the_classes():
+    # Issue 17, defect 10: a soft-label DataFrame's column names were ignored
+    # (classes_ came out as 0..K-1).
+    pd = pytest.importorskip("pandas")
+    from skdiv import DivergenceMLPClassifier
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60, 2))
+    P = rng.dirichlet(np.ones(3), size=60)
+    names = ["cat", "dog", "fish"]
+    frame = pd.DataFrame(P, columns=names)
+    for make in (
+        lambda: DivergenceClassifier(),
+        lambda: DivergenceMLPClassifier(
+            hidden_layer_sizes=(3,), solver="lbfgs", random_state=0
+        ),
+    ):
+        model = make().fit(X, frame)
+        np.testing.assert_array_equal(model.classes_, names)
+        explicit = make().set_params(classes=names).fit(X, P)
+        proba = model.predict_proba(X)
+        np.testing.assert_allclose(proba, explicit.predict_proba(X), atol=1e-6)
+        np.testing.assert_array_equal(
+            model.predict(X), np.array(names)[proba.argmax(axis=1)]
+        )

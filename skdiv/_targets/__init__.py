@@ -51,6 +51,7 @@ from ._classification import (
     probabilities,
     reweight_soft_rows,
     smooth,
+    soft_label_columns,
 )
 from ._least_squares import (
     penalised_least_squares,
@@ -99,6 +100,7 @@ __all__ = [
     "ridge_normal_equations",
     "sample_weight_reductions",
     "smooth",
+    "soft_label_columns",
     "solve_centred_normal_equations",
     "target_scaling",
 ]

@@ -26,6 +26,18 @@ def is_soft(y):
     return y.ndim == 2 and y.shape[1] > 1
 
 
+def soft_label_columns(y, classes):
+    """``classes``, or the column names of a soft-label DataFrame when None.
+
+    A pandas DataFrame of probability rows names its classes in its columns;
+    read them before validation turns ``y`` into an array (issue 17).
+    """
+    columns = getattr(y, "columns", None)
+    if classes is None and columns is not None and len(columns) > 1:
+        return np.asarray(columns)
+    return classes
+
+
 def encode_classes(y, classes=None):
     """Integer codes of hard labels, or soft labels as probability rows.
 
