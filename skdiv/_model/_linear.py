@@ -298,10 +298,13 @@ choose_change_of_variables`); a tuple is another model's
         """:math:`M^2`'s diagonal on every coefficient, 0 on intercepts (diagonal M)."""
         if not self.coordinates.is_diagonal:
             return None
-        parts = [np.tile(self.x_scale**2, self._blocks)]
-        if self.fit_intercept:
-            parts.append(np.zeros(self._blocks))
-        return np.concatenate(parts)
+        # The coordinates are fixed: built once, asked at every evaluation.
+        if getattr(self, "_penalty_diagonal", None) is None:
+            parts = [np.tile(self.x_scale**2, self._blocks)]
+            if self.fit_intercept:
+                parts.append(np.zeros(self._blocks))
+            self._penalty_diagonal = np.concatenate(parts)
+        return self._penalty_diagonal
 
     # --------------------------------------------------------- evaluation
     def _data_terms(self, objective, y, sample_weight, coef, intercept):
