@@ -16,8 +16,23 @@ import scipy.sparse as sp
 from .._loss import SumZero, sum_zero_basis
 from ._base import HessianOperator, Model
 from ._coordinates import choose_change_of_variables, feature_moments
+from ._dense import (
+    dense_affordable,
+    dense_hessian,
+    layout,
+    penalty_dense,
+    shift_directions,
+    solver_rows,
+)
 from ._hessian_rows import SUBSAMPLED_FORCING_FLOOR, HessianRows, auto_stride
-from ._kernels import back, data_terms, data_terms_hessian, hessian_terms, row_blocks
+from ._kernels import (
+    RowsHessian,
+    back,
+    data_terms,
+    data_terms_hessian,
+    hessian_terms,
+    row_blocks,
+)
 from ._kernels import raw_prediction as _raw
 
 
@@ -130,6 +145,14 @@ choose_change_of_variables`); a tuple is another model's
             X, sample_weight, self.coordinates, hessian_stride, hessian_precision,
             in_memory=self._in_memory,
         )
+        # Small problems form their Hessian whole (skdiv._model._dense).
+        self.dense = (
+            self._in_memory
+            and self.hessian_rows.rows is None
+            and dense_affordable(X.shape[0], self.n_features, self._blocks,
+                                 fit_intercept)
+        )
+        self._dense_rows = None
 
     # ----------------------------------------------------- parametrisation
     def _feature_moments(self, matrix):
@@ -389,13 +412,48 @@ choose_change_of_variables`); a tuple is another model's
             diagonal = lambda: self._hessian_diagonal(  # noqa: E731
                 rows_hessian.curvature(shared)
             )
+        dense = None
+        if (
+            self.dense
+            and isinstance(rows_hessian, RowsHessian)
+            and hasattr(rows_hessian.raw_hessian, "sample_blocks")
+        ):
+            dense = lambda: self._dense_hessian(rows_hessian.raw_hessian)  # noqa: E731
         rows = self.hessian_rows
         operator = HessianOperator(
             matvec, diagonal=diagonal, dtype=dtype,
             forcing_floor=0.0 if rows.rows is None else SUBSAMPLED_FORCING_FLOOR,
-            weight_sum=rows.weight_sum,
+            weight_sum=rows.weight_sum, dense=dense,
         )
         return loss_sum, grad, operator
+
+    def _dense_hessian(self, raw_hessian):
+        """The Hessian of the loss sum as a matrix (:func:`dense_hessian`)."""
+        if self._dense_rows is None:
+            # Once per fit: the coordinates are fixed.
+            self._dense_rows = solver_rows(self.X, self.coordinates, self.fit_intercept)
+            self._dense_index = layout(self._blocks, self.n_features,
+                                       self.fit_intercept)
+        shape = (self.X.shape[0],) if self._blocks == 1 else (
+            self.X.shape[0], self._blocks)
+        return dense_hessian(
+            self._dense_rows, raw_hessian.sample_blocks(shape), self._dense_index
+        )
+
+    def penalty_dense(self):
+        """The penalty's Hessian as a matrix: :math:`M^2` on each coefficient block."""
+        return penalty_dense(self.coordinates, self._blocks, self.fit_intercept)
+
+    def flat_directions(self, penalised):
+        """A softmax's common shifts (:func:`shift_directions`); none otherwise.
+
+        The penalty curves the coefficients' shifts: only the intercepts'
+        stays flat when ``penalised``.
+        """
+        if not (self._blocks > 1 and self._flat_direction):
+            return np.zeros((self.n_params, 0))
+        return shift_directions(self._blocks, self.n_features, self.fit_intercept,
+                                coefficients=not penalised)
 
     def _solver_hessian(self, rows_hessian):
         r"""Hessian products in solver coordinates, on rows stored as :math:`R = X M`.
