@@ -104,6 +104,10 @@ class EmpiricalRisk:
     def n_features(self):
         return self.model.n_features
 
+    @property
+    def product_work(self):
+        return self.model.product_work
+
     def pack(self, *args, **kwargs):
         return self.model.pack(*args, **kwargs)
 
@@ -250,6 +254,10 @@ class ZeroInterceptConstraint:
     @property
     def n_params(self):
         return self.risk.n_params - 1
+
+    @property
+    def product_work(self):
+        return self.risk.product_work
 
     def _full(self, theta):
         d = self._d

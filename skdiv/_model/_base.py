@@ -90,6 +90,18 @@ class Model:
     def n_params(self):
         raise NotImplementedError
 
+    @property
+    def product_work(self):
+        """Multiply-adds of one dense BLAS product with the rows (threads follow it).
+
+        ``n_samples * n_params`` for dense rows; 0 when the products are not
+        BLAS's (sparse rows, rows on Dask workers).
+        """
+        X = self.X
+        if X is None or not isinstance(X, np.ndarray):
+            return 0
+        return X.shape[0] * self.n_params
+
     def forward(self, params, X=None):
         """Raw predictions at ``params`` for rows ``X`` (the model's own if None)."""
         raise NotImplementedError
