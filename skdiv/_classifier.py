@@ -98,7 +98,10 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         Maximum number of solver iterations.
     tol : float, default=1e-8
         Stop when the max-norm of the gradient of :math:`F` with respect to
-        ``coef_`` and ``intercept_`` is below ``tol``. The default is tight
+        ``intercept_`` and the coefficients of the standardised features
+        (:math:`\partial F / \partial W_{kj}` divided by feature ``j``'s
+        standard deviation: the rule does not depend on the units of ``X``)
+        is below ``tol``. The default is tight
         because the Newton solver gets there in one or two more iterations
         than at ``1e-4``, and a tight optimum makes fits reproducible across
         solvers and sample-weight representations; with ``solver="lbfgs"``

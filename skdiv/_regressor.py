@@ -149,8 +149,10 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         Maximum number of solver iterations per solve.
 
     tol : float, default=1e-6
-        The solver stops when the max-norm of the gradient of :math:`F` is at
-        most ``tol``; the beta-NLL fixed point stops when no coefficient (in
+        The solver stops when the max-norm of the gradient of :math:`F` (with
+        respect to the intercepts and the coefficients of the standardised
+        features, as in :class:`DivergenceClassifier`) is at most ``tol``;
+        the beta-NLL fixed point stops when no coefficient (in
         standardised units) changes by more than ``tol``.
 
     verbose : int, default=0

@@ -347,3 +347,27 @@ def test_product_work_sizes_the_problem():
     sparse = linear_risk(CrossEntropy(), sp.csr_matrix(X), rng.integers(0, 3, 300),
                          n_outputs=3)
     assert sparse.product_work == 0  # scipy's sparse products are not BLAS's
+
+
+@pytest.mark.parametrize("solver", ["newton-cg", "lbfgs"])
+def test_stopping_rule_does_not_depend_on_the_units_of_X(solver):
+    # Issue 17, defect 6: at alpha=0 the fit on X * 1e-8 stopped at once
+    # (n_iter_=0, zero coefficients), its gradient being 1e-8 of X's.
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    from skdiv import DivergenceClassifier
+
+    X, y = load_wine(return_X_y=True)
+    Z = StandardScaler().fit_transform(X)
+    tol = 1e-8 if solver == "newton-cg" else 1e-5
+    on_z = DivergenceClassifier(alpha=0, solver=solver, tol=tol, max_iter=5000)
+    on_small = DivergenceClassifier(alpha=0, solver=solver, tol=tol,
+                                    max_iter=5000)
+    on_z.fit(Z, y)
+    on_small.fit(Z * 1e-8, y)
+    assert on_small.n_iter_ > 0
+    np.testing.assert_allclose(on_small.predict_proba(Z * 1e-8),
+                               on_z.predict_proba(Z), atol=1e-4)
+    np.testing.assert_allclose(on_small.coef_ * 1e-8, on_z.coef_, rtol=1e-3,
+                               atol=1e-3)

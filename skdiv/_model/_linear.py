@@ -253,10 +253,17 @@ choose_change_of_variables`); a tuple is another model's
         return out
 
     def gradient_norm(self, grad):
-        """Max-norm of a solver-space gradient in original coordinates.
+        r"""The stopping measure of a solver-space gradient: in the units of the loss.
 
-        This is the stopping measure of every solver: the same number whether
-        the problem is preconditioned or not.
+        :math:`\max\bigl(\max_{kj} |\partial F / \partial W_{kj}| /
+        \sigma_j,\; \max_k |\partial F / \partial b_k|\bigr)`, with
+        :math:`\sigma_j` feature ``j``'s (weighted) standard deviation (1 for
+        a constant feature): the gradient with respect to the coefficients of
+        the *standardised* features. It does not change when a feature's
+        units do (``X * 1e-8`` stops where ``X`` does), and on standardised
+        data it is the plain gradient's max-norm. Every solver stops on it,
+        whether the problem is preconditioned or not; without a change of
+        variables (``precondition="none"``) :math:`\sigma_j = 1`.
         """
         k, d = self._blocks, self.n_features
         # A new array (in place from here on: this runs once per iteration on
@@ -274,6 +281,7 @@ choose_change_of_variables`); a tuple is another model's
             # sum is zero, as the objective is shift invariant).
             grad_coef = self.class_basis @ grad_coef
         np.abs(grad_coef, out=grad_coef)
+        grad_coef *= self.coordinates.inverse_std
         return float(max(norm, grad_coef.max(initial=0.0)))
 
     # ------------------------------------------------------ forward, back

@@ -13,8 +13,11 @@ user switching solvers gets the same answer:
     \\max_j \\lvert \\nabla_j F \\rvert \\le \\mathrm{tol},
 
 the max-norm of the gradient of the (sample-weight normalised) objective
-with respect to the model's own coefficients and intercepts, whatever
-coordinates the solver works in. The caller passes ``gradient_norm``, which
+with respect to the model's own parameters, whatever coordinates the solver
+works in; for the linear model, its intercepts and the coefficients of the
+standardised features, :math:`\partial F / \partial W_{kj}` divided by
+feature ``j``'s standard deviation, so that the rule does not depend on the
+units of ``X`` (:meth:`skdiv._model.LinearModel.gradient_norm`). The caller passes ``gradient_norm``, which
 maps a solver-space gradient to that number.
 """
 
