@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _class_predictions
 from ._adapter import linear_risk
-from ._compat import Interval, StrOptions, _fit_context, validate_data
+from ._compat import DocLinkMixin, Interval, StrOptions, _fit_context, validate_data
 from ._loss import CrossEntropy, get_objective
 from ._model._kernels import row_blocks
 from ._scale import _dask, _stream
@@ -22,7 +22,7 @@ from ._targets import (
 from ._validation import store_fitted, validate_fit_data
 
 
-class DivergenceClassifier(ClassifierMixin, BaseEstimator):
+class DivergenceClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
     r"""Linear softmax classifier trained by cross-entropy or KL divergence.
 
     It accepts hard labels (any label type) or soft labels: a matrix of

@@ -15,10 +15,11 @@ user switching solvers gets the same answer:
 the max-norm of the gradient of the (sample-weight normalised) objective
 with respect to the model's own parameters, whatever coordinates the solver
 works in; for the linear model, its intercepts and the coefficients of the
-standardised features, :math:`\partial F / \partial W_{kj}` divided by
-feature ``j``'s standard deviation, so that the rule does not depend on the
-units of ``X`` (:meth:`skdiv._model.LinearModel.gradient_norm`). The caller passes ``gradient_norm``, which
-maps a solver-space gradient to that number.
+standardised features, :math:`\\partial F / \\partial W_{kj}` divided
+by feature ``j``'s standard deviation, so that the rule does not depend on
+the units of ``X`` (:meth:`skdiv._model.LinearModel.gradient_norm`). The
+caller passes ``gradient_norm``, which maps a solver-space gradient to that
+number.
 """
 
 from ._adam import AdamResult, AdamState, adam
