@@ -262,6 +262,12 @@ def main():
         help="fit a solver once if its first fit takes longer",
     )
     parser.add_argument("--solvers", default=",".join(DASK_ML_SOLVERS))
+    parser.add_argument(
+        "--tight-tol",
+        type=float,
+        default=1e-12,
+        help="tol of the second skdiv binary fit (the first has the default)",
+    )
     parser.add_argument("--quick", action="store_true", help="40,000 rows")
     args = parser.parse_args()
     if args.quick:
@@ -371,6 +377,10 @@ def main():
         fitters["skdiv binary"] = lambda: DivergenceClassifier(alpha=alpha)
         data["skdiv binary"] = (dX, dy2)
         meta["skdiv binary"] = ("skdiv", "newton-cg (auto)", 2, "skdiv")
+        tight = f"skdiv binary tol={args.tight_tol:g}"
+        fitters[tight] = lambda: DivergenceClassifier(alpha=alpha, tol=args.tight_tol)
+        data[tight] = (dX, dy2)
+        meta[tight] = ("skdiv", "newton-cg (auto)", 2, "skdiv")
         fitters[f"skdiv {k} classes"] = lambda: DivergenceClassifier(alpha=alpha)
         data[f"skdiv {k} classes"] = (dX, dyk)
         meta[f"skdiv {k} classes"] = ("skdiv", "newton-cg (auto)", k, "skdiv")
@@ -451,7 +461,7 @@ def main():
     record["rows"] = rows
 
     binary = [r for r in rows if r["n_classes"] == 2]
-    ours = next(r for r in binary if r["lib"] == "skdiv")
+    ours = next(r for r in binary if r["name"] == "skdiv binary")
     peers = [r for r in binary if r["lib"] == "dask_ml"]
     print(
         "\n| fit | objective | time (s) | ratio to skdiv | graphs | passes "
@@ -476,26 +486,38 @@ def main():
     print("\n## Targets")
     if peers:
         fastest = min(peers, key=lambda r: r["time"])
-        add_verdict(
-            record,
-            "issue 18: skdiv faster than the fastest dask_ml solver",
-            ours["time"] < fastest["time"],
-            f"skdiv {ours['time']:.2f} s, {fastest['name']} {fastest['time']:.2f} s "
-            f"(ratio {ours['time'] / fastest['time']:.2f})",
-            ratio=ours["time"] / fastest["time"],
-        )
         closest = min(peers, key=lambda r: r["distance"])
         flattest = min(peers, key=lambda r: r["gradient_norm"])
+        met = []
+        for ours in (r for r in binary if r["lib"] == "skdiv"):
+            faster = add_verdict(
+                record,
+                f"issue 18: {ours['name']} faster than the fastest dask_ml solver",
+                ours["time"] < fastest["time"],
+                f"{ours['time']:.2f} s, {fastest['name']} {fastest['time']:.2f} s "
+                f"(ratio {ours['time'] / fastest['time']:.2f})",
+                ratio=ours["time"] / fastest["time"],
+            )
+            closer = add_verdict(
+                record,
+                f"issue 18: {ours['name']} closer to its optimum than every "
+                "dask_ml solver to its own",
+                ours["distance"] < closest["distance"]
+                and ours["gradient_norm"] < flattest["gradient_norm"],
+                f"max abs dp {ours['distance']:.1e} vs {closest['distance']:.1e} "
+                f"({closest['name']}); gradient {ours['gradient_norm']:.1e} vs "
+                f"{flattest['gradient_norm']:.1e} ({flattest['name']})",
+                distance=ours["distance"],
+                peer_distance=closest["distance"],
+            )
+            if faster == closer == "PASS":
+                met.append(ours["name"])
         add_verdict(
             record,
-            "issue 18: skdiv closer to its optimum than every dask_ml solver",
-            ours["distance"] < closest["distance"]
-            and ours["gradient_norm"] < flattest["gradient_norm"],
-            f"max abs dp {ours['distance']:.1e} vs {closest['distance']:.1e} "
-            f"({closest['name']}); gradient {ours['gradient_norm']:.1e} vs "
-            f"{flattest['gradient_norm']:.1e} ({flattest['name']})",
-            distance=ours["distance"],
-            peer_distance=closest["distance"],
+            "issue 18: skdiv faster than the fastest dask_ml solver while closer "
+            "to the optimum",
+            bool(met),
+            f"met by {', '.join(met)}" if met else "by no skdiv fit",
         )
     write_record(record)
 
