@@ -198,3 +198,23 @@ def test_classifier_setup_is_one_graph(monkeypatch):
         DivergenceClassifier().fit(_dask(X), _dask(y))
     assert len(evaluations) >= 2
     assert count.graphs == 1 + len(evaluations)
+
+
+@pytest.mark.parametrize(
+    "target, params",
+    [("hard", {}), ("soft", {}), ("hard", {"class_weight": "balanced"})],
+    ids=["hard-checked-with-moments", "soft-checked-with-moments", "class-weights"],
+)
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_values_not_finite_are_refused(target, params, bad):
+    # Counted with the preconditioner's moments (no class weights) or on
+    # their own: the same error, and the estimator stays unfitted.
+    X = _data(3)
+    X[7, 1] = bad
+    y = rng.integers(0, 3, size=N)
+    if target == "soft":
+        y = np.eye(3)[y] * 0.8 + 0.2 / 3
+    fit = DivergenceClassifier(**params)
+    with pytest.raises(ValueError, match=r"^Input X contains NaN or infinity\.$"):
+        fit.fit(_dask(X), _dask(y))
+    assert not hasattr(fit, "coef_")

@@ -146,11 +146,21 @@ def _early_moments(estimator, X, sw):
     when the model's sample weights are already known (no class weights to
     fold in) and its ``"auto"`` preconditioning whitens (up to 1000
     features, :func:`skdiv._model._coordinates.choose_change_of_variables`),
-    so that the moments need no pass of their own; ``[]`` otherwise.
+    so that the moments need no pass of their own, with the number of
+    entries of ``X`` not finite as their last term; ``[]`` otherwise.
     """
     if estimator.class_weight is not None or X.shape[1] > 1000:
         return []
-    return [moment_totals(X, sw, matrix=True)]
+    return [moment_totals(X, sw, matrix=True, count_nonfinite=True)]
+
+
+def _finite_check(checks, moments):
+    """The check of ``X``'s values from the early moments' count, if computed.
+
+    ``X``'s blocks are then read once for both.
+    """
+    if moments:
+        checks[0] = moments[0][0, -1] > 0
 
 
 def _encode_block(y, classes, order):
@@ -208,6 +218,7 @@ def fit_classifier(estimator, X, y, sample_weight=None):
             target.min(), target.max(), (deviation > tol).sum(), deviation.argmax()
         ]
         moments = _early_moments(estimator, X, sw)
+        _finite_check(checks, moments)
         minimum, maximum, n_bad, worst, *moments = _raise_failed(
             dask, weight_checks, checks, proba_checks + moments
         )
@@ -219,6 +230,7 @@ def fit_classifier(estimator, X, y, sample_weight=None):
         codes = None
     else:
         moments = _early_moments(estimator, X, sw)
+        _finite_check(checks, moments)
         labels, label_counts, *moments = _raise_failed(
             dask, weight_checks, checks,
             [*da.unique(y, return_counts=True), *moments],
@@ -285,7 +297,8 @@ def fit_classifier(estimator, X, y, sample_weight=None):
     problem = dask_linear_risk(
         objective, X, y_fit, n_outputs=n_outputs, sample_weight=sw,
         alpha=estimator.alpha, fit_intercept=estimator.fit_intercept,
-        moments=moments[0] if moments else None,
+        # Without the count of entries not finite.
+        moments=moments[0][:, :-1] if moments else None,
     )
     coef = np.zeros((n_outputs, X.shape[1]))
     intercept = None

@@ -154,10 +154,26 @@ def sum_blocks(func, X, arrays, args, n_terms):
     return per_block.sum(axis=0, keepdims=True)
 
 
-def moment_totals(X, sample_weight, matrix):
-    """Lazy ``(sum w, X^T w, X^T W X or its diagonal)``, flattened, over the blocks."""
+def _block_checked_moments(X, sample_weight, matrix):
+    """:func:`_block_moments` and the number of entries of ``X`` not finite."""
+    moments = _block_moments(X, sample_weight, matrix)
+    n_bad = X.size - np.count_nonzero(np.isfinite(X))
+    return np.concatenate([moments[0], [n_bad]])[None, :]
+
+
+def moment_totals(X, sample_weight, matrix, count_nonfinite=False):
+    """Lazy ``(sum w, X^T w, X^T W X or its diagonal)``, flattened, over the blocks.
+
+    A ``(1, n_terms)`` row; with ``count_nonfinite`` one more term, the
+    number of entries of ``X`` that are not finite (the input check, in the
+    same read of the blocks).
+    """
     d = X.shape[1]
     n_terms = 1 + d + (d * d if matrix else d)
+    if count_nonfinite:
+        return sum_blocks(
+            _block_checked_moments, X, [sample_weight], matrix, n_terms + 1
+        )
     return sum_blocks(_block_moments, X, [sample_weight], matrix, n_terms)
 
 
