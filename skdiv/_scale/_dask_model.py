@@ -10,6 +10,10 @@ on), each block task returns a vector of ``1 + n_outputs * (n_features +
 workers that hold (or compute) its blocks; only parameter-sized vectors
 travel, and the solver itself runs, unchanged, in the client process, on
 the same adapter (:class:`skdiv._adapter.EmpiricalRisk`) as in memory.
+When the Hessian is small (:data:`DENSE_HESSIAN_FLOPS`), the evaluation of
+the Newton solver sums it whole in the same pass (``(n_outputs *
+(n_features + 1))^2`` more numbers per block), and its products cost no
+pass at all.
 
 Dask is imported lazily: importing this module does not need it, and a Dask
 input without Dask installed gets an error naming the extra to install.
@@ -21,14 +25,24 @@ import numpy as np
 
 from .._adapter import linear_risk
 from .._model import LinearModel
-from .._model._kernels import back, data_terms, hessian_terms, raw_prediction
+from .._model._kernels import (
+    back,
+    column_sums,
+    data_terms,
+    hessian_terms,
+    raw_prediction,
+)
 
 # The Hessian is summed whole over the blocks, in the pass of the gradient,
 # when its ``k (k + 1) / 2`` weighted Gram matrices of the rows (with a
 # column of ones) cost at most this many times the multiply-adds of one
 # Hessian-vector product over the same rows (``2 k (d + 1)`` per row): the
-# products, one pass over the blocks each, then cost nothing.
-DENSE_HESSIAN_FLOPS = 16
+# products, one pass over the blocks each, then cost nothing. A pass is a
+# round trip to the scheduler and a product is memory-bound where the Gram
+# matrices run at BLAS speed: on 400,000 x 20 with 5 classes (a ratio of 31.5)
+# both paths took about the same time on 2 local workers, where round trips
+# are cheapest (benchmarks/bench_dask.py).
+DENSE_HESSIAN_FLOPS = 32
 
 
 def is_dask_array(X):
@@ -69,6 +83,22 @@ def _block_hessp(X, y, sample_weight, problem):
     return np.concatenate([h_coef.ravel(), h_intercept], dtype=np.float64)[None, :]
 
 
+def _weighted_gram(X, h):
+    r""":math:`\sum_i h_i \tilde x_i \tilde x_i^\top`, :math:`\tilde x_i = (x_i, 1)`.
+
+    By blocks, :math:`X^\top H X`, :math:`X^\top h` and :math:`\sum_i h_i`,
+    without copying ``X`` next to a column of ones (a third faster on
+    50,000 x 20).
+    """
+    d = X.shape[1]
+    Xh = X * h[:, None]
+    gram = np.empty((d + 1, d + 1))
+    gram[:d, :d] = X.T @ Xh
+    gram[:d, d] = gram[d, :d] = column_sums(Xh)
+    gram[d, d] = h.sum()
+    return gram
+
+
 def _block_terms_hessian(X, y, sample_weight, problem):
     r"""Data terms and the whole Hessian of one block, as one ``(1, n_terms)`` row.
 
@@ -89,9 +119,7 @@ def _block_terms_hessian(X, y, sample_weight, problem):
     grad_coef, grad_intercept = back(X, grad_raw)
     n, d = X.shape
     k = coef.shape[0]
-    rows = np.empty((n, d + 1))
-    rows[:, :d] = X
-    rows[:, d] = 1.0
+    X = X.astype(np.float64, copy=False)
     hessian = np.empty((k, d + 1, k, d + 1))
     for out in range(k):
         if k == 1:
@@ -101,7 +129,7 @@ def _block_terms_hessian(X, y, sample_weight, problem):
             unit[:, out] = 1.0
             column = raw_hessian.matvec(unit)  # column[:, m] = (H_i)_{m, out}
         for other in range(out, k):
-            gram = rows.T @ (rows * column[:, other, None])
+            gram = _weighted_gram(X, column[:, other])
             hessian[other, :, out, :] = gram
             hessian[out, :, other, :] = gram
     return np.concatenate([
