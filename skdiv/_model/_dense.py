@@ -134,3 +134,58 @@ def shift_directions(n_blocks, n_features, fit_intercept, coefficients):
     if not columns:
         return np.zeros((k * (d + int(fit_intercept)), 0))
     return np.column_stack(columns) / np.sqrt(k)
+
+
+class FormedHessian:
+    r"""A Hessian of a loss sum formed whole in :math:`(W, b)`: free products.
+
+    ``matrix`` is laid out ``(k, d + 1, k, d + 1)`` flattened to a square,
+    each output's intercept after its ``d`` coefficients (the Dask model
+    sums it over row blocks in the gradient's pass). :meth:`matvec` is the
+    rows' Hessian product of :class:`~skdiv._model._kernels.RowsHessian`,
+    from the matrix; :func:`to_solver` gives the matrix in the solver's
+    coordinates.
+    """
+
+    def __init__(self, matrix, n_outputs, n_features):
+        self.matrix = matrix
+        self.shape = (n_outputs, n_features + 1)
+
+    def matvec(self, v_coef, v_intercept):
+        k, d1 = self.shape
+        direction = np.empty(self.shape)
+        direction[:, : d1 - 1] = v_coef
+        direction[:, d1 - 1] = v_intercept
+        product = (self.matrix @ direction.ravel()).reshape(self.shape)
+        return product[:, : d1 - 1].copy(), product[:, d1 - 1].copy()
+
+
+def to_solver(matrix, coordinates, n_blocks, fit_intercept, index):
+    r"""A :class:`FormedHessian`'s matrix in the solver's coordinates and layout.
+
+    Per output, the solver's :math:`(w', b')` map to :math:`(w, b) = (M w',
+    b' - \mu^\top M w')`: :math:`J = \begin{pmatrix} M & 0 \\ -\mu^\top M
+    & 1 \end{pmatrix}`, and the Hessian is :math:`J^\top H J` block by block.
+    Without an intercept its row and column are dropped first. ``index`` is
+    :func:`layout`'s.
+    """
+    d = coordinates.x_mean.shape[0]
+    k = n_blocks
+    full = matrix.reshape(k, d + 1, k, d + 1)
+    if coordinates.is_diagonal:
+        scale = np.diag(coordinates.x_scale)
+    else:
+        scale = coordinates.whitener
+    if fit_intercept:
+        jacobian = np.zeros((d + 1, d + 1))
+        jacobian[:d, :d] = scale
+        jacobian[d, :d] = -(coordinates.x_mean @ scale)
+        jacobian[d, d] = 1.0
+    else:
+        full = full[:, :d, :, :d]
+        jacobian = scale
+    solver = np.einsum("ai,kalb,bj->kilj", jacobian, full, jacobian, optimize=True)
+    width = jacobian.shape[1]
+    return solver.reshape(k * width, k * width).ravel().take(index).reshape(
+        k * width, k * width
+    )

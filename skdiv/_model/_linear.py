@@ -17,12 +17,14 @@ from .._loss import SumZero, sum_zero_basis
 from ._base import HessianOperator, Model
 from ._coordinates import choose_change_of_variables, feature_moments
 from ._dense import (
+    FormedHessian,
     dense_affordable,
     dense_hessian,
     layout,
     penalty_dense,
     shift_directions,
     solver_rows,
+    to_solver,
 )
 from ._hessian_rows import SUBSAMPLED_FORCING_FLOOR, HessianRows, auto_stride
 from ._kernels import (
@@ -427,6 +429,13 @@ choose_change_of_variables`); a tuple is another model's
             and hasattr(rows_hessian.raw_hessian, "sample_blocks")
         ):
             dense = lambda: self._dense_hessian(rows_hessian.raw_hessian)  # noqa: E731
+        elif isinstance(rows_hessian, FormedHessian):
+            # Formed already (the Dask model's, summed over row blocks).
+            dense = lambda: to_solver(  # noqa: E731
+                rows_hessian.matrix, self.coordinates, self._blocks,
+                self.fit_intercept,
+                layout(self._blocks, self.n_features, self.fit_intercept),
+            )
         rows = self.hessian_rows
         operator = HessianOperator(
             matvec, diagonal=diagonal, dtype=dtype,

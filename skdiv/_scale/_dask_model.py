@@ -25,6 +25,7 @@ import numpy as np
 
 from .._adapter import linear_risk
 from .._model import LinearModel
+from .._model._dense import FormedHessian
 from .._model._kernels import (
     back,
     column_sums,
@@ -241,22 +242,6 @@ class _DaskRowsHessian:
         return h_coef.copy(), h_intercept.copy()
 
 
-class _DenseHessian:
-    """The Hessian of the loss sum over all blocks, summed whole: free products."""
-
-    def __init__(self, matrix, n_outputs, n_features):
-        self.matrix = matrix
-        self.shape = (n_outputs, n_features + 1)
-
-    def matvec(self, v_coef, v_intercept):
-        k, d1 = self.shape
-        direction = np.empty(self.shape)
-        direction[:, : d1 - 1] = v_coef
-        direction[:, d1 - 1] = v_intercept
-        product = (self.matrix @ direction.ravel()).reshape(self.shape)
-        return product[:, : d1 - 1].copy(), product[:, d1 - 1].copy()
-
-
 class DaskLinearModel(LinearModel):
     """:class:`~skdiv._model.LinearModel` on a Dask array ``X``.
 
@@ -340,7 +325,7 @@ class DaskLinearModel(LinearModel):
                 1 + n_grad + n_grad * n_grad,
             )
             grad_coef, grad_intercept = self._split(total[1 : 1 + n_grad])
-            hessian = _DenseHessian(
+            hessian = FormedHessian(
                 total[1 + n_grad :].reshape(n_grad, n_grad), k, d
             )
             return float(total[0]), grad_coef.copy(), grad_intercept.copy(), hessian
