@@ -177,6 +177,7 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
     value, grad, hessian = fun_hess(x)
     norm = gradient_norm(grad)
     n_iter = stalled = short = 0
+    resolved = False
     inverse_diagonal, decrease = None, np.inf
     while norm > tol and n_iter < max_iter and stalled < 5 and short < 5:
         n_iter += 1
@@ -210,6 +211,7 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
             t *= 0.5
         else:
             # No step makes progress: the optimum is resolved to rounding.
+            resolved = True
             break
         if t == 1.0 and exact:
             # Extrapolation: each doubling costs one evaluation, an iteration
@@ -247,6 +249,20 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
             f"length, and the gradient max-norm is {norm:.3g} > tol={tol:g}. "
             "The objective may be unbounded below (a larger alpha helps) or "
             "very badly scaled.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    elif norm > tol and (resolved or stalled >= 5):
+        how = (
+            "no step along the Newton direction lowered the objective"
+            if resolved else
+            "five steps in a row changed the objective by less than its rounding"
+        )
+        warnings.warn(
+            f"Newton-CG stopped after {n_iter} iterations: {how}, and the "
+            f"gradient max-norm is {norm:.3g} > tol={tol:g} ({norm / tol:.3g} "
+            "times it). The optimum is resolved to the precision the objective "
+            "is computed in (float32 X limits it); a larger tol avoids this.",
             ConvergenceWarning,
             stacklevel=3,
         )
