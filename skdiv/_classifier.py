@@ -108,6 +108,12 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         classes and features.
     verbose : int, default=0
         Print the objective and gradient norm at each iteration when positive.
+    batch_size : int or "auto", default="auto"
+        :meth:`partial_fit` only: the rows kept exactly (the window) before
+        they are folded into the stream's quadratic summary. ``"auto"`` is
+        ``max(2000, 10 * n_params)``. Larger is more exact on
+        near-separable data and costs ``batch_size * n_features`` numbers
+        of memory; see :ref:`scaling_partial_fit`.
 
     Attributes
     ----------
@@ -171,6 +177,9 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
+        "batch_size": [
+            StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")
+        ],
     }
 
     def __init__(
@@ -187,6 +196,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         tol=1e-8,
         warm_start=False,
         verbose=0,
+        batch_size="auto",
     ):
         self.loss = loss
         self.alpha = alpha
@@ -199,6 +209,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         self.tol = tol
         self.warm_start = warm_start
         self.verbose = verbose
+        self.batch_size = batch_size
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)

@@ -62,6 +62,7 @@ from .._targets import (
     target_scaling,
 )
 from .._validation import check_probability_rows, encode_labels, validate_fit_data
+from ._newton_stream import MAX_SUMMARY_PARAMS, NewtonStream, auto_batch_size
 
 #: Rows per Adam step.
 BATCH_SIZE = 128
@@ -136,7 +137,7 @@ def _diagonal_coordinates(X, sample_weight, centre):
     return probe.change_of_variables
 
 
-def _stream(stream, estimator, X, sample_weight, centre, start):
+def _stream(stream, estimator, X, sample_weight, centre, start, newton=True):
     """A copy of ``stream`` if it produced the current ``coef_``, else a new one.
 
     The copy (shallow: :meth:`_AdamStream.run` replaces its arrays rather
@@ -149,9 +150,33 @@ def _stream(stream, estimator, X, sample_weight, centre, start):
         return copy.copy(stream)
     coordinates = _diagonal_coordinates(X, sample_weight, centre)
     params, step, state = start(coordinates)
-    stream = _AdamStream(params, coordinates, step)
+    if newton and params.size <= MAX_SUMMARY_PARAMS:
+        stream = NewtonStream(params, coordinates, params.size, warm=step > 0)
+    else:
+        stream = _AdamStream(params, coordinates, step)
     stream.__dict__.update(state)
     return stream
+
+
+def _batch_size(est, stream):
+    """The estimator's ``batch_size``, ``"auto"`` resolved for the model's size."""
+    if est.batch_size == "auto":
+        return auto_batch_size(stream.params.size)
+    return est.batch_size
+
+
+def _linear_solution(stream, X, n_outputs, fit_intercept, classes, features):
+    probe = LinearModel(
+        X[:1], n_outputs, fit_intercept=fit_intercept,
+        precondition=stream.change_of_variables, sum_zero=False,
+    )
+    coef, intercept = probe.unpack(stream.params)
+    return LinearSolution(
+        coef=coef, intercept=intercept, n_iter=stream.n_iter,
+        objective=stream.objective, classes=classes,
+        n_features_in=features["n_features_in_"],
+        feature_names_in=features["feature_names_in_"], stream=stream,
+    )
 
 
 # -------------------------------------------------------------- classifier
@@ -229,18 +254,16 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None, stream=N
         stream.class_counts = counts = counts + sample_weight @ target
     if est.label_smoothing:
         target = smooth(target, est.label_smoothing, n_classes)
+    class_weight = None
     if est.class_weight is not None:
         class_weight = class_weight_vector(est.class_weight, classes, counts)
-        target, sample_weight = reweight_soft_rows(target, sample_weight, class_weight)
-    y_fit = target[:, 1] if n_outputs == 1 else target
 
-    def make_problem(rows, weights, weight_sum):
-        return linear_risk(
-            objective, X[rows], y_fit[rows], n_outputs=n_outputs,
-            sample_weight=weights, alpha=est.alpha, fit_intercept=est.fit_intercept,
-            precondition=stream.change_of_variables, weight_sum=weight_sum,
-            sum_zero=False,  # all k classes, projected below
-        )
+    def reweight(target, sample_weight):
+        if class_weight is not None:
+            target, sample_weight = reweight_soft_rows(
+                target, sample_weight, class_weight
+            )
+        return (target[:, 1] if n_outputs == 1 else target), sample_weight
 
     project = None
     if n_outputs > 2:
@@ -257,6 +280,25 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None, stream=N
             if est.fit_intercept:
                 out.append(params[k * n_features :] - params[k * n_features :].mean())
             return np.concatenate(out)
+
+    if isinstance(stream, NewtonStream):
+        stream.run(
+            objective, X, target, sample_weight, n_outputs=n_outputs,
+            alpha=est.alpha, fit_intercept=est.fit_intercept,
+            batch_size=_batch_size(est, stream), tol=est.tol, reweight=reweight,
+            project=project,
+        )
+        return _linear_solution(stream, X, n_outputs, est.fit_intercept, classes,
+                                features)
+    y_fit, sample_weight = reweight(target, sample_weight)
+
+    def make_problem(rows, weights, weight_sum):
+        return linear_risk(
+            objective, X[rows], y_fit[rows], n_outputs=n_outputs,
+            sample_weight=weights, alpha=est.alpha, fit_intercept=est.fit_intercept,
+            precondition=stream.change_of_variables, weight_sum=weight_sum,
+            sum_zero=False,  # all k classes, projected below
+        )
 
     stream.run(
         make_problem, X.shape[0], project=project,
@@ -305,7 +347,8 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None, stream=None
             return probe.pack(coef, intercept), WARM_STEP, state
         return np.zeros(probe.n_params), 0, state
 
-    stream = _stream(stream, est, X, sample_weight, est.fit_intercept, start)
+    stream = _stream(stream, est, X, sample_weight, est.fit_intercept, start,
+                     newton=False)
     prepared = prepare_regression(y, y_std, stream.scaling, min_std=est.min_std)
     target, objective = prepared.target, prepared.objective
     stagewise = est.loss == "squared_error" or est.variance == "constant"
