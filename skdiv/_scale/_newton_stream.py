@@ -68,6 +68,8 @@ MAX_SUMMARY_PARAMS = 2048
 _PRODUCT_NUMBERS = 1 << 20
 #: Newton iterations per ``partial_fit`` call (fewer when converged).
 NEWTON_ITER = 3
+#: Newton iterations of a call that folds its window into the summary.
+FOLD_ITER = 30
 
 
 def auto_batch_size(n_params):
@@ -343,6 +345,9 @@ class NewtonStream:
                 diagonal=diagonal if hessian.has_diagonal else None,
             )
 
+        # The rows are folded at the model found here, and the summary keeps
+        # that model's error: those calls solve to the end.
+        fold = Xw.shape[0] >= batch_size
         factor = self._preconditioner(
             objective, X, *parts[-1], total, risk, n_outputs=n_outputs,
             alpha=alpha, fit_intercept=fit_intercept, psd=psd,
@@ -352,7 +357,8 @@ class NewtonStream:
             # A few iterations per call, by design: the stream goes on.
             warnings.simplefilter("ignore", ConvergenceWarning)
             phi, n_iter = newton_cg(
-                solve, factor.T @ self.params, max_iter=NEWTON_ITER, tol=tol,
+                solve, factor.T @ self.params,
+                max_iter=FOLD_ITER if fold else NEWTON_ITER, tol=tol,
                 gradient_norm=norm,
             )
         params = to_theta(phi)
@@ -361,7 +367,7 @@ class NewtonStream:
         self.params = params
         self.n_iter += n_iter
         self.objective = fun_hess(params)[0]
-        if Xw.shape[0] >= batch_size:
+        if fold:
             self.summary = summary.plus(taylor_summary(
                 objective, Xw, yw, sw, params, n_outputs=n_outputs,
                 change_of_variables=self.change_of_variables,
