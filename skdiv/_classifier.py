@@ -111,7 +111,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
     batch_size : int or "auto", default="auto"
         :meth:`partial_fit` only: the rows kept exactly (the window) before
         they are folded into the stream's quadratic summary. ``"auto"`` is
-        ``max(2000, 10 * n_params)``. Larger is more exact on
+        ``max(2000, 3 * n_params)``. Larger is more exact on
         near-separable data and costs ``batch_size * n_features`` numbers
         of memory; see :ref:`scaling_partial_fit`.
 

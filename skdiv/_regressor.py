@@ -156,6 +156,13 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
     verbose : int, default=0
         Print solver progress when positive.
 
+    batch_size : int or "auto", default="auto"
+        :meth:`partial_fit` of the joint likelihood fits (``loss`` other
+        than ``"squared_error"``, ``variance="heteroscedastic"``, ``beta=0``)
+        only: the rows kept exactly before they are folded into the
+        stream's quadratic summary; ``"auto"`` is ``max(2000, 3 *
+        n_params)``. See :ref:`scaling_partial_fit`.
+
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
@@ -234,6 +241,9 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "verbose": ["verbose"],
+        "batch_size": [
+            StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")
+        ],
     }
 
     def __init__(
@@ -249,6 +259,7 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         max_iter=1000,
         tol=1e-6,
         verbose=0,
+        batch_size="auto",
     ):
         self.loss = loss
         self.variance = variance
@@ -260,6 +271,7 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.verbose = verbose
+        self.batch_size = batch_size
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -145,6 +145,51 @@ def test_regressor_stream_converges_to_fit(case):
     assert mean.shape == std.shape == (3,)
 
 
+def _gaussian_objective(estimator, sample_weight, y_std=None):
+    """Weighted mean Gaussian NLL in target units, written out (KL up to a constant).
+
+    With ``y_std`` the squared residual gains the target's variance, the
+    KL divergence to N(y, y_std^2) less the target's own entropy.
+    """
+    mean = X @ estimator.coef_ + estimator.intercept_
+    log_var = X @ estimator.var_coef_ + estimator.var_intercept_
+    square = (Y_REG - mean) ** 2 + (0.0 if y_std is None else y_std**2)
+    nll = 0.5 * (np.log(2 * np.pi) + log_var + square * np.exp(-log_var))
+    return np.sum(sample_weight * nll) / np.sum(sample_weight)
+
+
+NEWTON_REGRESSOR_CASES = {
+    "nll-weighted": (dict(), dict(sample_weight=WEIGHT)),
+    "kl": (dict(loss="kl_divergence"), dict(y_std=Y_STD)),
+    "no-intercept": (dict(fit_intercept=False), {}),
+}
+
+
+@pytest.mark.parametrize("batch_size", ["auto", 300], ids=["window-2000", "window-300"])
+@pytest.mark.parametrize("case", NEWTON_REGRESSOR_CASES)
+def test_regressor_stream_reaches_the_batch_objective(case, batch_size):
+    # alpha=0: the objective in target units does not depend on the target
+    # scaling, which the stream takes from its first call and fit from all y.
+    params, per_row = NEWTON_REGRESSOR_CASES[case]
+    reference = GaussianRegressor(alpha=0.0, tol=1e-10, **params).fit(
+        X, Y_REG, **per_row
+    )
+    estimator = _stream(GaussianRegressor(alpha=0.0, batch_size=batch_size, **params),
+                        Y_REG, n_epochs=N_PASSES, **per_row)
+    weight = per_row.get("sample_weight", np.ones(N))
+    y_std = per_row.get("y_std")
+    batch = _gaussian_objective(reference, weight, y_std)
+    streamed = _gaussian_objective(estimator, weight, y_std)
+    gap = (streamed - batch) / abs(batch)
+    assert -1e-12 < gap < (1e-9 if batch_size == "auto" else 1e-4)
+    names = ["coef_", "intercept_", "var_coef_", "var_intercept_"]
+    assert _relative_error(estimator, reference, names) < (
+        1e-4 if batch_size == "auto" else 3e-2
+    )
+    if not params.get("fit_intercept", True):
+        assert estimator.intercept_ == 0.0
+
+
 def test_objective_is_the_full_objective_on_the_last_batch():
     estimator = DivergenceClassifier().partial_fit(X, LABELS, classes=["a", "b", "c"])
     # One pass over all rows: objective_ is F on them, at the reported model.

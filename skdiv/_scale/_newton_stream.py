@@ -216,6 +216,23 @@ def _fitted_prior(objective, X, y, sample_weight, params, risk, *, n_outputs,
     return Summary(A, A @ params - grad, c, rows.weight)
 
 
+def _masked(fun_hess, mask):
+    """``fun_hess`` with the parameters at the zeros of ``mask`` held fixed.
+
+    Their gradient is zeroed and their Hessian rows and columns replaced by
+    the identity's: Newton steps never move them.
+    """
+
+    def wrapped(theta):
+        value, grad, hessian = fun_hess(theta)
+        return value, grad * mask, HessianOperator(
+            lambda v: mask * hessian.matvec(mask * v) + (1.0 - mask) * v,
+            dtype=np.float64, forcing_floor=hessian.forcing_floor,
+        )
+
+    return wrapped
+
+
 def _preconditioned(fun_hess, factor, gradient_norm):
     r"""``fun_hess`` in coordinates :math:`\phi = L^\top \theta`, :math:`P = L L^\top`.
 
@@ -258,7 +275,7 @@ class NewtonStream:
         self.coef = None  # the coef_ array this stream last produced
 
     def _preconditioner(self, objective, X, target, sample_weight, total, risk, *,
-                        n_outputs, alpha, fit_intercept, psd):
+                        n_outputs, alpha, fit_intercept, psd, mask=None):
         """Cholesky factor of the running curvature: CG's preconditioner.
 
         The mean Hessian per unit weight of the latest calls, each call's
@@ -281,6 +298,8 @@ class NewtonStream:
         P = self.curvature / max(self.curvature_weight, 1e-300)
         if alpha:
             P[np.diag_indices_from(P)] += alpha * risk.model.penalty_diagonal()
+        if mask is not None:
+            P = P * np.outer(mask, mask) + np.diag(1.0 - mask)
         # The softmax's shift direction (and empty features) have no curvature.
         P[np.diag_indices_from(P)] += 1e-8 * max(np.trace(P) / P.shape[0], 1e-300)
         return np.linalg.cholesky(P)
@@ -291,9 +310,10 @@ class NewtonStream:
 
     def run(self, objective, X, target, sample_weight, *, n_outputs, alpha,
             fit_intercept, batch_size, tol, reweight=None, project=None,
-            psd=False):
+            psd=False, mask=None):
         """One call: append the rows, Newton on :math:`\\Phi`, maybe fold.
 
+        ``mask`` (ones and zeros) holds the parameters at its zeros fixed.
         ``reweight(target, sample_weight) -> (target, sample_weight)``
         applies the current class weights to the window's rows (their raw
         targets and weights are kept); ``project`` maps the solution back to
@@ -345,12 +365,14 @@ class NewtonStream:
                 diagonal=diagonal if hessian.has_diagonal else None,
             )
 
+        if mask is not None:
+            fun_hess = _masked(fun_hess, mask)
         # The rows are folded at the model found here, and the summary keeps
         # that model's error: those calls solve to the end.
         fold = Xw.shape[0] >= batch_size
         factor = self._preconditioner(
             objective, X, *parts[-1], total, risk, n_outputs=n_outputs,
-            alpha=alpha, fit_intercept=fit_intercept, psd=psd,
+            alpha=alpha, fit_intercept=fit_intercept, psd=psd, mask=mask,
         )
         solve, to_theta, norm = _preconditioned(fun_hess, factor, risk.gradient_norm)
         with warnings.catch_warnings():

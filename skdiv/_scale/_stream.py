@@ -330,7 +330,6 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None, stream=None
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     y_std = check_y_std(y_std, y, loss=est.loss, beta=est.beta)
     n_features = X.shape[1]
-    log_var_min = 2.0 * np.log(est.min_std)
 
     def start(coordinates):
         # The standardisation of the target, fixed by the first batch.
@@ -347,11 +346,14 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None, stream=None
             return probe.pack(coef, intercept), WARM_STEP, state
         return np.zeros(probe.n_params), 0, state
 
+    stagewise = est.loss == "squared_error" or est.variance == "constant"
+    # The two-stage fits (a stochastic-gradient field, no Hessian) and the
+    # beta-NLL's moving weights stream by Adam; the joint likelihood by Newton.
+    newton = not stagewise and not est.beta > 0
     stream = _stream(stream, est, X, sample_weight, est.fit_intercept, start,
-                     newton=False)
+                     newton=newton)
     prepared = prepare_regression(y, y_std, stream.scaling, min_std=est.min_std)
     target, objective = prepared.target, prepared.objective
-    stagewise = est.loss == "squared_error" or est.variance == "constant"
     fit_objective = Stagewise(objective) if stagewise else objective
 
     # Parameters held fixed: the log-variance coefficients of a constant
@@ -362,6 +364,37 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None, stream=None
         mask[n_features : 2 * n_features] = 0.0
     if not est.fit_intercept:
         mask[2 * n_features] = 0.0
+
+    if isinstance(stream, NewtonStream):
+        stream.run(
+            objective, X, target, sample_weight, n_outputs=2, alpha=est.alpha,
+            fit_intercept=True, batch_size=_batch_size(est, stream), tol=est.tol,
+            psd=True, mask=None if est.fit_intercept else mask,
+        )
+        params, n_iter, value = stream.params, stream.n_iter, stream.objective
+    else:
+        params, n_iter, value = _adam_regressor(
+            est, stream, X, target, sample_weight, objective, fit_objective,
+            stagewise, mask,
+        )
+    probe = LinearModel(X[:1], 2, fit_intercept=True,
+                        precondition=stream.change_of_variables)
+    (coef, var_coef), (intercept, var_intercept) = probe.unpack(params)
+    if not est.fit_intercept:
+        intercept = 0.0
+    return GaussianSolution(
+        coef=coef, intercept=intercept, var_coef=var_coef,
+        var_intercept=var_intercept, scaling=stream.scaling, n_iter=n_iter,
+        objective=float(value), n_features_in=features["n_features_in_"],
+        feature_names_in=features["feature_names_in_"], stream=stream,
+    )
+
+
+def _adam_regressor(est, stream, X, target, sample_weight, objective,
+                    fit_objective, stagewise, mask):
+    """One pass of Adam (the two-stage and beta-NLL streams): params, steps, F."""
+    n_features = X.shape[1]
+    log_var_min = 2.0 * np.log(est.min_std)
 
     def weights(rows, params):
         if not est.beta > 0 or stagewise:
@@ -381,13 +414,4 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None, stream=None
 
     stream.run(make_problem, X.shape[0], mask=mask, weights=weights)
     full = make_problem(slice(None), sample_weight, None, objective)
-    (coef, var_coef), (intercept, var_intercept) = full.unpack(stream.average)
-    if not est.fit_intercept:
-        intercept = 0.0
-    return GaussianSolution(
-        coef=coef, intercept=intercept, var_coef=var_coef,
-        var_intercept=var_intercept, scaling=stream.scaling, n_iter=stream.t,
-        objective=float(full.loss(stream.average)),
-        n_features_in=features["n_features_in_"],
-        feature_names_in=features["feature_names_in_"], stream=stream,
-    )
+    return stream.average, stream.t, full.loss(stream.average)
