@@ -320,19 +320,22 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
             attributes["_stream"] = solution.stream
         return store_fitted(self, attributes)
     # ---------------------------------------------------------- partial_fit
-    # Streaming: one pass of Adam over the rows given (skdiv._scale._stream).
+    # Streaming Newton over the calls (skdiv._scale._newton_stream).
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Update the model with one pass of Adam over ``X`` in mini-batches.
+        """Update the model with the rows of ``X``: Newton on all rows seen.
 
-        The same objective as :meth:`fit`, minimised by a stochastic
-        optimiser over a stream of batches: repeated calls on (shuffled)
-        batches converge to the model ``fit`` finds on their union. The
-        schedule (Adam, step size :math:`0.3/\\sqrt{t}` in standardised
-        coordinates, mini-batches of 128 rows, averaged iterates) is
-        described in the user guide (:doc:`/scaling`). ``class_weight=
-        "balanced"`` uses the class counts of all rows seen so far.
-        Called after :meth:`fit`, it continues from the fitted model.
+        The objective is :meth:`fit`'s on every row of every call (repeated
+        rows counted each time): the rows of the latest calls (up to
+        ``batch_size``) enter it exactly, the earlier ones through a
+        quadratic summary, their second-order expansion at the model of the
+        moment they were folded into it. Each call takes a few Newton-CG
+        steps from the previous model; a few passes over a data set reach
+        the model ``fit`` finds on it. The method, its memory and its
+        accuracy are described in the user guide (:doc:`/scaling`).
+        ``class_weight="balanced"`` uses the class counts of all rows seen
+        so far. Called after :meth:`fit`, it continues from the fitted
+        model.
 
         Parameters
         ----------

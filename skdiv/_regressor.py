@@ -404,20 +404,22 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         return store_fitted(self, attributes)
 
     # ---------------------------------------------------------- partial_fit
-    # Streaming: one pass of Adam over the rows given (skdiv._scale._stream).
+    # Streaming over the calls (skdiv._scale._stream, _newton_stream).
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, y_std=None):
-        """Update the model with one pass of Adam over ``X`` in mini-batches.
+        """Update the model with the rows of ``X``.
 
-        The same model as :meth:`fit`, found by a stochastic optimiser over
-        a stream of batches: repeated calls on (shuffled) batches converge
-        to the model ``fit`` finds on their union. The target is
-        standardised, and the floor ``min_std`` set, with the weighted mean
-        and standard deviation of the first batch's ``y``; the schedule
-        (Adam, step size :math:`0.3/\\sqrt{t}`, mini-batches of 128 rows,
-        averaged iterates) is described in the user guide
-        (:doc:`/scaling`). Called after :meth:`fit`, it continues from the
-        fitted model.
+        The same model as :meth:`fit`, found over a stream of batches:
+        repeated calls on batches converge to the model ``fit`` finds on
+        their union. The target is standardised, and the floor ``min_std``
+        set, with the weighted mean and standard deviation of the first
+        batch's ``y``. The joint likelihood fits (``loss`` other than
+        ``"squared_error"``, ``variance="heteroscedastic"``, ``beta=0``) take
+        Newton steps on all rows seen (the latest ``batch_size`` exactly, the
+        earlier ones through a quadratic summary); the two-stage fits and
+        ``beta > 0`` one pass of Adam in mini-batches. Both are described in
+        the user guide (:doc:`/scaling`). Called after :meth:`fit`, it
+        continues from the fitted model.
 
         Parameters
         ----------
