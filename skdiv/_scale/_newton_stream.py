@@ -147,15 +147,21 @@ def dense_hessian(objective, X, y, sample_weight, params, *, n_outputs,
         blocks = (eigvec * np.maximum(eigval, 0.0)[:, None, :]) @ eigvec.transpose(
             0, 2, 1
         )
-    # sum_t (u_t u_t^T) (x) S_t as one product per block of rows:
-    # R[f, g, j, m] = sum_t u_tf u_tg S_tjm.
-    R = np.zeros((d1, d1 * k * k))
-    for rows in gen_batches(U.shape[0], max(1, _PRODUCT_NUMBERS // (d1 * k * k))):
+    # sum_t (u_t u_t^T) (x) S_t as one product per block of rows, for the
+    # output pairs j <= m only (the Hessian is symmetric):
+    # R[f, g, pair] = sum_t u_tf u_tg S_t[j, m].
+    first, second = np.triu_indices(k)
+    pairs = blocks[:, first, second]
+    n_pairs = first.size
+    R = np.zeros((d1, d1 * n_pairs))
+    for rows in gen_batches(U.shape[0], max(1, _PRODUCT_NUMBERS // (d1 * n_pairs))):
         u = U[rows]
-        R += u.T @ (u[:, :, None] * blocks[rows].reshape(-1, 1, k * k)).reshape(
-            u.shape[0], -1
-        )
-    H = R.reshape(d1, d1, k, k).transpose(2, 0, 3, 1).reshape(k * d1, k * d1)
+        R += u.T @ (u[:, :, None] * pairs[rows][:, None, :]).reshape(u.shape[0], -1)
+    R = R.reshape(d1, d1, n_pairs)
+    H = np.empty((k * d1, k * d1))
+    for pair, (j, m) in enumerate(zip(first, second, strict=True)):
+        H[j * d1 : (j + 1) * d1, m * d1 : (m + 1) * d1] = R[:, :, pair]
+        H[m * d1 : (m + 1) * d1, j * d1 : (j + 1) * d1] = R[:, :, pair].T
     # From (output, [features, intercept]) blocks to the solver's layout.
     order = np.arange(k * d1).reshape(k, d1)
     solver_index = np.empty(k * d1, dtype=np.intp)
@@ -284,8 +290,9 @@ class NewtonStream:
         grows), plus the penalty's. Only CG's speed depends on it, never
         the solution.
         """
-        # Evenly spaced rows suffice for a preconditioner: at most 2 per parameter.
-        step = max(1, X.shape[0] // max(2 * self.params.size, 500))
+        # Evenly spaced rows suffice for a preconditioner: about one per
+        # parameter (the running mean adds the calls up).
+        step = max(1, X.shape[0] // max(self.params.size, 200))
         if step > 1:
             X, target, sample_weight = X[::step], target[::step], sample_weight[::step]
         chunk = dense_hessian(
