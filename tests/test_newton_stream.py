@@ -133,7 +133,11 @@ def test_a_stream_seen_once_is_close_to_fit():
 
 
 def test_large_models_stream_by_adam():
-    from skdiv._scale._newton_stream import MAX_SUMMARY_PARAMS, NewtonStream
+    from skdiv._scale._newton_stream import (
+        MAX_SUMMARY_PARAMS,
+        NewtonStream,
+        TwoStageStream,
+    )
 
     wide = np.random.default_rng(3).normal(size=(50, MAX_SUMMARY_PARAMS))
     clf = DivergenceClassifier().partial_fit(wide, np.arange(50) % 2, classes=[0, 1])
@@ -141,4 +145,7 @@ def test_large_models_stream_by_adam():
     narrow = DivergenceClassifier().partial_fit(X, CODES, classes=[0, 1, 2])
     assert isinstance(narrow._stream, NewtonStream)
     reg = GaussianRegressor(variance="constant").partial_fit(X, Y_REG)
-    assert not isinstance(reg._stream, NewtonStream)  # two stages: Adam
+    assert isinstance(reg._stream, TwoStageStream)
+    assert reg._stream.variance is None  # the constant variance: closed form
+    beta = GaussianRegressor(beta=0.5).partial_fit(X, Y_REG)
+    assert not isinstance(beta._stream, (NewtonStream, TwoStageStream))  # Adam

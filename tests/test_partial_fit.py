@@ -162,6 +162,13 @@ NEWTON_REGRESSOR_CASES = {
     "nll-weighted": (dict(), dict(sample_weight=WEIGHT)),
     "kl": (dict(loss="kl_divergence"), dict(y_std=Y_STD)),
     "no-intercept": (dict(fit_intercept=False), {}),
+    # The two stages: least squares, then the variance given the mean.
+    "constant-weighted": (dict(variance="constant"), dict(sample_weight=WEIGHT)),
+    "constant-kl": (dict(variance="constant", loss="kl_divergence"),
+                    dict(y_std=Y_STD)),
+    "squared-error": (dict(loss="squared_error"), {}),
+    "squared-error-no-intercept": (dict(loss="squared_error", fit_intercept=False),
+                                   {}),
 }
 
 
@@ -181,7 +188,12 @@ def test_regressor_stream_reaches_the_batch_objective(case, batch_size):
     batch = _gaussian_objective(reference, weight, y_std)
     streamed = _gaussian_objective(estimator, weight, y_std)
     gap = (streamed - batch) / abs(batch)
-    assert -1e-12 < gap < (1e-9 if batch_size == "auto" else 1e-4)
+    # The window of 2,000 rows: fit's problem, to the solvers' tolerance (the
+    # two-stage fit's second stage stops at a gradient of 1e-10, a relative
+    # 1e-10 or so either way).
+    assert (-1e-8 if batch_size == "auto" else -1e-12) < gap < (
+        1e-8 if batch_size == "auto" else 1e-4
+    )
     names = ["coef_", "intercept_", "var_coef_", "var_intercept_"]
     assert _relative_error(estimator, reference, names) < (
         1e-4 if batch_size == "auto" else 3e-2

@@ -50,6 +50,7 @@ The summary is dense, so a model of more than :data:`MAX_SUMMARY_PARAMS`
 parameters streams by Adam instead (:mod:`skdiv._scale._stream`).
 """
 
+import copy
 import warnings
 
 import numpy as np
@@ -316,21 +317,22 @@ class NewtonStream:
         return sum(part[0].shape[0] for part in self.window)
 
     def run(self, objective, X, target, sample_weight, *, n_outputs, alpha,
-            fit_intercept, batch_size, tol, reweight=None, project=None,
+            fit_intercept, batch_size, tol, prepare=None, project=None,
             psd=False, mask=None):
         """One call: append the rows, Newton on :math:`\\Phi`, maybe fold.
 
         ``mask`` (ones and zeros) holds the parameters at its zeros fixed.
-        ``reweight(target, sample_weight) -> (target, sample_weight)``
-        applies the current class weights to the window's rows (their raw
-        targets and weights are kept); ``project`` maps the solution back to
+        ``prepare(X, target, sample_weight) -> (target, sample_weight)``
+        makes the window's rows' targets and weights from those kept, at
+        every call (the current class weights; the current mean of a
+        two-stage fit); ``project`` maps the solution back to
         the set where the optimum lies (zero class sums).
         """
         self.window = self.window + ((X, target, sample_weight),)
-        if reweight is None:
-            def reweight(y, w):
+        if prepare is None:
+            def prepare(X, y, w):
                 return y, w
-        parts = [reweight(y, w) for _, y, w in self.window]
+        parts = [prepare(*part) for part in self.window]
         Xw = _stack([part[0] for part in self.window])
         yw = np.concatenate([p[0] for p in parts])
         sw = np.concatenate([p[1] for p in parts])
@@ -411,3 +413,37 @@ def _stack(blocks):
     if sp.issparse(blocks[0]):
         return sp.vstack(blocks, format="csr")
     return np.vstack(blocks)
+
+
+class TwoStageStream:
+    """The regressor's two stages, each a :class:`NewtonStream`.
+
+    The mean by least squares on the standardised target (its summary is
+    exact: the mean is the penalised least-squares fit of every row seen,
+    at every call); then either the constant log-variance, the log of the
+    weighted mean squared residual of every row seen (exact too: twice the
+    mean stream's objective less its penalty, plus the running weighted
+    mean of :math:`\\tilde\\tau_i^2` for the KL divergence), or the
+    heteroscedastic log-variance head by Newton on the likelihood with the
+    current mean held fixed (the window's rows take the current mean at
+    every call; the summary keeps each row's residual of its fold).
+    """
+
+    kind = "two-stage"
+
+    def __init__(self, mean, variance, change_of_variables):
+        self.mean = mean
+        self.variance = variance  # None: constant variance
+        self.change_of_variables = change_of_variables
+        self.params = mean.params  # the size "auto" batch sizes look at
+        self.tau2_sum = 0.0
+        self.n_iter = 0
+        self.coef = None
+
+    def __copy__(self):
+        # The stages are updated by their runs: a copy owns its own.
+        other = TwoStageStream.__new__(TwoStageStream)
+        other.__dict__.update(self.__dict__)
+        other.mean = copy.copy(self.mean)
+        other.variance = None if self.variance is None else copy.copy(self.variance)
+        return other
