@@ -157,11 +157,10 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         Print solver progress when positive.
 
     batch_size : int or "auto", default="auto"
-        :meth:`partial_fit` of the joint likelihood fits (``loss`` other
-        than ``"squared_error"``, ``variance="heteroscedastic"``, ``beta=0``)
-        only: the rows kept exactly before they are folded into the
-        stream's quadratic summary; ``"auto"`` is ``max(2000, 3 *
-        n_params)``. See :ref:`scaling_partial_fit`.
+        :meth:`partial_fit` only (not with ``beta > 0``): the rows kept
+        exactly before they are folded into the stream's quadratic summary;
+        ``"auto"`` is ``max(2000, 3 * n_params)``. See
+        :ref:`scaling_partial_fit`.
 
     Attributes
     ----------
@@ -413,13 +412,13 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         repeated calls on batches converge to the model ``fit`` finds on
         their union. The target is standardised, and the floor ``min_std``
         set, with the weighted mean and standard deviation of the first
-        batch's ``y``. The joint likelihood fits (``loss`` other than
-        ``"squared_error"``, ``variance="heteroscedastic"``, ``beta=0``) take
-        Newton steps on all rows seen (the latest ``batch_size`` exactly, the
-        earlier ones through a quadratic summary); the two-stage fits and
-        ``beta > 0`` one pass of Adam in mini-batches. Both are described in
-        the user guide (:doc:`/scaling`). Called after :meth:`fit`, it
-        continues from the fitted model.
+        batch's ``y``. Each call takes Newton steps on all rows seen (the
+        latest ``batch_size`` exactly, the earlier ones through a quadratic
+        summary), one stream for the joint likelihood or one per stage for
+        the two-stage fits; with ``beta > 0``, one pass of Adam in
+        mini-batches. Both are described in the user guide
+        (:doc:`/scaling`). Called after :meth:`fit`, it continues from the
+        fitted model.
 
         Parameters
         ----------

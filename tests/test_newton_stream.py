@@ -149,3 +149,20 @@ def test_large_models_stream_by_adam():
     assert reg._stream.variance is None  # the constant variance: closed form
     beta = GaussianRegressor(beta=0.5).partial_fit(X, Y_REG)
     assert not isinstance(beta._stream, (NewtonStream, TwoStageStream))  # Adam
+
+
+@pytest.mark.parametrize("params", [dict(), dict(loss="squared_error")],
+                         ids=["joint", "two-stage"])
+def test_a_call_never_modifies_the_stream_it_continues(params):
+    # partial_fit runs on a copy and keeps it only when the call succeeds:
+    # the stream the estimator held is left as it was, stage by stage.
+    reg = GaussianRegressor(batch_size=150, **params).partial_fit(X[:100], Y_REG[:100])
+    stream = reg._stream
+    stages = [stream] + [getattr(stream, name) for name in ("mean", "variance")
+                         if getattr(stream, name, None) is not None]
+    before = [dict(vars(stage)) for stage in stages]
+    reg.partial_fit(X[100:200], Y_REG[100:200])  # folds a window
+    assert reg._stream is not stream
+    for stage, state in zip(stages, before, strict=True):
+        assert vars(stage).keys() == state.keys()
+        assert all(vars(stage)[name] is value for name, value in state.items())
