@@ -1,6 +1,13 @@
-r"""Streaming fits: ``partial_fit`` by Adam over mini-batches.
+r"""Streaming fits: what ``partial_fit`` prepares, and the Adam fallback.
 
-Each ``partial_fit(X, y)`` call splits its rows, in the order given, into
+``partial_fit_classifier`` and ``partial_fit_regressor`` validate a call's
+rows, prepare its targets by the rules of ``fit`` and hand them to the
+stream: a :class:`~skdiv._scale._newton_stream.NewtonStream` (or one per
+stage, :class:`~skdiv._scale._newton_stream.TwoStageStream`) whenever the
+model's dense summary fits (:data:`~skdiv._scale._newton_stream.\
+MAX_SUMMARY_PARAMS`), Adam below otherwise and for the beta-NLL.
+
+Adam: each ``partial_fit(X, y)`` call splits its rows, in the order given, into
 mini-batches of :data:`BATCH_SIZE` rows and takes one Adam step per
 mini-batch on the same objective as ``fit``, evaluated on the mini-batch by
 an :class:`~skdiv._adapter.EmpiricalRisk`:
