@@ -166,3 +166,32 @@ def test_a_call_never_modifies_the_stream_it_continues(params):
     for stage, state in zip(stages, before, strict=True):
         assert vars(stage).keys() == state.keys()
         assert all(vars(stage)[name] is value for name, value in state.items())
+
+
+def test_sparse_and_float32_streams_are_the_dense_stream():
+    import scipy.sparse as sp
+
+    sparse_X = np.where(np.abs(X) > 1.0, X, 0.0)
+    models = []
+    for rows_of in (lambda r: sparse_X[r], lambda r: sp.csr_matrix(sparse_X[r]),
+                    lambda r: sparse_X[r].astype(np.float32)):
+        clf = DivergenceClassifier(batch_size=150)
+        for _ in range(2):
+            for start in range(0, N, 100):
+                rows = slice(start, start + 100)
+                clf.partial_fit(rows_of(rows), CODES[rows], classes=[0, 1, 2])
+        models.append(clf)
+    dense, sparse, single = models
+    assert_allclose(sparse.coef_, dense.coef_, rtol=1e-8, atol=1e-10)
+    assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-8, atol=1e-10)
+    # float32 rows: the same model to float32's precision of the rows.
+    assert_allclose(single.coef_, dense.coef_, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("estimator", [DivergenceClassifier, GaussianRegressor])
+@pytest.mark.parametrize("batch_size", [0, -5, 2.5, "big"])
+def test_bad_batch_size_is_refused(estimator, batch_size):
+    y = CODES if estimator is DivergenceClassifier else Y_REG
+    kwargs = {"classes": [0, 1, 2]} if estimator is DivergenceClassifier else {}
+    with pytest.raises(ValueError, match="'batch_size' parameter"):
+        estimator(batch_size=batch_size).partial_fit(X, y, **kwargs)
