@@ -111,6 +111,12 @@ class DivergenceClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         classes and features.
     verbose : int, default=0
         Print the objective and gradient norm at each iteration when positive.
+    batch_size : int or "auto", default="auto"
+        :meth:`partial_fit` only: the rows kept exactly (the window) before
+        they are folded into the stream's quadratic summary. ``"auto"`` is
+        ``max(2000, 3 * n_params)``. Larger is more exact on
+        near-separable data and costs ``batch_size * n_features`` numbers
+        of memory; see :ref:`scaling_partial_fit`.
 
     Attributes
     ----------
@@ -174,6 +180,9 @@ class DivergenceClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
+        "batch_size": [
+            StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")
+        ],
     }
 
     def __init__(
@@ -190,6 +199,7 @@ class DivergenceClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         tol=1e-8,
         warm_start=False,
         verbose=0,
+        batch_size="auto",
     ):
         self.loss = loss
         self.alpha = alpha
@@ -202,6 +212,7 @@ class DivergenceClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         self.tol = tol
         self.warm_start = warm_start
         self.verbose = verbose
+        self.batch_size = batch_size
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -312,19 +323,22 @@ class DivergenceClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
             attributes["_stream"] = solution.stream
         return store_fitted(self, attributes)
     # ---------------------------------------------------------- partial_fit
-    # Streaming: one pass of Adam over the rows given (skdiv._scale._stream).
+    # Streaming Newton over the calls (skdiv._scale._newton_stream).
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Update the model with one pass of Adam over ``X`` in mini-batches.
+        """Update the model with the rows of ``X``: Newton on all rows seen.
 
-        The same objective as :meth:`fit`, minimised by a stochastic
-        optimiser over a stream of batches: repeated calls on (shuffled)
-        batches converge to the model ``fit`` finds on their union. The
-        schedule (Adam, step size :math:`0.3/\\sqrt{t}` in standardised
-        coordinates, mini-batches of 128 rows, averaged iterates) is
-        described in the user guide (:doc:`/scaling`). ``class_weight=
-        "balanced"`` uses the class counts of all rows seen so far.
-        Called after :meth:`fit`, it continues from the fitted model.
+        The objective is :meth:`fit`'s on every row of every call (repeated
+        rows counted each time): the rows of the latest calls (up to
+        ``batch_size``) enter it exactly, the earlier ones through a
+        quadratic summary, their second-order expansion at the model of the
+        moment they were folded into it. Each call takes a few Newton-CG
+        steps from the previous model; a few passes over a data set reach
+        the model ``fit`` finds on it. The method, its memory and its
+        accuracy are described in the user guide (:doc:`/scaling`).
+        ``class_weight="balanced"`` uses the class counts of all rows seen
+        so far. Called after :meth:`fit`, it continues from the fitted
+        model.
 
         Parameters
         ----------

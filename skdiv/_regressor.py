@@ -158,6 +158,12 @@ class GaussianRegressor(DocLinkMixin, RegressorMixin, BaseEstimator):
     verbose : int, default=0
         Print solver progress when positive.
 
+    batch_size : int or "auto", default="auto"
+        :meth:`partial_fit` only (not with ``beta > 0``): the rows kept
+        exactly before they are folded into the stream's quadratic summary;
+        ``"auto"`` is ``max(2000, 3 * n_params)``. See
+        :ref:`scaling_partial_fit`.
+
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
@@ -236,6 +242,9 @@ class GaussianRegressor(DocLinkMixin, RegressorMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "verbose": ["verbose"],
+        "batch_size": [
+            StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")
+        ],
     }
 
     def __init__(
@@ -251,6 +260,7 @@ class GaussianRegressor(DocLinkMixin, RegressorMixin, BaseEstimator):
         max_iter=1000,
         tol=1e-6,
         verbose=0,
+        batch_size="auto",
     ):
         self.loss = loss
         self.variance = variance
@@ -262,6 +272,7 @@ class GaussianRegressor(DocLinkMixin, RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.verbose = verbose
+        self.batch_size = batch_size
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -394,18 +405,20 @@ class GaussianRegressor(DocLinkMixin, RegressorMixin, BaseEstimator):
         return store_fitted(self, attributes)
 
     # ---------------------------------------------------------- partial_fit
-    # Streaming: one pass of Adam over the rows given (skdiv._scale._stream).
+    # Streaming over the calls (skdiv._scale._stream, _newton_stream).
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, y_std=None):
-        """Update the model with one pass of Adam over ``X`` in mini-batches.
+        """Update the model with the rows of ``X``.
 
-        The same model as :meth:`fit`, found by a stochastic optimiser over
-        a stream of batches: repeated calls on (shuffled) batches converge
-        to the model ``fit`` finds on their union. The target is
-        standardised, and the floor ``min_std`` set, with the weighted mean
-        and standard deviation of the first batch's ``y``; the schedule
-        (Adam, step size :math:`0.3/\\sqrt{t}`, mini-batches of 128 rows,
-        averaged iterates) is described in the user guide
+        The same model as :meth:`fit`, found over a stream of batches:
+        repeated calls on batches converge to the model ``fit`` finds on
+        their union. The target is standardised, and the floor ``min_std``
+        set, with the weighted mean and standard deviation of the first
+        batch's ``y``. Each call takes Newton steps on all rows seen (the
+        latest ``batch_size`` exactly, the earlier ones through a quadratic
+        summary), one stream for the joint likelihood or one per stage for
+        the two-stage fits; with ``beta > 0``, one pass of Adam in
+        mini-batches. Both are described in the user guide
         (:doc:`/scaling`). Called after :meth:`fit`, it continues from the
         fitted model.
 
