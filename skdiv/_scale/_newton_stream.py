@@ -57,16 +57,16 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import gen_batches
 
 from .._adapter import linear_risk
 from .._model import HessianOperator
+from .._model._coordinates import ChangeOfVariables
+from .._model._dense import dense_hessian as formed_hessian
+from .._model._dense import layout, solver_rows
 from .._solvers import newton_cg
 
 #: Largest model (in parameters) whose stream keeps a dense summary.
 MAX_SUMMARY_PARAMS = 2048
-# Numbers in one block of the Hessian's row products (8 MB).
-_PRODUCT_NUMBERS = 1 << 20
 #: Newton iterations per ``partial_fit`` call (fewer when converged).
 NEWTON_ITER = 3
 #: Newton iterations of a call that folds its window into the summary.
@@ -106,14 +106,6 @@ class Summary:
                        self.weight + other.weight)
 
 
-def _solver_rows(X, change_of_variables, fit_intercept):
-    """Rows in solver coordinates, ``[(x - mu) * scale, 1]`` (dense)."""
-    x_mean, x_scale = change_of_variables[0], change_of_variables[1]
-    X = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
-    U = (X - x_mean) * x_scale
-    return np.hstack([U, np.ones((U.shape[0], 1))]) if fit_intercept else U
-
-
 def dense_hessian(objective, X, y, sample_weight, params, *, n_outputs,
                   change_of_variables, fit_intercept, psd=False):
     r"""The Hessian of the rows' weighted loss sum at ``params``, formed.
@@ -121,57 +113,27 @@ def dense_hessian(objective, X, y, sample_weight, params, *, n_outputs,
     With :math:`u_t` a row in solver coordinates and :math:`S_t` the Hessian
     of its weighted loss in raw-prediction space (a ``n_outputs`` square
     block), it is :math:`\sum_t S_t \otimes u_t u_t^\top`, in the solver's
-    layout (coefficients output by output, then the intercepts). ``psd``
-    clips negative eigenvalues of each block (the Gaussian likelihood's
-    blocks are indefinite away from its optimum).
+    layout (coefficients output by output, then the intercepts): the linear
+    model's own formation (:func:`skdiv._model._dense.dense_hessian`).
+    ``psd`` clips negative eigenvalues of each block (the Gaussian
+    likelihood's blocks are indefinite away from its optimum).
     """
     k = n_outputs
-    U = _solver_rows(X, change_of_variables, fit_intercept)
+    coordinates = ChangeOfVariables.from_tuple(change_of_variables)
+    U = solver_rows(X, coordinates, fit_intercept)
     d = X.shape[1]
-    d1 = U.shape[1]
     raw = U[:, :d] @ params[: k * d].reshape(k, d).T
     if fit_intercept:
         raw = raw + params[k * d :]
     flat = raw[:, 0] if k == 1 else raw
     _, _, raw_hessian = objective.loss_gradient_hessian(y, flat, sample_weight)
-    blocks = np.empty((U.shape[0], k, k))
-    for j in range(k):
-        unit = np.zeros_like(flat)
-        if k == 1:
-            unit[:] = 1.0
-            blocks[:, 0, 0] = raw_hessian.matvec(unit)
-        else:
-            unit[:, j] = 1.0
-            blocks[:, :, j] = raw_hessian.matvec(unit)
+    blocks = raw_hessian.sample_blocks(flat.shape)
     if psd:
         eigval, eigvec = np.linalg.eigh(0.5 * (blocks + blocks.transpose(0, 2, 1)))
         blocks = (eigvec * np.maximum(eigval, 0.0)[:, None, :]) @ eigvec.transpose(
             0, 2, 1
         )
-    # sum_t (u_t u_t^T) (x) S_t as one product per block of rows, for the
-    # output pairs j <= m only (the Hessian is symmetric):
-    # R[f, g, pair] = sum_t u_tf u_tg S_t[j, m].
-    first, second = np.triu_indices(k)
-    pairs = blocks[:, first, second]
-    n_pairs = first.size
-    R = np.zeros((d1, d1 * n_pairs))
-    for rows in gen_batches(U.shape[0], max(1, _PRODUCT_NUMBERS // (d1 * n_pairs))):
-        u = U[rows]
-        R += u.T @ (u[:, :, None] * pairs[rows][:, None, :]).reshape(u.shape[0], -1)
-    R = R.reshape(d1, d1, n_pairs)
-    H = np.empty((k * d1, k * d1))
-    for pair, (j, m) in enumerate(zip(first, second, strict=True)):
-        H[j * d1 : (j + 1) * d1, m * d1 : (m + 1) * d1] = R[:, :, pair]
-        H[m * d1 : (m + 1) * d1, j * d1 : (j + 1) * d1] = R[:, :, pair].T
-    # From (output, [features, intercept]) blocks to the solver's layout.
-    order = np.arange(k * d1).reshape(k, d1)
-    solver_index = np.empty(k * d1, dtype=np.intp)
-    solver_index[order[:, :d].ravel()] = np.arange(k * d)
-    if fit_intercept:
-        solver_index[order[:, d]] = k * d + np.arange(k)
-    A = np.empty_like(H)
-    A[np.ix_(solver_index, solver_index)] = H
-    return A
+    return formed_hessian(U, blocks, layout(k, d, fit_intercept))
 
 
 def taylor_summary(objective, X, y, sample_weight, params, *, n_outputs,
