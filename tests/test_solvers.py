@@ -241,8 +241,9 @@ def _blas_threads():
 
 
 def test_blas_limit_nests_across_interleaved_solves():
-    # Solve A starts, solve B starts, A ends, B ends (overlapping fits in
-    # threads): one thread while either runs, the original setting after.
+    # Solve A starts, solve B starts, A ends, B ends (overlapping fits): A
+    # owns the limit and restores the setting it found when it ends; B joins
+    # it and restores nothing, so the user's setting is back after both.
     from threadpoolctl import threadpool_limits
 
     from skdiv._solvers._threads import single_blas_thread
@@ -254,10 +255,19 @@ def test_blas_limit_nests_across_interleaved_solves():
         a.__enter__()
         assert set(_blas_threads()) == {1}
         b.__enter__()
+        assert set(_blas_threads()) == {1}
         a.__exit__(None, None, None)
-        assert set(_blas_threads()) == {1}  # B still runs
+        assert set(_blas_threads()) == {2}  # the owner restored it
         b.__exit__(None, None, None)
-        assert set(_blas_threads()) == {2}  # the user's block, restored
+        assert set(_blas_threads()) == {2}  # the user's block, unchanged
+        # B first this time, then A inside it, A ends first: B still owns.
+        b, a = single_blas_thread(), single_blas_thread()
+        b.__enter__()
+        a.__enter__()
+        a.__exit__(None, None, None)
+        assert set(_blas_threads()) == {1}
+        b.__exit__(None, None, None)
+        assert set(_blas_threads()) == {2}
 
 
 def test_solves_overlapping_in_threads_leave_the_thread_pools_as_they_were():

@@ -23,11 +23,12 @@ When :math:`n` is below the current setting the pools are limited to
 :math:`n` for the solve, and restored after it.
 
 Limits nest and overlap correctly across threads: the first solve to limit
-records the setting it found, later ones may only lower it, and the last
-one to finish restores the recorded setting, whatever order they end in, so
-fits that overlap in threads (a ``GridSearchCV`` with a threading backend)
-never leave the process changed, and a fit inside a user's own
-``threadpool_limits`` block restores that block's setting.
+owns the limit and restores, in its own thread, the setting it found; solves
+that overlap it join the limit (they may lower it, never raise it) and
+restore nothing. Fits that overlap in threads (a ``GridSearchCV`` with a
+threading backend) therefore never leave the process changed, whatever
+order they end in, and a fit inside a user's own ``threadpool_limits``
+block restores that block's setting.
 
 The thread pools are found once per process (threadpoolctl scans the loaded
 libraries, about a millisecond): libraries loaded after the first fit are
@@ -93,15 +94,26 @@ def thread_budget(work, current, free=None):
 
 @contextmanager
 def limit_blas_threads(n_threads):
-    """Limit the BLAS pools to ``n_threads`` (at most their setting) for the block."""
+    """Limit the BLAS pools to ``n_threads`` (at most their setting) for the block.
+
+    The first block to limit *owns* the limit and restores the setting it
+    found when it ends, in its own thread; blocks that start while it is in
+    place join it (and may lower it, never raise it) but restore nothing.
+    OpenBLAS (0.3.30, pthreads) does not always take a setting made from a
+    thread other than the one that made the limit, so restoring from the
+    last block to end, whichever thread that is, could leave the process
+    limited; a block that outlives the owner runs on at the restored
+    setting.
+    """
     with _lock:
-        if _state["depth"] == 0:
+        owner = _state["limiter"] is None
+        if owner:
             limiter = _controller().limit(limits=n_threads, user_api="blas")
             _state["limiter"], _state["limit"] = limiter, n_threads
             _state["original"] = limiter.get_original_num_threads()["blas"]
         elif n_threads < _state["limit"]:
-            # An overlapping solve wants fewer: lower, never raise, the limit
-            # (the original setting is still the first limiter's).
+            # A joining solve wants fewer: lower, never raise, the limit (the
+            # owner restores the original setting).
             _controller().limit(limits=n_threads, user_api="blas")
             _state["limit"] = n_threads
         _state["depth"] += 1
@@ -110,24 +122,9 @@ def limit_blas_threads(n_threads):
     finally:
         with _lock:
             _state["depth"] -= 1
-            if _state["depth"] == 0:
-                _restore(_state["limiter"], _state["original"])
+            if owner:
+                _state["limiter"].restore_original_limits()
                 _state["limiter"] = _state["limit"] = _state["original"] = None
-
-
-def _restore(limiter, original):
-    """Restore the pools' setting, and check it: OpenBLAS may not take it.
-
-    Called from the last solve to finish, which may run in another thread
-    than the one that set the limit; OpenBLAS's pthreads build then
-    sometimes reports the limit still in place (seen with 0.3.30, in about
-    one run in six of the overlapping-threads test), and setting it again
-    takes.
-    """
-    for _ in range(3):
-        limiter.restore_original_limits()
-        if original is None or _blas_setting(_controller()) == original:
-            return
 
 
 def single_blas_thread():
@@ -148,7 +145,7 @@ def blas_threads(work):
             yield
         return
     with _lock:
-        limited = _state["depth"] > 0
+        limited = _state["limiter"] is not None
         # While another solve holds a limit, the setting to budget from is
         # the one it found, and this solve joins the limit (so that the last
         # one out restores it).
