@@ -120,20 +120,35 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         can neglect the mean fit where the predicted variance is large
         (residuals there are down-weighted by :math:`1/\sigma_i^2`); ``beta``
         between 0 and 1 trades that off (``beta=1`` gives the mean the
-        least-squares gradient), ``beta=0.5`` is a common choice. Computed
-        by a fixed point: freeze the weights :math:`s_i \sigma_i^{2\beta}`,
-        refit from the previous solution, update the weights,
-        until a refit changes no coefficient by more than ``tol`` (at most
-        100 re-weightings, else a
-        :class:`~sklearn.exceptions.ConvergenceWarning`);
-        the iteration is Anderson-accelerated, since on misspecified models
-        the plain one can converge very slowly. ``n_iter_`` sums the solver
-        iterations of all refits. On degenerate data (few samples per
-        parameter) the re-weighting can run away, each refit giving ever
-        more weight to the samples it predicts to be noisiest; the fit then
-        stops with a ``ConvergenceWarning`` at the last iterate whose
-        variances stay bounded, or as soon as a refit cannot converge because
-        the weighted likelihood has no optimum (samples fitted exactly).
+        least-squares gradient), ``beta=0.5`` is a common choice. The fit
+        is defined as the fixed point of re-weighting (freeze the weights
+        :math:`s_i \sigma_i^{2\beta}`, refit :math:`F` with them), i.e. the
+        parameters where :math:`\sum_i s_i \sigma_i^{2\beta} \nabla
+        \ell_i / \sum_i s_i \sigma_i^{2\beta}` plus the penalty's gradient
+        is zero. It is computed without refitting weighted likelihoods
+        (which are unbounded when the weights concentrate on samples that can
+        be fitted exactly, and whose iteration can run away): for
+        :math:`\beta < 1` that condition is the stationarity of
+
+        .. math::
+
+            \sum_i s_i \left(\frac{\sigma_i^{2\beta} - 1}{2\beta}
+            + \frac{(\tilde y_i - \mu_i)^2\, \sigma_i^{-2(1-\beta)}}
+            {2(1-\beta)}\right)
+
+        (penalised, with the mean coefficients' penalty scaled by
+        :math:`1/(1-\beta)` and everything by the weights' mean), a function
+        bounded below (each term is at least :math:`-1/(2\beta)`; minimised
+        over :math:`\sigma_i` alone it is :math:`|\tilde y_i -
+        \mu_i|^{2\beta} / (2\beta(1-\beta))` less that constant): the
+        solver minimises it, then only the scalar weight normaliser is
+        re-weighted, until no coefficient (standardised units) changes by
+        more than ``tol`` (at most 50 re-weightings, else a
+        :class:`~sklearn.exceptions.ConvergenceWarning` saying how far;
+        with ``alpha=0`` one minimisation is the fit). ``beta=1`` gives the
+        penalised least-squares mean and the log-variance minimising the
+        convex :math:`\sum_i s_i (\sigma_i^2 - (\tilde y_i - \mu_i)^2
+        \log \sigma_i^2)`. ``n_iter_`` sums the solver iterations.
         It has no effect with ``variance="constant"`` and is rejected with
         ``loss="squared_error"``, whose mean is least squares already.
 
@@ -150,7 +165,7 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
 
     tol : float, default=1e-6
         The solver stops when the max-norm of the gradient of :math:`F` is at
-        most ``tol``; the beta-NLL fixed point stops when no coefficient (in
+        most ``tol``; the beta-NLL re-weighting stops when no coefficient (in
         standardised units) changes by more than ``tol``.
 
     verbose : int, default=0

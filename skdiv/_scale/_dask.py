@@ -374,7 +374,7 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
             (coef, var_coef), (intercept, var_intercept), n_solver = fit_joint(
                 X, target, sw, objective,
                 np.vstack([coef, var_coef]), [intercept, var_intercept],
-                fit_intercept=est.fit_intercept, beta=est.beta, **options,
+                fit_intercept=est.fit_intercept, beta=est.beta, xp=da, **options,
             )
         n_iter += n_solver
 
