@@ -54,6 +54,7 @@ REGRESSOR_CASES = {
         dict(loss="squared_error", fit_intercept=False), None, None
     ),
     "beta": (dict(beta=0.5), None, None),
+    "beta-one-weighted": (dict(beta=1.0, alpha=0.1), None, WEIGHT),
 }
 CLIENT_CLASSIFIER_CASES = ["hard-multiclass", "soft-kl-weighted"]
 CLIENT_REGRESSOR_CASES = ["heteroscedastic", "kl"]
