@@ -256,3 +256,12 @@ def test_dask_dataframe_is_refused():
     frame = dd.from_pandas(pd.DataFrame(X, columns=list("abc")), npartitions=2)
     with pytest.raises(TypeError, match="to_dask_array"):
         DivergenceClassifier().fit(frame, LABELS)
+
+
+def test_regressor_targets_near_the_float64_limit():
+    # Issue 17 defect 5: NaN coefficients on Dask too; the standardisation's
+    # reductions no longer overflow.
+    memory = GaussianRegressor(tol=1e-10).fit(X, Y_REG)
+    scaled = GaussianRegressor(tol=1e-10).fit(_dask(X), _dask(Y_REG * 1e155))
+    assert_allclose(scaled.coef_, memory.coef_ * 1e155, rtol=1e-9)
+    assert_allclose(scaled.var_coef_, memory.var_coef_, rtol=1e-9)

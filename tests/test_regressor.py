@@ -582,3 +582,81 @@ def test_predict_interval_is_scipy_norm_interval_and_finite(coverage):
             np.testing.assert_allclose(interval[:, 1], high, rtol=1e-12, atol=atol)
         z = norm.isf((1 - coverage) / 2)
         np.testing.assert_allclose(interval[:, 1] - mean, z * std, rtol=1e-14)
+
+
+# ------------------------------------- extreme scales (issue 17, defects 5, 7)
+@pytest.mark.parametrize("factor", [1e155, 1e300])
+def test_targets_near_the_float64_limit_are_fitted_by_their_scale(factor):
+    # y * 1e155 used to give NaN coefficients (its squares overflow): the
+    # standardisation is computed without overflow, and the fit is the same
+    # model in the new units.
+    X, y = _hetero_data(300, seed=21)
+    reference = GaussianRegressor(tol=1e-10).fit(X, y)
+    scaled = GaussianRegressor(tol=1e-10).fit(X, y * factor)
+    assert_allclose(scaled.coef_, reference.coef_ * factor, rtol=1e-9)
+    assert_allclose(scaled.intercept_, reference.intercept_ * factor, rtol=1e-9)
+    assert_allclose(scaled.var_coef_, reference.var_coef_, rtol=1e-9)
+    assert_allclose(
+        scaled.var_intercept_, reference.var_intercept_ + 2 * np.log(factor),
+        rtol=1e-12,
+    )
+    _, std = scaled.predict(X[:5], return_std=True)
+    _, std_reference = reference.predict(X[:5], return_std=True)
+    assert_allclose(std, std_reference * factor, rtol=1e-9)
+    # partial_fit standardises by the first batch the same way.
+    stream_reference = GaussianRegressor().partial_fit(X, y)
+    stream = GaussianRegressor().partial_fit(X, y * factor)
+    assert_allclose(stream.coef_, stream_reference.coef_ * factor, rtol=1e-9)
+    assert_allclose(stream.var_coef_, stream_reference.var_coef_, rtol=1e-9)
+
+
+def test_targets_whose_deviations_overflow_are_refused():
+    X, _ = _hetero_data(4, seed=22)
+    y = np.array([1.7e308, -1.7e308, -1.7e308, -1.7e308])
+    reg = GaussianRegressor()
+    with pytest.raises(ValueError, match=r"deviations from its mean overflow float64"
+                       r" \(y spans about 1.7e\+308"):
+        reg.fit(X, y)
+    assert not hasattr(reg, "coef_")
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_features_whose_products_overflow_are_refused(sparse):
+    # |X| near 1e155 used to end in "LinAlgError: Eigenvalues did not
+    # converge"; 1e150 still fits.
+    X, y = _hetero_data(100, seed=23)
+    GaussianRegressor().fit(X * 1e150, y)
+    X_big = sp.csr_matrix(X * 1e155) if sparse else X * 1e155
+    peak = f"{np.abs(X).max() * 1e155:.3g}".replace("+", r"\+")
+    with pytest.raises(ValueError, match=f"X has entries up to {peak} in absolute "
+                       r"value.*overflow float64 beyond about 1\.34e\+152 "
+                       "for 100 samples"):
+        GaussianRegressor().fit(X_big, y)
+
+
+def test_string_targets_are_converted_or_refused_as_scikit_learn_does():
+    X, y = _hetero_data(50, seed=24)
+    numbers = np.array([repr(float(value)) for value in y])
+    assert_allclose(GaussianRegressor().fit(X, numbers).coef_,
+                    GaussianRegressor().fit(X, y).coef_, rtol=0)
+    words = np.array(["a", "b"] * 25)
+    with pytest.raises(ValueError, match="y must be numeric for a regressor; got "
+                       "<U1 values such as 'a', and could not convert string"):
+        GaussianRegressor().fit(X, words)
+    with pytest.raises(ValueError, match="could not convert string"):
+        GaussianRegressor().partial_fit(X, words)
+
+
+def test_target_deviations_beyond_the_variance_bound_are_refused():
+    # y_std=1e20 with targets of scale ~4 was silently capped at e^40 s_y.
+    X, y = _hetero_data(100, seed=25)
+    y = 4 * y / y.std()
+    with pytest.raises(ValueError, match=r"y_std reaches 1e\+20, 2\.5e\+19 times "
+                       r"the target's standard deviation 4; predicted standard "
+                       r"deviations are bounded by 9\.42e\+17"):
+        GaussianRegressor("kl_divergence").fit(X, y, y_std=np.full(100, 1e20))
+    # Inside the bound: fitted, the variance follows the target's.
+    reg = GaussianRegressor("kl_divergence", variance="constant").fit(
+        X, y, y_std=np.full(100, 1e17)
+    )
+    assert_allclose(reg.predict(X[:1], return_std=True)[1], 1e17, rtol=1e-12)
