@@ -26,7 +26,39 @@ from ._loss import (
 )
 from ._solvers import minimize
 
-__all__ = ["fit_joint", "fit_log_variance"]
+__all__ = ["fit_joint", "fit_log_variance", "warm_start_point"]
+
+
+def warm_start_point(estimator, scaling, n_features):
+    r"""The previous solution of a ``warm_start`` regressor, in the new units.
+
+    ``None`` unless ``estimator.warm_start`` is set, the estimator is fitted
+    with ``n_features`` features and its variance is heteroscedastic (a
+    constant variance is closed form). The fitted attributes are in target
+    units; the solve works on :math:`	ilde y = (y - ar y)/s_y` of the new
+    fit (``scaling``): :math:`	ilde w = w / s_y`, :math:`	ilde b = (b -
+    ar y)/s_y`, :math:`	ilde c = c - 2 \log s_y`. Only reads the estimator.
+
+    Returns ``(coef, intercept, var_coef, var_intercept)`` or None.
+    """
+    coef = getattr(estimator, "coef_", None)
+    if (
+        not estimator.warm_start
+        or estimator.variance != "heteroscedastic"
+        or coef is None
+        or coef.shape != (n_features,)
+    ):
+        return None
+    offset, scale = scaling.offset, scaling.scale
+    intercept = (float(estimator.intercept_) - offset) / scale
+    if not estimator.fit_intercept:
+        intercept = 0.0
+    return (
+        coef / scale,
+        intercept,
+        np.array(estimator.var_coef_, dtype=np.float64),
+        float(estimator.var_intercept_) - 2.0 * np.log(scale),
+    )
 
 
 def fit_log_variance(

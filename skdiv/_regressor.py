@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _gaussian_predictions
 from ._compat import Interval, StrOptions, _fit_context, validate_data
-from ._gaussian import fit_joint, fit_log_variance
+from ._gaussian import fit_joint, fit_log_variance, warm_start_point
 from ._loss import LOG_VAR_LIMIT
 from ._scale import _dask, _stream
 from ._targets import (
@@ -168,6 +168,15 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         most ``tol``; the beta-NLL re-weighting stops when no coefficient (in
         standardised units) changes by more than ``tol``.
 
+    warm_start : bool, default=False
+        Start the heteroscedastic solve of a refit from the previous
+        solution (``coef_``, ``intercept_``, ``var_coef_``,
+        ``var_intercept_``, converted to the new fit's standardised target)
+        instead of the constant-variance model, when the number of features
+        is the same; the optimum is the same, found in fewer iterations when
+        the data changed little. No effect with ``variance="constant"``
+        (closed form).
+
     verbose : int, default=0
         Print solver progress when positive.
 
@@ -248,6 +257,7 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         "solver": [StrOptions({"auto", "newton-cg", "lbfgs"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
         "verbose": ["verbose"],
     }
 
@@ -263,6 +273,7 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         solver="auto",
         max_iter=1000,
         tol=1e-6,
+        warm_start=False,
         verbose=0,
     ):
         self.loss = loss
@@ -274,6 +285,7 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
+        self.warm_start = warm_start
         self.verbose = verbose
 
     def __sklearn_tags__(self):
@@ -339,6 +351,12 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         )
         var_coef = np.zeros_like(coef)
         n_iter = 1
+        previous = warm_start_point(self, scaling, X.shape[1])
+        if previous is not None and self.loss == "squared_error":
+            # The mean is least squares in closed form: only the head restarts.
+            var_coef, var_intercept = previous[2:]
+        elif previous is not None:
+            coef, intercept, var_coef, var_intercept = previous
 
         options = dict(
             alpha=self.alpha, solver=self.solver, max_iter=self.max_iter,
@@ -348,7 +366,7 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
             if self.loss == "squared_error":
                 var_coef, var_intercept, n_solver = fit_log_variance(
                     X, target, sample_weight, objective, X @ coef + intercept,
-                    var_intercept, **options,
+                    var_intercept, coef0=var_coef, **options,
                 )
             else:
                 (coef, var_coef), (intercept, var_intercept), n_solver = fit_joint(

@@ -265,3 +265,11 @@ def test_regressor_targets_near_the_float64_limit():
     scaled = GaussianRegressor(tol=1e-10).fit(_dask(X), _dask(Y_REG * 1e155))
     assert_allclose(scaled.coef_, memory.coef_ * 1e155, rtol=1e-9)
     assert_allclose(scaled.var_coef_, memory.var_coef_, rtol=1e-9)
+
+
+def test_regressor_warm_start_on_dask_continues_from_the_previous_fit():
+    memory = GaussianRegressor(tol=1e-10).fit(X, Y_REG)
+    warm = GaussianRegressor(tol=1e-10, warm_start=True).fit(X[:200], Y_REG[:200])
+    warm.fit(_dask(X), _dask(Y_REG))
+    _assert_same_regressor(warm, memory)
+    assert warm.n_iter_ < memory.n_iter_

@@ -660,3 +660,28 @@ def test_target_deviations_beyond_the_variance_bound_are_refused():
         X, y, y_std=np.full(100, 1e17)
     )
     assert_allclose(reg.predict(X[:1], return_std=True)[1], 1e17, rtol=1e-12)
+
+
+# -------------------------------------------- warm_start (issue 17 defect 10)
+@pytest.mark.parametrize(
+    "params", [{}, {"loss": "squared_error"}, {"fit_intercept": False}],
+    ids=["nll", "squared-error", "no-intercept"],
+)
+def test_warm_start_reaches_the_cold_optimum_in_fewer_iterations(params):
+    rng = np.random.default_rng(41)
+    X = rng.normal(size=(2000, 5))
+    y = 1 + X[:, 0] + rng.normal(size=2000) * np.exp(0.5 * X[:, 1])
+    cold = GaussianRegressor(tol=1e-10, **params).fit(X, y)
+    warm = GaussianRegressor(tol=1e-10, warm_start=True, **params)
+    warm.fit(X[:1500], y[:1500]).fit(X, y)
+    for name in ("coef_", "intercept_", "var_coef_", "var_intercept_"):
+        assert_allclose(getattr(warm, name), getattr(cold, name), rtol=0,
+                        atol=1e-9)
+    assert warm.n_iter_ < cold.n_iter_
+    # A refit on the same data starts at the optimum: the closed-form step
+    # and no solver iteration.
+    assert warm.fit(X, y).n_iter_ == 1
+    # Without warm_start, or with another feature count, fits start cold.
+    assert clone(warm).set_params(warm_start=False).fit(X, y).n_iter_ == cold.n_iter_
+    narrow = GaussianRegressor(tol=1e-10, **params).fit(X[:, :4], y)
+    assert warm.fit(X[:, :4], y).n_iter_ == narrow.n_iter_

@@ -22,7 +22,7 @@ input without Dask installed gets an error naming the extra to install.
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 
-from .._gaussian import fit_joint, fit_log_variance
+from .._gaussian import fit_joint, fit_log_variance, warm_start_point
 from .._loss import get_objective
 from .._solvers import minimize
 from .._targets import (
@@ -360,6 +360,12 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
     )
     var_coef = np.zeros_like(coef)
     n_iter = 1
+    previous = warm_start_point(est, scaling, X.shape[1])
+    if previous is not None and est.loss == "squared_error":
+        # The mean is least squares in closed form: only the head restarts.
+        var_coef, var_intercept = previous[2:]
+    elif previous is not None:
+        coef, intercept, var_coef, var_intercept = previous
 
     options = dict(
         alpha=est.alpha, solver=est.solver, max_iter=est.max_iter, tol=est.tol,
@@ -368,7 +374,8 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
     if est.variance == "heteroscedastic":
         if est.loss == "squared_error":
             var_coef, var_intercept, n_solver = fit_log_variance(
-                X, target, sw, objective, mean, var_intercept, xp=da, **options
+                X, target, sw, objective, mean, var_intercept, xp=da,
+                coef0=var_coef, **options,
             )
         else:
             (coef, var_coef), (intercept, var_intercept), n_solver = fit_joint(
