@@ -192,14 +192,27 @@ def check_feature_scale(X):
     if values.size == 0:
         return
     peak = float(np.max(np.abs(values)))
-    limit = float(np.sqrt(np.finfo(X.dtype).max / (100 * max(X.shape[0], 1))))
+    limit = feature_scale_limit(X.dtype, X.shape[0])
     if peak > limit:
         raise ValueError(
-            f"X has entries up to {peak:.3g} in absolute value: sums of products "
-            f"of features overflow {X.dtype} beyond about {limit:.3g} for "
-            f"{X.shape[0]} samples. Divide X by a constant (for instance with "
-            "a StandardScaler in a pipeline)."
+            f"X has entries up to {peak:.3g} in absolute value: "
+            + feature_scale_message(X.dtype, X.shape[0])
         )
+
+
+def feature_scale_limit(dtype, n_samples):
+    """The largest ``|X|`` whose sums of squares over ``n_samples`` rows are safe."""
+    return float(np.sqrt(np.finfo(dtype).max / (100 * max(n_samples, 1))))
+
+
+def feature_scale_message(dtype, n_samples):
+    """The end of :func:`check_feature_scale`'s message (also the Dask fits')."""
+    return (
+        f"sums of products of features overflow {np.dtype(dtype)} beyond about "
+        f"{feature_scale_limit(dtype, n_samples):.3g} for {n_samples} samples. "
+        "Divide X by a constant (for instance with a StandardScaler in a "
+        "pipeline)."
+    )
 
 
 def numeric_target(y):

@@ -15,6 +15,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
+from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 from skdiv import DivergenceClassifier, GaussianRegressor  # noqa: E402
@@ -273,3 +274,13 @@ def test_regressor_warm_start_on_dask_continues_from_the_previous_fit():
     warm.fit(_dask(X), _dask(Y_REG))
     _assert_same_regressor(warm, memory)
     assert warm.n_iter_ < memory.n_iter_
+
+
+@pytest.mark.parametrize("estimator", [GaussianRegressor(), DivergenceClassifier()],
+                         ids=["regressor", "classifier"])
+def test_features_whose_products_overflow_are_refused(estimator):
+    # The in-memory fits' check, on a lazy reduction: not a LinAlgError.
+    y = Y_REG if isinstance(estimator, GaussianRegressor) else LABELS
+    with pytest.raises(ValueError, match=r"X has entries above .* in absolute value:"
+                       r" sums of products of features overflow float64"):
+        clone(estimator).fit(_dask(X * 1e155), _dask(y))

@@ -46,6 +46,8 @@ from .._targets import (
 from .._validation import (
     check_labels_known,
     check_two_classes,
+    feature_scale_limit,
+    feature_scale_message,
     raise_for_probability_range,
     raise_for_row_sums,
     row_sum_tolerance,
@@ -119,6 +121,16 @@ def _checked_sample_weight(da, sample_weight, X):
     return sw, sample_weight_reductions(da, sw)
 
 
+def _feature_scale_check(da, X):
+    """The in-memory :func:`~skdiv._validation.check_feature_scale`, lazily."""
+    limit = feature_scale_limit(X.dtype, X.shape[0])
+    return [
+        (abs(X) > limit).any(),
+        f"X has entries above {limit:.3g} in absolute value: "
+        + feature_scale_message(X.dtype, X.shape[0]),
+    ]
+
+
 def _raise_failed(dask, weight_reductions, checks, extra=()):
     """Compute the checks (with ``extra`` results) in one pass; raise the first.
 
@@ -169,7 +181,8 @@ def fit_classifier(estimator, X, y, sample_weight=None):
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     sw, weight_checks = _checked_sample_weight(da, sample_weight, X)
-    checks = [(~da.isfinite(X)).any(), "Input X contains NaN or infinity."]
+    checks = [(~da.isfinite(X)).any(), "Input X contains NaN or infinity.",
+              *_feature_scale_check(da, X)]
     soft = y.ndim == 2
     classes = check_unique_classes(estimator.classes)
 
@@ -324,6 +337,7 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
     checks = [
         (~da.isfinite(X)).any(), "Input X contains NaN or infinity.",
         (~da.isfinite(y)).any(), "Input y contains NaN or infinity.",
+        *_feature_scale_check(da, X),
     ]
     check_y_std_presence(est.loss, y_std)
     if y_std is not None:
