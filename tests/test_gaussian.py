@@ -5,6 +5,7 @@ frozen-weight refits); the tests check that condition directly, written out
 here in NumPy from the Gaussian NLL's gradient, on the fitted model.
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -112,3 +113,20 @@ def test_beta_fit_is_the_weighted_fixed_point(beta, params):
         X, y, sample_weight=sw, **kwargs
     )
     assert _beta_stationarity(reg, X, y, sw, beta, y_std) < 1e-9
+
+
+def test_beta_reports_the_last_unconverged_solve_once():
+    # A solver warning of an earlier re-weighting is superseded by the later
+    # solves; the last one's is relayed once, saying how far from tol it
+    # stopped (alpha=0: one minimisation, here capped at one iteration).
+    X, y = _reproducer()
+    with pytest.warns(ConvergenceWarning) as record:
+        GaussianRegressor(beta=0.5, alpha=0.0, max_iter=1).fit(X, y)
+    messages = [str(w.message) for w in record if w.category is ConvergenceWarning]
+    relayed = [m for m in messages if m.startswith("The beta-NLL fit (beta=0.5)")]
+    assert len(relayed) == 1
+    assert re.search(
+        r"last re-weighting: Newton-CG did not converge in max_iter=1 iterations: "
+        r"the gradient max-norm is \S+ > tol=1e-06",
+        relayed[0],
+    )
