@@ -104,6 +104,10 @@ class EmpiricalRisk:
     def n_features(self):
         return self.model.n_features
 
+    @property
+    def product_work(self):
+        return self.model.product_work
+
     def pack(self, *args, **kwargs):
         return self.model.pack(*args, **kwargs)
 
@@ -145,6 +149,18 @@ class EmpiricalRisk:
             return last[1]
         return self.loss_gradient(params)[0]
 
+    def _dense_parts(self):
+        """The penalty's Hessian and the flat directions' projector, as matrices.
+
+        Fixed for the model: built at the first Hessian formed whole.
+        """
+        if getattr(self, "_dense_cache", None) is None:
+            model = self.model
+            penalty = model.penalty_dense() if self.alpha else None
+            flat = model.flat_directions(bool(self.alpha))
+            self._dense_cache = (penalty, flat @ flat.T if flat.shape[1] else None)
+        return self._dense_cache
+
     def loss_gradient_hessian(self, params):
         """Value, gradient and the normalised, penalised Hessian operator."""
         loss_sum, grad, data = self.model.loss_gradient_hessian_sums(
@@ -167,12 +183,26 @@ class EmpiricalRisk:
                 diag += alpha * model.penalty_diagonal()
             return diag
 
+        def dense():
+            # H + s N N^T, N the flat directions: the gradient has no
+            # component along them, so the Newton step is the same, and the
+            # matrix is definite (a Cholesky factorisation exists).
+            matrix = data.dense()
+            matrix /= weight_sum
+            penalty, flat = self._dense_parts()
+            if alpha:
+                matrix += alpha * penalty
+            if flat is not None:
+                matrix += max(np.trace(matrix) / matrix.shape[0], 1e-300) * flat
+            return matrix
+
         has_diagonal = data.has_diagonal and (
             not alpha or model.penalty_diagonal() is not None
         )
         operator = HessianOperator(
             matvec, diagonal=diagonal if has_diagonal else None, dtype=data.dtype,
             forcing_floor=data.forcing_floor,
+            dense=dense if data.has_dense else None,
         )
         return value, grad, operator
 
@@ -224,6 +254,10 @@ class ZeroInterceptConstraint:
     @property
     def n_params(self):
         return self.risk.n_params - 1
+
+    @property
+    def product_work(self):
+        return self.risk.product_work
 
     def _full(self, theta):
         d = self._d

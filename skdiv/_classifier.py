@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _class_predictions
 from ._adapter import linear_risk
-from ._compat import Interval, StrOptions, _fit_context, validate_data
+from ._compat import DocLinkMixin, Interval, StrOptions, _fit_context, validate_data
 from ._loss import CrossEntropy, get_objective
 from ._model._kernels import row_blocks
 from ._scale import _dask, _stream
@@ -22,7 +22,7 @@ from ._targets import (
 from ._validation import store_fitted, validate_fit_data
 
 
-class DivergenceClassifier(ClassifierMixin, BaseEstimator):
+class DivergenceClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
     r"""Linear softmax classifier trained by cross-entropy or KL divergence.
 
     It accepts hard labels (any label type) or soft labels: a matrix of
@@ -98,7 +98,10 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         Maximum number of solver iterations.
     tol : float, default=1e-8
         Stop when the max-norm of the gradient of :math:`F` with respect to
-        ``coef_`` and ``intercept_`` is below ``tol``. The default is tight
+        ``intercept_`` and the coefficients of the standardised features
+        (:math:`\partial F / \partial W_{kj}` divided by feature ``j``'s
+        standard deviation: the rule does not depend on the units of ``X``)
+        is below ``tol``. The default is tight
         because the Newton solver gets there in one or two more iterations
         than at ``1e-4``, and a tight optimum makes fits reproducible across
         solvers and sample-weight representations; with ``solver="lbfgs"``
@@ -108,6 +111,12 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         classes and features.
     verbose : int, default=0
         Print the objective and gradient norm at each iteration when positive.
+    batch_size : int or "auto", default="auto"
+        :meth:`partial_fit` only: the rows kept exactly (the window) before
+        they are folded into the stream's quadratic summary. ``"auto"`` is
+        ``max(2000, 3 * n_params)``. Larger is more exact on
+        near-separable data and costs ``batch_size * n_features`` numbers
+        of memory; see :ref:`scaling_partial_fit`.
 
     Attributes
     ----------
@@ -171,6 +180,9 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
+        "batch_size": [
+            StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")
+        ],
     }
 
     def __init__(
@@ -187,6 +199,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         tol=1e-8,
         warm_start=False,
         verbose=0,
+        batch_size="auto",
     ):
         self.loss = loss
         self.alpha = alpha
@@ -199,6 +212,7 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
         self.tol = tol
         self.warm_start = warm_start
         self.verbose = verbose
+        self.batch_size = batch_size
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -309,19 +323,22 @@ class DivergenceClassifier(ClassifierMixin, BaseEstimator):
             attributes["_stream"] = solution.stream
         return store_fitted(self, attributes)
     # ---------------------------------------------------------- partial_fit
-    # Streaming: one pass of Adam over the rows given (skdiv._scale._stream).
+    # Streaming Newton over the calls (skdiv._scale._newton_stream).
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Update the model with one pass of Adam over ``X`` in mini-batches.
+        """Update the model with the rows of ``X``: Newton on all rows seen.
 
-        The same objective as :meth:`fit`, minimised by a stochastic
-        optimiser over a stream of batches: repeated calls on (shuffled)
-        batches converge to the model ``fit`` finds on their union. The
-        schedule (Adam, step size :math:`0.3/\\sqrt{t}` in standardised
-        coordinates, mini-batches of 128 rows, averaged iterates) is
-        described in the user guide (:doc:`/scaling`). ``class_weight=
-        "balanced"`` uses the class counts of all rows seen so far.
-        Called after :meth:`fit`, it continues from the fitted model.
+        The objective is :meth:`fit`'s on every row of every call (repeated
+        rows counted each time): the rows of the latest calls (up to
+        ``batch_size``) enter it exactly, the earlier ones through a
+        quadratic summary, their second-order expansion at the model of the
+        moment they were folded into it. Each call takes a few Newton-CG
+        steps from the previous model; a few passes over a data set reach
+        the model ``fit`` finds on it. The method, its memory and its
+        accuracy are described in the user guide (:doc:`/scaling`).
+        ``class_weight="balanced"`` uses the class counts of all rows seen
+        so far. Called after :meth:`fit`, it continues from the fitted
+        model.
 
         Parameters
         ----------

@@ -58,3 +58,29 @@ __all__ = [
     "scorer_parts",
     "validate_data",
 ]
+
+
+class DocLinkMixin:
+    """The estimators' HTML representation links to their API page, as scikit-learn's.
+
+    scikit-learn's ``_HTMLDocumentationLinkMixin`` (a base of
+    ``BaseEstimator``) formats ``_doc_link_template`` with the estimator's
+    public module and name when the estimator's root module is
+    ``_doc_link_module``; this gives both for skdiv's pages
+    (:func:`skdiv._version.docs_url`).
+    """
+
+    _doc_link_module = "skdiv"
+
+    @property
+    def _doc_link_template(self):
+        from ._version import docs_url
+
+        return getattr(
+            self, "__doc_link_template",
+            docs_url() + "generated/{estimator_module}.{estimator_name}.html",
+        )
+
+    @_doc_link_template.setter
+    def _doc_link_template(self, value):
+        setattr(self, "__doc_link_template", value)

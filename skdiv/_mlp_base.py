@@ -19,10 +19,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
 from ._adapter import EmpiricalRisk
-from ._compat import Interval, StrOptions
+from ._compat import DocLinkMixin, Interval, StrOptions
 from ._model import MLPModel, glorot_uniform
 from ._solvers import adam, minimize
-from ._solvers._threads import single_blas_thread
+from ._solvers._threads import blas_threads
 
 # Newton-CG iterations that may finish an L-BFGS fit stalled by rounding.
 _POLISH_MAX_ITER = 50
@@ -73,7 +73,7 @@ def check_hidden_layer_sizes(hidden_layer_sizes):
     return tuple(int(s) for s in sizes)
 
 
-class BaseMLP(BaseEstimator):
+class BaseMLP(DocLinkMixin, BaseEstimator):
     """Shared parameters and fitting path of the network estimators."""
 
     _parameter_constraints: dict = {
@@ -268,8 +268,9 @@ class BaseMLP(BaseEstimator):
         if state is not None and state.m.shape[0] != params0.shape[0]:
             state = None
         best_loss = getattr(self, "best_loss_", None) if continuing else None
-        # One BLAS thread, as for the other solvers (skdiv._solvers._threads).
-        with single_blas_thread():
+        # BLAS threads as for the other solvers, by the work of a mini-batch's
+        # product (skdiv._solvers._threads).
+        with blas_threads(batch_size * model.n_params):
             result = adam(
                 batch_fun, params0, n_train, batch_size=batch_size,
                 learning_rate_init=self.learning_rate_init,

@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import _gaussian_predictions
-from ._compat import Interval, StrOptions, _fit_context, validate_data
+from ._compat import DocLinkMixin, Interval, StrOptions, _fit_context, validate_data
 from ._gaussian import fit_joint, fit_log_variance, warm_start_point
 from ._loss import LOG_VAR_LIMIT
 from ._scale import _dask, _stream
@@ -23,7 +23,7 @@ from ._targets import (
 from ._validation import store_fitted, validate_fit_data
 
 
-class GaussianRegressor(RegressorMixin, BaseEstimator):
+class GaussianRegressor(DocLinkMixin, RegressorMixin, BaseEstimator):
     r"""Linear regression of a Gaussian mean and (log-)variance.
 
     The model predicts, for each sample, a normal distribution
@@ -164,8 +164,10 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         Maximum number of solver iterations per solve.
 
     tol : float, default=1e-6
-        The solver stops when the max-norm of the gradient of :math:`F` is at
-        most ``tol``; the beta-NLL re-weighting stops when no coefficient (in
+        The solver stops when the max-norm of the gradient of :math:`F` (with
+        respect to the intercepts and the coefficients of the standardised
+        features, as in :class:`DivergenceClassifier`) is at most ``tol``;
+        the beta-NLL re-weighting stops when no coefficient (in
         standardised units) changes by more than ``tol``.
 
     warm_start : bool, default=False
@@ -179,6 +181,12 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
 
     verbose : int, default=0
         Print solver progress when positive.
+
+    batch_size : int or "auto", default="auto"
+        :meth:`partial_fit` only (not with ``beta > 0``): the rows kept
+        exactly before they are folded into the stream's quadratic summary;
+        ``"auto"`` is ``max(2000, 3 * n_params)``. See
+        :ref:`scaling_partial_fit`.
 
     Attributes
     ----------
@@ -259,6 +267,9 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
+        "batch_size": [
+            StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")
+        ],
     }
 
     def __init__(
@@ -275,6 +286,7 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         tol=1e-6,
         warm_start=False,
         verbose=0,
+        batch_size="auto",
     ):
         self.loss = loss
         self.variance = variance
@@ -287,6 +299,7 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         self.tol = tol
         self.warm_start = warm_start
         self.verbose = verbose
+        self.batch_size = batch_size
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -425,18 +438,20 @@ class GaussianRegressor(RegressorMixin, BaseEstimator):
         return store_fitted(self, attributes)
 
     # ---------------------------------------------------------- partial_fit
-    # Streaming: one pass of Adam over the rows given (skdiv._scale._stream).
+    # Streaming over the calls (skdiv._scale._stream, _newton_stream).
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, y_std=None):
-        """Update the model with one pass of Adam over ``X`` in mini-batches.
+        """Update the model with the rows of ``X``.
 
-        The same model as :meth:`fit`, found by a stochastic optimiser over
-        a stream of batches: repeated calls on (shuffled) batches converge
-        to the model ``fit`` finds on their union. The target is
-        standardised, and the floor ``min_std`` set, with the weighted mean
-        and standard deviation of the first batch's ``y``; the schedule
-        (Adam, step size :math:`0.3/\\sqrt{t}`, mini-batches of 128 rows,
-        averaged iterates) is described in the user guide
+        The same model as :meth:`fit`, found over a stream of batches:
+        repeated calls on batches converge to the model ``fit`` finds on
+        their union. The target is standardised, and the floor ``min_std``
+        set, with the weighted mean and standard deviation of the first
+        batch's ``y``. Each call takes Newton steps on all rows seen (the
+        latest ``batch_size`` exactly, the earlier ones through a quadratic
+        summary), one stream for the joint likelihood or one per stage for
+        the two-stage fits; with ``beta > 0``, one pass of Adam in
+        mini-batches. Both are described in the user guide
         (:doc:`/scaling`). Called after :meth:`fit`, it continues from the
         fitted model.
 

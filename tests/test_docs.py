@@ -89,6 +89,23 @@ def test_docs_build(tmp_path):
     ]:
         assert (out / "generated" / f"{name}.html").is_file(), name
 
+    # The estimators' HTML representation links to these very pages.
+    import skdiv
+
+    old = os.environ.get("SKDIV_DOCS_URL")
+    os.environ["SKDIV_DOCS_URL"] = out.as_uri()
+    try:
+        for name in ["DivergenceClassifier", "GaussianRegressor",
+                     "DivergenceMLPClassifier", "GaussianMLPRegressor"]:
+            link = getattr(skdiv, name)()._get_doc_link()
+            assert link == f"{out.as_uri()}/generated/skdiv.{name}.html"
+            assert (out / "generated" / f"skdiv.{name}.html").is_file(), link
+    finally:
+        if old is None:
+            os.environ.pop("SKDIV_DOCS_URL")
+        else:
+            os.environ["SKDIV_DOCS_URL"] = old
+
     user_guide = (out / "user_guide.html").read_text(encoding="utf-8")
     assert 'class="math' in user_guide, "no math in the user guide"
     # MathJax from the build's own _static, with the fonts it loads.

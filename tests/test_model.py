@@ -345,14 +345,23 @@ def test_pack_unpack_round_trip_and_gradient_norm(precondition):
     np.testing.assert_allclose(coef2, coef, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(intercept2, intercept, rtol=1e-9, atol=1e-9)
 
-    # The stopping measure is the gradient in (coef, intercept): same number
-    # whatever the coordinates.
+    # The stopping measure is the gradient in (coef / std, intercept), the
+    # coefficients of the standardised features: the same number whatever
+    # the coordinates (std = 1 without a change of variables).
     plain = linear_risk(CrossEntropy(), X, y, n_outputs=3, alpha=0.1,
                             precondition="none")
     _, grad_plain = plain.loss_gradient(plain.pack(coef, intercept))
     _, grad = adapter.loss_gradient(adapter.pack(coef, intercept))
-    assert adapter.gradient_norm(grad) == pytest.approx(
-        np.abs(grad_plain).max(), rel=1e-8
+    d = X.shape[1]
+    std = np.ones(d) if precondition == "none" else X.std(axis=0)
+    std[2] = 1.0  # the constant column
+    expected = max(
+        np.abs(grad_plain[: 3 * d].reshape(3, d) / std).max(),
+        np.abs(grad_plain[3 * d :]).max(),
+    )
+    assert adapter.gradient_norm(grad) == pytest.approx(expected, rel=1e-8)
+    assert plain.gradient_norm(grad_plain) == pytest.approx(
+        np.abs(grad_plain).max(), rel=1e-12
     )
 
 

@@ -298,3 +298,76 @@ def test_solves_overlapping_in_threads_leave_the_thread_pools_as_they_were():
     second.join(timeout=60)
     assert a_done.is_set() and not second.is_alive()
     assert _blas_threads() == before, (before, _blas_threads())
+
+
+def test_thread_budget_follows_size_user_limit_and_free_cores():
+    from skdiv._solvers._threads import WORK_PER_THREAD, thread_budget
+
+    small, large = WORK_PER_THREAD / 2, 100 * WORK_PER_THREAD
+    assert thread_budget(small, current=8, free=8) == 1
+    assert thread_budget(large, current=8, free=8) == 8
+    assert thread_budget(3 * WORK_PER_THREAD, current=8, free=8) == 3
+    assert thread_budget(large, current=1, free=8) == 1  # the user's limit
+    assert thread_budget(large, current=4, free=8) == 4  # never raised
+    assert thread_budget(large, current=8, free=1) == 1  # a busy machine
+    assert thread_budget(large, current=None, free=8) == 1  # no BLAS pool
+
+
+def test_blas_threads_obey_the_users_limits(monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    import skdiv._solvers._threads as threads
+
+    if not _blas_threads():
+        pytest.skip("no BLAS thread pool found")
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    large = 100 * threads.WORK_PER_THREAD
+    with threadpool_limits(limits=1, user_api="blas"):
+        with threads.blas_threads(large):
+            assert set(_blas_threads()) == {1}  # not raised
+        assert set(_blas_threads()) == {1}
+    with threadpool_limits(limits=2, user_api="blas"):
+        with threads.blas_threads(large):
+            assert set(_blas_threads()) == {2}  # large products keep both
+        with threads.blas_threads(threads.WORK_PER_THREAD / 2):
+            assert set(_blas_threads()) == {1}  # small ones run on one
+        assert set(_blas_threads()) == {2}
+    monkeypatch.setattr(threads, "free_cores", lambda: 1)
+    with threadpool_limits(limits=2, user_api="blas"):
+        with threads.blas_threads(large):
+            assert set(_blas_threads()) == {1}  # the other core is busy
+        assert set(_blas_threads()) == {2}
+
+
+def test_product_work_sizes_the_problem():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 7))
+    risk = linear_risk(CrossEntropy(), X, rng.integers(0, 3, 300), n_outputs=3)
+    assert risk.product_work == 300 * 3 * 8
+    sparse = linear_risk(CrossEntropy(), sp.csr_matrix(X), rng.integers(0, 3, 300),
+                         n_outputs=3)
+    assert sparse.product_work == 0  # scipy's sparse products are not BLAS's
+
+
+@pytest.mark.parametrize("solver", ["newton-cg", "lbfgs"])
+def test_stopping_rule_does_not_depend_on_the_units_of_X(solver):
+    # Issue 17, defect 6: at alpha=0 the fit on X * 1e-8 stopped at once
+    # (n_iter_=0, zero coefficients), its gradient being 1e-8 of X's.
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    from skdiv import DivergenceClassifier
+
+    X, y = load_wine(return_X_y=True)
+    Z = StandardScaler().fit_transform(X)
+    tol = 1e-8 if solver == "newton-cg" else 1e-5
+    on_z = DivergenceClassifier(alpha=0, solver=solver, tol=tol, max_iter=5000)
+    on_small = DivergenceClassifier(alpha=0, solver=solver, tol=tol,
+                                    max_iter=5000)
+    on_z.fit(Z, y)
+    on_small.fit(Z * 1e-8, y)
+    assert on_small.n_iter_ > 0
+    np.testing.assert_allclose(on_small.predict_proba(Z * 1e-8),
+                               on_z.predict_proba(Z), atol=1e-4)
+    np.testing.assert_allclose(on_small.coef_ * 1e-8, on_z.coef_, rtol=1e-3,
+                               atol=1e-3)

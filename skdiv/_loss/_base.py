@@ -20,6 +20,7 @@ Conventions shared by every objective:
   variance never under- or overflows.
 """
 
+import numpy as np
 
 
 def weighted(values, sample_weight):
@@ -76,6 +77,25 @@ class RawHessian:
             f"{type(self).__name__} has no closed-form diagonal in another basis."
         )
 
+    def sample_blocks(self, shape):
+        """Every sample's block :math:`\\nabla^2 \\ell_i`: shape ``(n, k, k)``.
+
+        ``shape`` is the raw predictions' (1-D for one output, then ``k =
+        1``). By default column ``c`` of the blocks is :meth:`matvec` of the
+        unit direction on output ``c``: ``k`` products; objectives with a
+        closed form override it. For Hessians formed whole (small problems,
+        :mod:`skdiv._model._dense`).
+        """
+        if len(shape) == 1:
+            return self.matvec(np.ones(shape))[:, None, None]
+        n, k = shape
+        out = np.empty((n, k, k))
+        for c in range(k):
+            unit = np.zeros(shape)
+            unit[:, c] = 1.0
+            out[:, :, c] = self.matvec(unit)
+        return out
+
 
 class DiagonalHessian(RawHessian):
     """A Hessian whose blocks are diagonal: ``H v = h * v`` elementwise.
@@ -93,6 +113,14 @@ class DiagonalHessian(RawHessian):
 
     def diagonal(self):
         return self.curvature
+
+    def sample_blocks(self, shape):
+        h = np.asarray(self.curvature, dtype=np.float64)
+        if h.ndim == 1:
+            return h[:, None, None]
+        out = np.zeros((*h.shape, h.shape[1]))
+        out[:, np.arange(h.shape[1]), np.arange(h.shape[1])] = h
+        return out
 
 
 class Objective:

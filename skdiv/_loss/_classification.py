@@ -90,6 +90,15 @@ class SoftmaxHessian(RawHessian):
             self.proba @ basis
         )
 
+    def sample_blocks(self, shape):
+        # s_i (diag(q_i) - q_i q_i^T), with s_i q_i the weighted probabilities.
+        weighted_q = np.asarray(self.weighted_proba, dtype=np.float64)
+        q = np.asarray(self.proba, dtype=np.float64)
+        out = -weighted_q[:, :, None] * q[:, None, :]
+        k = q.shape[1]
+        out[:, np.arange(k), np.arange(k)] += weighted_q
+        return out
+
 
 class CrossEntropy(Objective):
     r"""Cross-entropy between target distributions and a softmax model.

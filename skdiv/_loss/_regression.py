@@ -37,6 +37,12 @@ class GaussianHessian(RawHessian):
     def diagonal(self):
         return np.column_stack([self.h_mm, self.h_ee])
 
+    def sample_blocks(self, shape):
+        out = np.empty((len(self.h_mm), 2, 2))
+        out[:, 0, 0], out[:, 1, 1] = self.h_mm, self.h_ee
+        out[:, 0, 1] = out[:, 1, 0] = self.h_me
+        return out
+
 
 class GaussianNLL(Objective):
     r"""Negative log-likelihood of a Gaussian with predicted mean and variance.

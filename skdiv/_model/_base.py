@@ -21,7 +21,10 @@ class HessianOperator:
     worth solving (an approximate Hessian, such as a subsample's, bounds how
     good a step can be). :attr:`weight_sum` is the sum of the sample weights
     of the rows the operator sums over, when they are not all the rows (a
-    subsample); None means the adapter's own normaliser.
+    subsample); None means the adapter's own normaliser. :meth:`dense` is
+    the whole matrix, where the model can form it cheaply (small problems:
+    a Newton step is then one Cholesky solve instead of conjugate
+    gradients).
 
     Parameters
     ----------
@@ -32,12 +35,16 @@ class HessianOperator:
     dtype : numpy dtype, default=np.float64
     forcing_floor : float, default=0.0
     weight_sum : float or None, default=None
+    dense : callable or None, default=None
+        ``dense() -> H`` of shape ``(n_params, n_params)``, computed when
+        asked.
     """
 
     def __init__(self, matvec, *, diagonal=None, dtype=np.float64,
-                 forcing_floor=0.0, weight_sum=None):
+                 forcing_floor=0.0, weight_sum=None, dense=None):
         self._matvec = matvec
         self._diagonal = diagonal
+        self._dense = dense
         self.dtype = np.dtype(dtype)
         self.forcing_floor = forcing_floor
         self.weight_sum = weight_sum
@@ -57,6 +64,14 @@ class HessianOperator:
         """``diag(H)``, or None when this operator does not provide it."""
         return None if self._diagonal is None else self._diagonal()
 
+    @property
+    def has_dense(self):
+        return self._dense is not None
+
+    def dense(self):
+        """The Hessian as an ``(n_params, n_params)`` array, or None."""
+        return None if self._dense is None else self._dense()
+
 
 class Model:
     """Base class of the models: parameters and rows to raw predictions.
@@ -74,6 +89,18 @@ class Model:
     @property
     def n_params(self):
         raise NotImplementedError
+
+    @property
+    def product_work(self):
+        """Multiply-adds of one dense BLAS product with the rows (threads follow it).
+
+        ``n_samples * n_params`` for dense rows; 0 when the products are not
+        BLAS's (sparse rows, rows on Dask workers).
+        """
+        X = self.X
+        if X is None or not isinstance(X, np.ndarray):
+            return 0
+        return X.shape[0] * self.n_params
 
     def forward(self, params, X=None):
         """Raw predictions at ``params`` for rows ``X`` (the model's own if None)."""
@@ -108,6 +135,21 @@ class Model:
     def penalty_diagonal(self):
         """The penalty's Hessian diagonal, or None when not cheaply known."""
         return None
+
+    def penalty_dense(self):
+        """The penalty's Hessian as a matrix (models that form Hessians whole)."""
+        raise NotImplementedError
+
+    def flat_directions(self, penalised):
+        """Orthonormal directions along which the loss does not change.
+
+        Columns of an ``(n_params, r)`` array (``r`` may be 0): moving the
+        parameters along them changes no raw prediction (a softmax's common
+        shift), so the loss's gradient has no component there and its
+        Hessian is zero there; ``penalised`` says whether the penalty is on,
+        which may make some of them curved.
+        """
+        return np.zeros((self.n_params, 0))
 
     def gradient_norm(self, grad):
         """The solvers' stopping measure of a gradient in the parameters."""

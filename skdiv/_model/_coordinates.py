@@ -35,15 +35,21 @@ class ChangeOfVariables:
     mean_over_std : float
         :math:`\max_j |\mu_j| / \mathrm{std}_j`: how much centring amplifies
         the rounding of uncentred products (``inf`` when unknown).
+    inverse_std : ndarray of shape (n_features,) or None
+        :math:`1 / \mathrm{std}_j` (1 for a constant feature): the units in
+        which the stopping rule measures the coefficients' gradient
+        (:meth:`skdiv._model.LinearModel.gradient_norm`). None is
+        ``x_scale`` (the diagonal scaling is exactly that).
     """
 
     def __init__(self, x_mean, x_scale, whitener=None, whitener_inv=None,
-                 mean_over_std=0.0):
+                 mean_over_std=0.0, inverse_std=None):
         self.x_mean = np.asarray(x_mean, dtype=np.float64)
         self.x_scale = np.asarray(x_scale, dtype=np.float64)
         self.whitener = whitener
         self.whitener_inv = whitener_inv
         self.mean_over_std = mean_over_std
+        self.inverse_std = self.x_scale if inverse_std is None else inverse_std
 
     @classmethod
     def identity(cls, n_features):
@@ -79,6 +85,11 @@ class ChangeOfVariables:
         return coef / self.x_scale
 
 
+# "auto" whitens only features whose standard deviations span less than this
+# factor.
+MAX_WHITEN_SPREAD = 1e4
+
+
 def choose_change_of_variables(precondition, n_features, fit_intercept, alpha,
                                moments):
     """The change of variables for ``precondition``.
@@ -88,7 +99,11 @@ def choose_change_of_variables(precondition, n_features, fit_intercept, alpha,
     eigendecomposition of the ``d x d`` covariance; the floor ``alpha``
     (plus a tiny relative one) keeps ``M`` bounded when features are
     redundant and ``Cov`` is singular. ``"auto"`` whitens when the
-    covariance is cheap next to the fit (``n_features <= 1000``). A tuple
+    covariance is cheap next to the fit (``n_features <= 1000``) and the
+    features' standard deviations span less than :data:`MAX_WHITEN_SPREAD`
+    (the floor, relative to the largest eigenvalue, would leave features
+    many orders of magnitude smaller unscaled; the diagonal scaling has no
+    such floor). A tuple
     is a fixed change of variables (:meth:`ChangeOfVariables.as_tuple`).
     The data enter only through ``moments(matrix) -> (mean, second)``
     (see :func:`feature_moments`).
@@ -99,28 +114,47 @@ def choose_change_of_variables(precondition, n_features, fit_intercept, alpha,
         return ChangeOfVariables.from_tuple(precondition)
     if precondition in (False, None, "none"):
         return ChangeOfVariables.identity(n_features)
-    if precondition == "auto":
+    auto = precondition == "auto"
+    if auto:
         precondition = "whiten" if n_features <= 1000 else "diagonal"
     mean, second = moments(precondition == "whiten")
     centre = mean if fit_intercept else np.zeros(n_features)
     if precondition == "whiten":
         cov = second - np.outer(centre, mean) - np.outer(mean, centre)
         cov += np.outer(centre, centre)
+        std = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        varying = std[std > 1e-12 * max(1.0, np.abs(mean).max(initial=0))]
+        if auto and varying.size and varying.max() > MAX_WHITEN_SPREAD * varying.min():
+            precondition, second = "diagonal", std**2
+    if precondition == "whiten":
         eigval, eigvec = np.linalg.eigh((cov + cov.T) / 2)
         floor = alpha + 1e-10 * max(eigval.max(), 1e-300)
         eigval = np.maximum(eigval, 0.0) + floor
         whitener = (eigvec / np.sqrt(eigval)) @ eigvec.T
         whitener_inv = (eigvec * np.sqrt(eigval)) @ eigvec.T
-        return ChangeOfVariables(centre, np.ones(n_features), whitener, whitener_inv)
+        return ChangeOfVariables(
+            centre, np.ones(n_features), whitener, whitener_inv,
+            inverse_std=_inverse_std(np.sqrt(np.maximum(np.diag(cov), 0.0)), mean),
+        )
     std = np.sqrt(second)
-    # A constant column keeps scale 1: nothing to gain, nothing to break.
-    tiny = 1e-12 * max(1.0, np.abs(mean).max(initial=0))
-    x_scale = np.where(std > tiny, 1.0 / np.where(std > 0, std, 1.0), 1.0)
+    inverse_std = _inverse_std(std, mean)
+    # 1 / sqrt(var + alpha): the penalty's curvature on a solver coefficient,
+    # alpha / (var + alpha), stays at most 1 however small the feature (the
+    # whitening's floor does the same), so that first-order solvers are not
+    # held up by features many orders of magnitude below the others.
+    x_scale = inverse_std if not alpha else _inverse_std(np.sqrt(second + alpha), mean)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(centre != 0, np.abs(centre) / std, 0.0)
     return ChangeOfVariables(
-        centre, x_scale, mean_over_std=float(np.max(ratio, initial=0.0))
+        centre, x_scale, mean_over_std=float(np.max(ratio, initial=0.0)),
+        inverse_std=inverse_std,
     )
+
+
+def _inverse_std(std, mean):
+    """``1 / std``, with 1 for a constant column: nothing to gain, nothing to break."""
+    tiny = 1e-12 * max(1.0, np.abs(mean).max(initial=0))
+    return np.where(std > tiny, 1.0 / np.where(std > 0, std, 1.0), 1.0)
 
 
 def feature_moments(X, sample_weight, weight_sum, matrix, stride=1):

@@ -190,3 +190,4 @@ def centred_square_rows(X, centre):
         X.sum_duplicates()
     data = X.data * (X.data - 2 * centre.astype(X.dtype)[X.indices])
     return sp.csr_matrix((data, X.indices, X.indptr), shape=X.shape)
+

@@ -16,8 +16,25 @@ import scipy.sparse as sp
 from .._loss import SumZero, sum_zero_basis
 from ._base import HessianOperator, Model
 from ._coordinates import choose_change_of_variables, feature_moments
+from ._dense import (
+    FormedHessian,
+    dense_affordable,
+    dense_hessian,
+    layout,
+    penalty_dense,
+    shift_directions,
+    solver_rows,
+    to_solver,
+)
 from ._hessian_rows import SUBSAMPLED_FORCING_FLOOR, HessianRows, auto_stride
-from ._kernels import back, data_terms, data_terms_hessian, hessian_terms, row_blocks
+from ._kernels import (
+    RowsHessian,
+    back,
+    data_terms,
+    data_terms_hessian,
+    hessian_terms,
+    row_blocks,
+)
 from ._kernels import raw_prediction as _raw
 
 
@@ -130,6 +147,14 @@ choose_change_of_variables`); a tuple is another model's
             X, sample_weight, self.coordinates, hessian_stride, hessian_precision,
             in_memory=self._in_memory,
         )
+        # Small problems form their Hessian whole (skdiv._model._dense).
+        self.dense = (
+            self._in_memory
+            and self.hessian_rows.rows is None
+            and dense_affordable(X.shape[0], self.n_features, self._blocks,
+                                 fit_intercept)
+        )
+        self._dense_rows = None
 
     # ----------------------------------------------------- parametrisation
     def _feature_moments(self, matrix):
@@ -230,10 +255,17 @@ choose_change_of_variables`); a tuple is another model's
         return out
 
     def gradient_norm(self, grad):
-        """Max-norm of a solver-space gradient in original coordinates.
+        r"""The stopping measure of a solver-space gradient: in the units of the loss.
 
-        This is the stopping measure of every solver: the same number whether
-        the problem is preconditioned or not.
+        :math:`\max\bigl(\max_{kj} |\partial F / \partial W_{kj}| /
+        \sigma_j,\; \max_k |\partial F / \partial b_k|\bigr)`, with
+        :math:`\sigma_j` feature ``j``'s (weighted) standard deviation (1 for
+        a constant feature): the gradient with respect to the coefficients of
+        the *standardised* features. It does not change when a feature's
+        units do (``X * 1e-8`` stops where ``X`` does), and on standardised
+        data it is the plain gradient's max-norm. Every solver stops on it,
+        whether the problem is preconditioned or not; without a change of
+        variables (``precondition="none"``) :math:`\sigma_j = 1`.
         """
         k, d = self._blocks, self.n_features
         # A new array (in place from here on: this runs once per iteration on
@@ -251,6 +283,7 @@ choose_change_of_variables`); a tuple is another model's
             # sum is zero, as the objective is shift invariant).
             grad_coef = self.class_basis @ grad_coef
         np.abs(grad_coef, out=grad_coef)
+        grad_coef *= self.coordinates.inverse_std
         return float(max(norm, grad_coef.max(initial=0.0)))
 
     # ------------------------------------------------------ forward, back
@@ -389,13 +422,55 @@ choose_change_of_variables`); a tuple is another model's
             diagonal = lambda: self._hessian_diagonal(  # noqa: E731
                 rows_hessian.curvature(shared)
             )
+        dense = None
+        if (
+            self.dense
+            and isinstance(rows_hessian, RowsHessian)
+            and hasattr(rows_hessian.raw_hessian, "sample_blocks")
+        ):
+            dense = lambda: self._dense_hessian(rows_hessian.raw_hessian)  # noqa: E731
+        elif isinstance(rows_hessian, FormedHessian):
+            # Formed already (the Dask model's, summed over row blocks).
+            dense = lambda: to_solver(  # noqa: E731
+                rows_hessian.matrix, self.coordinates, self._blocks,
+                self.fit_intercept,
+                layout(self._blocks, self.n_features, self.fit_intercept),
+            )
         rows = self.hessian_rows
         operator = HessianOperator(
             matvec, diagonal=diagonal, dtype=dtype,
             forcing_floor=0.0 if rows.rows is None else SUBSAMPLED_FORCING_FLOOR,
-            weight_sum=rows.weight_sum,
+            weight_sum=rows.weight_sum, dense=dense,
         )
         return loss_sum, grad, operator
+
+    def _dense_hessian(self, raw_hessian):
+        """The Hessian of the loss sum as a matrix (:func:`dense_hessian`)."""
+        if self._dense_rows is None:
+            # Once per fit: the coordinates are fixed.
+            self._dense_rows = solver_rows(self.X, self.coordinates, self.fit_intercept)
+            self._dense_index = layout(self._blocks, self.n_features,
+                                       self.fit_intercept)
+        shape = (self.X.shape[0],) if self._blocks == 1 else (
+            self.X.shape[0], self._blocks)
+        return dense_hessian(
+            self._dense_rows, raw_hessian.sample_blocks(shape), self._dense_index
+        )
+
+    def penalty_dense(self):
+        """The penalty's Hessian as a matrix: :math:`M^2` on each coefficient block."""
+        return penalty_dense(self.coordinates, self._blocks, self.fit_intercept)
+
+    def flat_directions(self, penalised):
+        """A softmax's common shifts (:func:`shift_directions`); none otherwise.
+
+        The penalty curves the coefficients' shifts: only the intercepts'
+        stays flat when ``penalised``.
+        """
+        if not (self._blocks > 1 and self._flat_direction):
+            return np.zeros((self.n_params, 0))
+        return shift_directions(self._blocks, self.n_features, self.fit_intercept,
+                                coefficients=not penalised)
 
     def _solver_hessian(self, rows_hessian):
         r"""Hessian products in solver coordinates, on rows stored as :math:`R = X M`.

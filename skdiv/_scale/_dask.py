@@ -57,6 +57,7 @@ from ._dask_model import (
     dask_linear_risk,
     import_dask,
     is_dask_array,
+    moment_totals,
     sum_blocks,
 )
 
@@ -150,6 +151,30 @@ def _raise_failed(dask, weight_reductions, checks, extra=()):
     return results[len(flags) :]
 
 
+def _early_moments(estimator, X, sw):
+    """The change of variables' feature moments, to compute with the checks.
+
+    ``[lazy totals]`` of :func:`~skdiv._scale._dask_model.moment_totals`
+    when the model's sample weights are already known (no class weights to
+    fold in) and its ``"auto"`` preconditioning whitens (up to 1000
+    features, :func:`skdiv._model._coordinates.choose_change_of_variables`),
+    so that the moments need no pass of their own, with the number of
+    entries of ``X`` not finite as their last term; ``[]`` otherwise.
+    """
+    if estimator.class_weight is not None or X.shape[1] > 1000:
+        return []
+    return [moment_totals(X, sw, matrix=True, count_nonfinite=True)]
+
+
+def _finite_check(checks, moments):
+    """The check of ``X``'s values from the early moments' count, if computed.
+
+    ``X``'s blocks are then read once for both.
+    """
+    if moments:
+        checks[0] = moments[0][0, -1] > 0
+
+
 def _encode_block(y, classes, order):
     return order[np.searchsorted(classes, y, sorter=order)]
 
@@ -185,6 +210,7 @@ def fit_classifier(estimator, X, y, sample_weight=None):
               *_feature_scale_check(da, X)]
     soft = y.ndim == 2
     classes = check_unique_classes(estimator.classes)
+    plain_counts = None
 
     if soft:
         target = y.astype(np.float64)
@@ -204,8 +230,10 @@ def fit_classifier(estimator, X, y, sample_weight=None):
         proba_checks = [
             target.min(), target.max(), (deviation > tol).sum(), deviation.argmax()
         ]
-        minimum, maximum, n_bad, worst = _raise_failed(
-            dask, weight_checks, checks, proba_checks
+        moments = _early_moments(estimator, X, sw)
+        _finite_check(checks, moments)
+        minimum, maximum, n_bad, worst, *moments = _raise_failed(
+            dask, weight_checks, checks, proba_checks + moments
         )
         name = "soft-label y"
         raise_for_probability_range(minimum, maximum, name)
@@ -214,13 +242,26 @@ def fit_classifier(estimator, X, y, sample_weight=None):
             raise_for_row_sums(name, tol, n_bad, worst, worst_sum)
         codes = None
     else:
-        (labels,) = _raise_failed(dask, weight_checks, checks, [da.unique(y)])
+        moments = _early_moments(estimator, X, sw)
+        _finite_check(checks, moments)
+        labels, label_counts, *moments = _raise_failed(
+            dask, weight_checks, checks,
+            [*da.unique(y, return_counts=True), *moments],
+        )
         check_classification_targets(labels)
         if classes is None:
             classes = labels
         else:
             check_labels_known(labels, classes)
         check_two_classes(classes)
+        if sw is None and estimator.class_weight is None and (
+            not estimator.label_smoothing
+        ):
+            # The unweighted class counts of the intercept-only start.
+            by_label = dict(zip(labels.tolist(), label_counts.tolist(), strict=True))
+            plain_counts = np.array(
+                [by_label.get(c, 0) for c in classes.tolist()], dtype=np.float64
+            )
         order = np.argsort(classes, kind="stable")
         codes = y.map_blocks(_encode_block, classes, order, dtype=np.intp)
         n_classes = classes.shape[0]
@@ -269,6 +310,8 @@ def fit_classifier(estimator, X, y, sample_weight=None):
     problem = dask_linear_risk(
         objective, X, y_fit, n_outputs=n_outputs, sample_weight=sw,
         alpha=estimator.alpha, fit_intercept=estimator.fit_intercept,
+        # Without the count of entries not finite.
+        moments=moments[0][:, :-1] if moments else None,
     )
     coef = np.zeros((n_outputs, X.shape[1]))
     intercept = None
@@ -279,9 +322,8 @@ def fit_classifier(estimator, X, y, sample_weight=None):
     ):
         coef, intercept = estimator.coef_, estimator.intercept_
     elif estimator.fit_intercept:
-        intercept = intercept_only_start(
-            counts_of(target, sw), problem.weight_sum, n_outputs
-        )
+        counts = counts_of(target, sw) if plain_counts is None else plain_counts
+        intercept = intercept_only_start(counts, problem.weight_sum, n_outputs)
     params, n_iter = minimize(
         problem, problem.pack(coef, intercept), solver=estimator.solver,
         max_iter=estimator.max_iter, tol=estimator.tol, verbose=estimator.verbose,
@@ -305,7 +347,7 @@ def _least_squares_by_reductions(X, y, sw, sw_sum, alpha, fit_intercept):
     d = n_features = X.shape[1]
     total = sum_blocks(
         _block_normal_equations, X, [y, sw], None, d * d + 2 * d + 1
-    ).compute()
+    ).compute()[0]
     gram, rhs = total[: d * d].reshape(d, d), total[d * d : d * d + d]
     if fit_intercept:
         x_mean, y_mean = total[d * d + d : -1] / sw_sum, float(total[-1]) / sw_sum

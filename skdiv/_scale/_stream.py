@@ -1,6 +1,13 @@
-r"""Streaming fits: ``partial_fit`` by Adam over mini-batches.
+r"""Streaming fits: what ``partial_fit`` prepares, and the Adam fallback.
 
-Each ``partial_fit(X, y)`` call splits its rows, in the order given, into
+``partial_fit_classifier`` and ``partial_fit_regressor`` validate a call's
+rows, prepare its targets by the rules of ``fit`` and hand them to the
+stream: a :class:`~skdiv._scale._newton_stream.NewtonStream` (or one per
+stage, :class:`~skdiv._scale._newton_stream.TwoStageStream`) whenever the
+model's dense summary fits (:data:`~skdiv._scale._newton_stream.\
+MAX_SUMMARY_PARAMS`), Adam below otherwise and for the beta-NLL.
+
+Adam: each ``partial_fit(X, y)`` call splits its rows, in the order given, into
 mini-batches of :data:`BATCH_SIZE` rows and takes one Adam step per
 mini-batch on the same objective as ``fit``, evaluated on the mini-batch by
 an :class:`~skdiv._adapter.EmpiricalRisk`:
@@ -45,7 +52,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from .._adapter import linear_risk
-from .._loss import LOG_VAR_LIMIT, Stagewise, get_objective
+from .._loss import (
+    LOG_VAR_LIMIT,
+    LogVarianceHead,
+    SquaredError,
+    Stagewise,
+    get_objective,
+    with_fixed_mean,
+)
 from .._model import LinearModel
 from .._targets import (
     GaussianSolution,
@@ -54,6 +68,7 @@ from .._targets import (
     check_unique_classes,
     check_y_std,
     class_weight_vector,
+    constant_log_variance,
     is_soft,
     prepare_regression,
     probabilities,
@@ -63,6 +78,12 @@ from .._targets import (
     target_scaling,
 )
 from .._validation import check_probability_rows, encode_labels, validate_fit_data
+from ._newton_stream import (
+    MAX_SUMMARY_PARAMS,
+    NewtonStream,
+    TwoStageStream,
+    auto_batch_size,
+)
 
 #: Rows per Adam step.
 BATCH_SIZE = 128
@@ -137,7 +158,8 @@ def _diagonal_coordinates(X, sample_weight, centre):
     return probe.change_of_variables
 
 
-def _stream(stream, estimator, X, sample_weight, centre, start):
+def _stream(stream, estimator, X, sample_weight, centre, start, newton=True,
+            two_stage=None):
     """A copy of ``stream`` if it produced the current ``coef_``, else a new one.
 
     The copy (shallow: :meth:`_AdamStream.run` replaces its arrays rather
@@ -150,9 +172,35 @@ def _stream(stream, estimator, X, sample_weight, centre, start):
         return copy.copy(stream)
     coordinates = _diagonal_coordinates(X, sample_weight, centre)
     params, step, state = start(coordinates)
-    stream = _AdamStream(params, coordinates, step)
+    if two_stage is not None and params.size <= 2 * MAX_SUMMARY_PARAMS:
+        stream = two_stage(params, coordinates, step > 0)
+    elif newton and params.size <= MAX_SUMMARY_PARAMS:
+        stream = NewtonStream(params, coordinates, params.size, warm=step > 0)
+    else:
+        stream = _AdamStream(params, coordinates, step)
     stream.__dict__.update(state)
     return stream
+
+
+def _batch_size(est, stream):
+    """The estimator's ``batch_size``, ``"auto"`` resolved for the model's size."""
+    if est.batch_size == "auto":
+        return auto_batch_size(stream.params.size)
+    return est.batch_size
+
+
+def _linear_solution(stream, X, n_outputs, fit_intercept, classes, features):
+    probe = LinearModel(
+        X[:1], n_outputs, fit_intercept=fit_intercept,
+        precondition=stream.change_of_variables, sum_zero=False,
+    )
+    coef, intercept = probe.unpack(stream.params)
+    return LinearSolution(
+        coef=coef, intercept=intercept, n_iter=stream.n_iter,
+        objective=stream.objective, classes=classes,
+        n_features_in=features["n_features_in_"],
+        feature_names_in=features["feature_names_in_"], stream=stream,
+    )
 
 
 # -------------------------------------------------------------- classifier
@@ -233,18 +281,16 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None, stream=N
         stream.class_counts = counts = counts + sample_weight @ target
     if est.label_smoothing:
         target = smooth(target, est.label_smoothing, n_classes)
+    class_weight = None
     if est.class_weight is not None:
         class_weight = class_weight_vector(est.class_weight, classes, counts)
-        target, sample_weight = reweight_soft_rows(target, sample_weight, class_weight)
-    y_fit = target[:, 1] if n_outputs == 1 else target
 
-    def make_problem(rows, weights, weight_sum):
-        return linear_risk(
-            objective, X[rows], y_fit[rows], n_outputs=n_outputs,
-            sample_weight=weights, alpha=est.alpha, fit_intercept=est.fit_intercept,
-            precondition=stream.change_of_variables, weight_sum=weight_sum,
-            sum_zero=False,  # all k classes, projected below
-        )
+    def reweight(target, sample_weight):
+        if class_weight is not None:
+            target, sample_weight = reweight_soft_rows(
+                target, sample_weight, class_weight
+            )
+        return (target[:, 1] if n_outputs == 1 else target), sample_weight
 
     project = None
     if n_outputs > 2:
@@ -261,6 +307,26 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None, stream=N
             if est.fit_intercept:
                 out.append(params[k * n_features :] - params[k * n_features :].mean())
             return np.concatenate(out)
+
+    if isinstance(stream, NewtonStream):
+        stream.run(
+            objective, X, target, sample_weight, n_outputs=n_outputs,
+            alpha=est.alpha, fit_intercept=est.fit_intercept,
+            batch_size=_batch_size(est, stream), tol=est.tol,
+            prepare=lambda X, target, weight: reweight(target, weight),
+            project=project,
+        )
+        return _linear_solution(stream, X, n_outputs, est.fit_intercept, classes,
+                                features)
+    y_fit, sample_weight = reweight(target, sample_weight)
+
+    def make_problem(rows, weights, weight_sum):
+        return linear_risk(
+            objective, X[rows], y_fit[rows], n_outputs=n_outputs,
+            sample_weight=weights, alpha=est.alpha, fit_intercept=est.fit_intercept,
+            precondition=stream.change_of_variables, weight_sum=weight_sum,
+            sum_zero=False,  # all k classes, projected below
+        )
 
     stream.run(
         make_problem, X.shape[0], project=project,
@@ -292,7 +358,6 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None, stream=None
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     y_std = check_y_std(y_std, y, loss=est.loss, beta=est.beta)
     n_features = X.shape[1]
-    log_var_min = 2.0 * np.log(est.min_std)
 
     def start(coordinates):
         # The standardisation of the target, fixed by the first batch.
@@ -309,11 +374,37 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None, stream=None
             return probe.pack(coef, intercept), WARM_STEP, state
         return np.zeros(probe.n_params), 0, state
 
-    stream = _stream(stream, est, X, sample_weight, est.fit_intercept, start)
+    stagewise = est.loss == "squared_error" or est.variance == "constant"
+    # The joint likelihood streams by Newton, the two stages by a Newton
+    # stream each; the beta-NLL's moving weights by Adam.
+    newton = not stagewise and not est.beta > 0
+    mean_model = _probe(X, 1, est.fit_intercept)
+    var_model = _probe(X, 1, True)
+
+    def two_stage(params, coordinates, warm):
+        # The (mean, log-variance) model's parameters, one stage each.
+        coef, intercept = _probe(X, 2, True, coordinates).unpack(params)
+        mean = mean_model(coordinates).pack(coef[:1], intercept[:1])
+        variance = None
+        if est.variance == "heteroscedastic":
+            variance = NewtonStream(
+                var_model(coordinates).pack(coef[1:], intercept[1:]), coordinates,
+                X.shape[1] + 1, warm=warm,
+            )
+        return TwoStageStream(
+            NewtonStream(mean, coordinates, mean.size, warm=warm), variance,
+            coordinates,
+        )
+
+    stream = _stream(stream, est, X, sample_weight, est.fit_intercept, start,
+                     newton=newton, two_stage=two_stage if stagewise else None)
     prepared = prepare_regression(y, y_std, stream.scaling, min_std=est.min_std)
     target, objective = prepared.target, prepared.objective
-    stagewise = est.loss == "squared_error" or est.variance == "constant"
     fit_objective = Stagewise(objective) if stagewise else objective
+    if isinstance(stream, TwoStageStream):
+        return _two_stage_solution(
+            est, stream, X, prepared, sample_weight, mean_model, var_model, features
+        )
 
     # Parameters held fixed: the log-variance coefficients of a constant
     # variance, and the mean intercept without fit_intercept (the change of
@@ -323,6 +414,101 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None, stream=None
         mask[n_features : 2 * n_features] = 0.0
     if not est.fit_intercept:
         mask[2 * n_features] = 0.0
+
+    if isinstance(stream, NewtonStream):
+        stream.run(
+            objective, X, target, sample_weight, n_outputs=2, alpha=est.alpha,
+            fit_intercept=True, batch_size=_batch_size(est, stream), tol=est.tol,
+            psd=True, mask=None if est.fit_intercept else mask,
+        )
+        params, n_iter, value = stream.params, stream.n_iter, stream.objective
+    else:
+        params, n_iter, value = _adam_regressor(
+            est, stream, X, target, sample_weight, objective, fit_objective,
+            stagewise, mask,
+        )
+    probe = LinearModel(X[:1], 2, fit_intercept=True,
+                        precondition=stream.change_of_variables)
+    (coef, var_coef), (intercept, var_intercept) = probe.unpack(params)
+    if not est.fit_intercept:
+        intercept = 0.0
+    return GaussianSolution(
+        coef=coef, intercept=intercept, var_coef=var_coef,
+        var_intercept=var_intercept, scaling=stream.scaling, n_iter=n_iter,
+        objective=float(value), n_features_in=features["n_features_in_"],
+        feature_names_in=features["feature_names_in_"], stream=stream,
+    )
+
+
+def _probe(X, n_outputs, fit_intercept, coordinates=None):
+    """A linear model on one row: packs and unpacks parameters.
+
+    Without ``coordinates``, a function of them.
+    """
+    if coordinates is None:
+        return lambda coordinates: _probe(X, n_outputs, fit_intercept, coordinates)
+    return LinearModel(X[:1], n_outputs, fit_intercept=fit_intercept,
+                       precondition=coordinates, sum_zero=False)
+
+
+def _two_stage_solution(est, stream, X, prepared, sample_weight, mean_model,
+                        var_model, features):
+    """One call of the two-stage stream (:class:`TwoStageStream`): the solution."""
+    coordinates = stream.change_of_variables
+    mean_stream = stream.mean
+    mean_stream.run(
+        SquaredError(), X, prepared.mean_target, sample_weight, n_outputs=1,
+        alpha=est.alpha, fit_intercept=est.fit_intercept,
+        batch_size=_batch_size(est, mean_stream), tol=est.tol,
+    )
+    coef, intercept = mean_model(coordinates).unpack(mean_stream.params)
+    coef, intercept = coef[0], float(intercept[0]) if est.fit_intercept else 0.0
+    penalty = 0.5 * est.alpha * coef @ coef
+    target, objective = prepared.target, prepared.objective
+    n_iter = mean_stream.n_iter
+    if stream.variance is None:
+        # The exact weighted mean squared residual of every row seen: the
+        # mean stream's objective is half of it plus the penalty.
+        if target.ndim == 2:
+            stream.tau2_sum = stream.tau2_sum + float(sample_weight @ target[:, 1] ** 2)
+        weight = mean_stream.summary.weight + sum(
+            float(w.sum()) for _, _, w in mean_stream.window
+        )
+        second_moment = 2.0 * (mean_stream.objective - penalty)
+        second_moment += stream.tau2_sum / weight
+        var_coef = np.zeros_like(coef)
+        var_intercept = constant_log_variance(second_moment, est.min_std)
+        value = 0.5 * (np.log(2 * np.pi) + var_intercept
+                       + second_moment * np.exp(-var_intercept)) + penalty
+    else:
+        def prepare(rows, target, weight):
+            return with_fixed_mean(np, target, rows @ coef + intercept), weight
+
+        variance = stream.variance
+        variance.run(
+            LogVarianceHead(objective), X, target, sample_weight, n_outputs=1,
+            alpha=est.alpha, fit_intercept=True,
+            batch_size=_batch_size(est, variance), tol=est.tol, prepare=prepare,
+            psd=True,
+        )
+        var_coef, var_intercept = var_model(coordinates).unpack(variance.params)
+        var_coef, var_intercept = var_coef[0], float(var_intercept[0])
+        value = variance.objective + penalty
+        n_iter += variance.n_iter
+    stream.n_iter = n_iter
+    return GaussianSolution(
+        coef=coef, intercept=intercept, var_coef=var_coef,
+        var_intercept=var_intercept, scaling=stream.scaling, n_iter=n_iter,
+        objective=float(value), n_features_in=features["n_features_in_"],
+        feature_names_in=features["feature_names_in_"], stream=stream,
+    )
+
+
+def _adam_regressor(est, stream, X, target, sample_weight, objective,
+                    fit_objective, stagewise, mask):
+    """One pass of Adam (the two-stage and beta-NLL streams): params, steps, F."""
+    n_features = X.shape[1]
+    log_var_min = 2.0 * np.log(est.min_std)
 
     def weights(rows, params):
         if not est.beta > 0 or stagewise:
@@ -342,13 +528,4 @@ def partial_fit_regressor(est, X, y, sample_weight=None, y_std=None, stream=None
 
     stream.run(make_problem, X.shape[0], mask=mask, weights=weights)
     full = make_problem(slice(None), sample_weight, None, objective)
-    (coef, var_coef), (intercept, var_intercept) = full.unpack(stream.average)
-    if not est.fit_intercept:
-        intercept = 0.0
-    return GaussianSolution(
-        coef=coef, intercept=intercept, var_coef=var_coef,
-        var_intercept=var_intercept, scaling=stream.scaling, n_iter=stream.t,
-        objective=float(full.loss(stream.average)),
-        n_features_in=features["n_features_in_"],
-        feature_names_in=features["feature_names_in_"], stream=stream,
-    )
+    return stream.average, stream.t, full.loss(stream.average)

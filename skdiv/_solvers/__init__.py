@@ -13,15 +13,19 @@ user switching solvers gets the same answer:
     \\max_j \\lvert \\nabla_j F \\rvert \\le \\mathrm{tol},
 
 the max-norm of the gradient of the (sample-weight normalised) objective
-with respect to the model's own coefficients and intercepts, whatever
-coordinates the solver works in. The caller passes ``gradient_norm``, which
-maps a solver-space gradient to that number.
+with respect to the model's own parameters, whatever coordinates the solver
+works in; for the linear model, its intercepts and the coefficients of the
+standardised features, :math:`\\partial F / \\partial W_{kj}` divided
+by feature ``j``'s standard deviation, so that the rule does not depend on
+the units of ``X`` (:meth:`skdiv._model.LinearModel.gradient_norm`). The
+caller passes ``gradient_norm``, which maps a solver-space gradient to that
+number.
 """
 
 from ._adam import AdamResult, AdamState, adam
 from ._lbfgs import lbfgs
 from ._newton import newton_cg, truncated_cg
-from ._threads import single_blas_thread
+from ._threads import blas_threads
 
 SOLVERS = {"lbfgs": lbfgs, "newton-cg": newton_cg}
 
@@ -59,9 +63,9 @@ def minimize(problem, x0, *, solver="auto", max_iter=1000, tol=1e-4, verbose=0):
         )
     options = dict(max_iter=max_iter, tol=tol, verbose=verbose,
                    gradient_norm=problem.gradient_norm)
-    # One BLAS thread, lifted when the last overlapping solve ends
-    # (skdiv._solvers._threads).
-    with single_blas_thread():
+    # As many BLAS threads as help products of this size, within the user's
+    # limits and the free cores (skdiv._solvers._threads).
+    with blas_threads(getattr(problem, "product_work", 0)):
         if solver == "lbfgs":
             return lbfgs(problem.loss_gradient, x0, **options)
         return newton_cg(problem.loss_gradient_hessian, x0, **options)
@@ -72,6 +76,7 @@ __all__ = [
     "AdamResult",
     "AdamState",
     "adam",
+    "blas_threads",
     "lbfgs",
     "minimize",
     "newton_cg",

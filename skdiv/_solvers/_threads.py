@@ -1,12 +1,32 @@
-"""One BLAS thread during a solve, nested and shared correctly across threads.
+r"""How many BLAS threads a solve uses: what helps, within the user's limits.
 
-Both solvers spend their time in memory-bound products with ``X`` (few
-outputs) and in numpy vector work between them; on the shared 2-core
-machines measured one BLAS thread was the robust choice (see the developer
-notes). The limit is entered once, by the first solve of the process to
-start, and lifted by the last one to finish: fits that overlap in threads
-(a ``GridSearchCV`` with a threading backend, say) never leave the process
-at one thread, whatever order they end in, and a fit inside a user's own
+A solve runs its products with ``X`` on BLAS. Threads help a product only
+when it is large enough to pay for starting and synchronising them, and
+only on cores nobody else is using: OpenBLAS threads spin while they wait,
+so on a busy machine a second thread makes a fit several times *slower*
+(the developer notes give the measurements). :func:`blas_threads` therefore
+picks
+
+.. math::
+
+    n = \min\Bigl(n_{\text{user}},\;
+          \max\bigl(1, \lfloor w / w_1 \rfloor\bigr),\;
+          \max\bigl(1, c - \lfloor \ell - 1 \rceil\bigr)\Bigr),
+
+with :math:`n_{\text{user}}` the BLAS pools' current setting (the
+default, or the user's own ``threadpool_limits``: never raised),
+:math:`w` the multiply-adds of one product with the data
+(``problem.product_work``), :math:`w_1 =` :data:`WORK_PER_THREAD`,
+:math:`c` the cores this process may run on and :math:`\ell` the one-minute
+load average (the other runnable processes, this one's thread excluded).
+When :math:`n` is below the current setting the pools are limited to
+:math:`n` for the solve, and restored after it.
+
+Limits nest and overlap correctly across threads: the first solve to limit
+records the setting it found, later ones may only lower it, and the last
+one to finish restores the recorded setting, whatever order they end in, so
+fits that overlap in threads (a ``GridSearchCV`` with a threading backend)
+never leave the process changed, and a fit inside a user's own
 ``threadpool_limits`` block restores that block's setting.
 
 The thread pools are found once per process (threadpoolctl scans the loaded
@@ -14,14 +34,20 @@ libraries, about a millisecond): libraries loaded after the first fit are
 found at the first fit after they appear.
 """
 
+import os
 import sys
 import threading
 from contextlib import contextmanager
 
 from threadpoolctl import ThreadpoolController
 
+# Multiply-adds per product per thread: below this a product runs on one
+# thread (a dense 20,000 x 50 product with 5 outputs is 5e6).
+WORK_PER_THREAD = 4e6
+
 _lock = threading.Lock()
-_state = {"depth": 0, "limiter": None, "controller": None, "n_modules": -1}
+_state = {"depth": 0, "limiter": None, "limit": None, "original": None,
+          "controller": None, "n_modules": -1}
 
 
 def _controller():
@@ -33,12 +59,51 @@ def _controller():
     return _state["controller"]
 
 
+def _blas_setting(controller):
+    """The BLAS pools' current number of threads (the largest), or None."""
+    pools = controller.select(user_api="blas").lib_controllers
+    return max((pool.num_threads for pool in pools), default=None)
+
+
+def free_cores():
+    """Cores this process may use that no other runnable process is using."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        others = max(0.0, os.getloadavg()[0] - 1.0)
+    except (AttributeError, OSError):  # no load average (Windows)
+        others = 0.0
+    return max(1, cores - int(others + 0.5))
+
+
+def thread_budget(work, current, free=None):
+    """The number of BLAS threads for products of ``work`` multiply-adds.
+
+    ``current`` is the pools' setting (None without a BLAS pool), ``free``
+    the free cores (:func:`free_cores` when None).
+    """
+    by_size = max(1, int(work // WORK_PER_THREAD))
+    if by_size == 1 or current is None or current <= 1:
+        return 1
+    free = free_cores() if free is None else free
+    return max(1, min(current, by_size, free))
+
+
 @contextmanager
-def single_blas_thread():
-    """Limit BLAS to one thread for the duration of the block (reference counted)."""
+def limit_blas_threads(n_threads):
+    """Limit the BLAS pools to ``n_threads`` (at most their setting) for the block."""
     with _lock:
         if _state["depth"] == 0:
-            _state["limiter"] = _controller().limit(limits=1, user_api="blas")
+            limiter = _controller().limit(limits=n_threads, user_api="blas")
+            _state["limiter"], _state["limit"] = limiter, n_threads
+            _state["original"] = limiter.get_original_num_threads()["blas"]
+        elif n_threads < _state["limit"]:
+            # An overlapping solve wants fewer: lower, never raise, the limit
+            # (the original setting is still the first limiter's).
+            _controller().limit(limits=n_threads, user_api="blas")
+            _state["limit"] = n_threads
         _state["depth"] += 1
     try:
         yield
@@ -46,5 +111,51 @@ def single_blas_thread():
         with _lock:
             _state["depth"] -= 1
             if _state["depth"] == 0:
-                _state["limiter"].restore_original_limits()
-                _state["limiter"] = None
+                _restore(_state["limiter"], _state["original"])
+                _state["limiter"] = _state["limit"] = _state["original"] = None
+
+
+def _restore(limiter, original):
+    """Restore the pools' setting, and check it: OpenBLAS may not take it.
+
+    Called from the last solve to finish, which may run in another thread
+    than the one that set the limit; OpenBLAS's pthreads build then
+    sometimes reports the limit still in place (seen with 0.3.30, in about
+    one run in six of the overlapping-threads test), and setting it again
+    takes.
+    """
+    for _ in range(3):
+        limiter.restore_original_limits()
+        if original is None or _blas_setting(_controller()) == original:
+            return
+
+
+def single_blas_thread():
+    """One BLAS thread for the block (:func:`limit_blas_threads` with 1)."""
+    return limit_blas_threads(1)
+
+
+@contextmanager
+def blas_threads(work):
+    """The BLAS threads of a solve whose products cost ``work`` multiply-adds.
+
+    :func:`thread_budget` of the pools' current setting: the pools are
+    limited for the block when that is fewer, and left alone otherwise.
+    """
+    if work < 2 * WORK_PER_THREAD:
+        # One thread whatever the setting: no need to read it.
+        with limit_blas_threads(1):
+            yield
+        return
+    with _lock:
+        limited = _state["depth"] > 0
+        # While another solve holds a limit, the setting to budget from is
+        # the one it found, and this solve joins the limit (so that the last
+        # one out restores it).
+        current = _state["original"] if limited else _blas_setting(_controller())
+    n_threads = thread_budget(work, current)
+    if not limited and (current is None or n_threads >= current):
+        yield
+        return
+    with limit_blas_threads(n_threads):
+        yield

@@ -1,0 +1,191 @@
+r"""The linear model's Hessian formed whole, for problems small enough.
+
+On a small problem (iris: 15 parameters) a conjugate-gradient step costs
+little arithmetic but a fixed overhead per product, and near-separable data
+need many of them per Newton iteration. Forming the Hessian instead costs
+
+.. math::
+
+    H = \sum_i H_i \otimes r_i r_i^\top ,
+
+with :math:`H_i` the per-sample raw-space Hessian (``k x k``) and
+:math:`r_i = [(x_i - \mu) M, 1]` the row in the solver's coordinates: one
+product of the ``n x D`` rows with a weighted copy of themselves per pair
+of outputs, about :math:`n D^2 k (k + 1) / 2` multiply-adds, and the
+Newton step is one Cholesky solve. :func:`dense_affordable` decides when
+that is cheaper than the products conjugate gradients would take.
+
+Parameters are laid out as the linear model's: the ``k`` coefficient blocks
+of ``d`` entries, then the ``k`` intercepts.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+# The Hessian is formed whole only up to this many parameters (its Cholesky
+# factorisation, n_params^3 / 3, stays far below one pass over the data) ...
+DENSE_MAX_PARAMS = 128
+# ... and when forming it takes at most this many multiply-adds: about what
+# a few dozen Hessian-vector products cost in overhead and arithmetic on
+# the problems it is meant for.
+DENSE_MAX_WORK = 3e7
+
+
+def dense_affordable(n_samples, n_features, n_blocks, fit_intercept):
+    """Whether :func:`dense_hessian` is cheaper than conjugate gradients here."""
+    width = n_features + int(fit_intercept)
+    n_params = n_blocks * width
+    work = n_samples * width**2 * n_blocks * (n_blocks + 1) / 2
+    return n_params <= DENSE_MAX_PARAMS and work <= DENSE_MAX_WORK
+
+
+def solver_rows(X, coordinates, fit_intercept):
+    r"""The rows in the solver's coordinates: :math:`[(X - \mu) M, 1]`, dense.
+
+    The raw prediction of row :math:`x` is :math:`x W^\top + b = (x - \mu)
+    M W'^\top + b'`, so these rows multiply the solver's parameters
+    directly (an intercept column when there is an intercept).
+    """
+    X = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    centred = X - coordinates.x_mean
+    if coordinates.is_diagonal:
+        centred *= coordinates.x_scale
+    else:
+        centred = centred @ coordinates.whitener
+    if fit_intercept:
+        centred = np.column_stack([centred, np.ones(X.shape[0])])
+    return np.ascontiguousarray(centred, dtype=np.float64)
+
+
+def layout(n_blocks, n_features, fit_intercept):
+    """Where each entry of the parameters' Hessian sits in the blocks' one.
+
+    The blocks' layout is ``(block, column of the solver rows)``; the
+    returned flat index gathers a ``(k D)^2`` matrix in that layout into
+    the parameters' (coefficient blocks, then intercepts).
+    """
+    k, d = n_blocks, n_features
+    index = np.empty((k, d + int(fit_intercept)), dtype=np.intp)
+    index[:, :d] = np.arange(k * d).reshape(k, d)
+    if fit_intercept:
+        index[:, d] = k * d + np.arange(k)
+    order = np.argsort(index.ravel())
+    return (order[:, None] * order.size + order[None, :]).ravel()
+
+
+def dense_hessian(rows, blocks, index):
+    r"""The Hessian of a loss sum, formed whole, in the parameters' layout.
+
+    ``rows`` is ``(n, D)`` (:func:`solver_rows`), ``blocks`` the per-sample
+    raw-space Hessians ``(n, k, k)``; block ``(a, b)`` of
+    :math:`\sum_i H_i \otimes r_i r_i^\top` is :math:`\sum_i h_{iab}\, r_i
+    r_i^\top`, one product per pair of outputs (half of them, by symmetry).
+    ``index`` is :func:`layout`.
+    """
+    k, width = blocks.shape[1], rows.shape[1]
+    if k == 1:
+        full = rows.T @ (rows * blocks[:, 0, 0, None])
+        return full.ravel().take(index).reshape(full.shape)
+    full = np.empty((k, width, k, width))
+    for a in range(k):
+        for b in range(a, k):
+            block = rows.T @ (rows * blocks[:, a, b, None])
+            full[a, :, b, :] = block
+            if b != a:
+                full[b, :, a, :] = block.T
+    return full.ravel().take(index).reshape(k * width, k * width)
+
+
+def penalty_dense(coordinates, n_blocks, fit_intercept):
+    r"""The Hessian of :math:`\tfrac12 \lVert W' M \rVert_F^2`: :math:`M^2` per block.
+
+    Zero on the intercepts.
+    """
+    d = coordinates.x_mean.shape[0]
+    if coordinates.is_diagonal:
+        square = np.diag(coordinates.x_scale**2)
+    else:
+        square = coordinates.whitener @ coordinates.whitener
+    n_params = n_blocks * (d + int(fit_intercept))
+    out = np.zeros((n_params, n_params))
+    for a in range(n_blocks):
+        out[a * d : (a + 1) * d, a * d : (a + 1) * d] = square
+    return out
+
+
+def shift_directions(n_blocks, n_features, fit_intercept, coefficients):
+    r"""A softmax's flat directions: every block moved by the same amount.
+
+    :math:`W' \to W' + \mathbf 1 u^\top` and :math:`b' \to b' + c \mathbf 1`
+    change every logit of a row by the same number. Orthonormal columns:
+    the intercepts' common shift, and (``coefficients``) each feature's.
+    """
+    k, d = n_blocks, n_features
+    columns = []
+    if coefficients:
+        for j in range(d):
+            v = np.zeros(k * (d + int(fit_intercept)))
+            v[j : k * d : d] = 1.0
+            columns.append(v)
+    if fit_intercept:
+        v = np.zeros(k * (d + 1))
+        v[k * d :] = 1.0
+        columns.append(v)
+    if not columns:
+        return np.zeros((k * (d + int(fit_intercept)), 0))
+    return np.column_stack(columns) / np.sqrt(k)
+
+
+class FormedHessian:
+    r"""A Hessian of a loss sum formed whole in :math:`(W, b)`: free products.
+
+    ``matrix`` is laid out ``(k, d + 1, k, d + 1)`` flattened to a square,
+    each output's intercept after its ``d`` coefficients (the Dask model
+    sums it over row blocks in the gradient's pass). :meth:`matvec` is the
+    rows' Hessian product of :class:`~skdiv._model._kernels.RowsHessian`,
+    from the matrix; :func:`to_solver` gives the matrix in the solver's
+    coordinates.
+    """
+
+    def __init__(self, matrix, n_outputs, n_features):
+        self.matrix = matrix
+        self.shape = (n_outputs, n_features + 1)
+
+    def matvec(self, v_coef, v_intercept):
+        k, d1 = self.shape
+        direction = np.empty(self.shape)
+        direction[:, : d1 - 1] = v_coef
+        direction[:, d1 - 1] = v_intercept
+        product = (self.matrix @ direction.ravel()).reshape(self.shape)
+        return product[:, : d1 - 1].copy(), product[:, d1 - 1].copy()
+
+
+def to_solver(matrix, coordinates, n_blocks, fit_intercept, index):
+    r"""A :class:`FormedHessian`'s matrix in the solver's coordinates and layout.
+
+    Per output, the solver's :math:`(w', b')` map to :math:`(w, b) = (M w',
+    b' - \mu^\top M w')`: :math:`J = \begin{pmatrix} M & 0 \\ -\mu^\top M
+    & 1 \end{pmatrix}`, and the Hessian is :math:`J^\top H J` block by block.
+    Without an intercept its row and column are dropped first. ``index`` is
+    :func:`layout`'s.
+    """
+    d = coordinates.x_mean.shape[0]
+    k = n_blocks
+    full = matrix.reshape(k, d + 1, k, d + 1)
+    if coordinates.is_diagonal:
+        scale = np.diag(coordinates.x_scale)
+    else:
+        scale = coordinates.whitener
+    if fit_intercept:
+        jacobian = np.zeros((d + 1, d + 1))
+        jacobian[:d, :d] = scale
+        jacobian[d, :d] = -(coordinates.x_mean @ scale)
+        jacobian[d, d] = 1.0
+    else:
+        full = full[:, :d, :, :d]
+        jacobian = scale
+    solver = np.einsum("ai,kalb,bj->kilj", jacobian, full, jacobian, optimize=True)
+    width = jacobian.shape[1]
+    return solver.reshape(k * width, k * width).ravel().take(index).reshape(
+        k * width, k * width
+    )

@@ -1,0 +1,197 @@
+"""The Hessian formed whole (skdiv._model._dense) and the direct Newton step.
+
+References: the Hessian-vector products of the same operator, applied to
+every unit vector (an independent path: products with X, never the formed
+matrix), a finite-difference Hessian of the adapter's gradient, and the
+minimum-norm solution of the singular Newton system by least squares.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+import skdiv._model._dense as dense_module
+from skdiv import DivergenceClassifier, GaussianRegressor
+from skdiv._adapter import linear_risk
+from skdiv._loss import get_objective
+from skdiv._loss._base import RawHessian
+from skdiv._solvers._newton import direct_step
+
+RNG = np.random.default_rng(0)
+N, D = 80, 4
+X = RNG.normal(size=(N, D)) * [1.0, 3.0, 0.2, 1.0] + [0.0, 2.0, -1.0, 5.0]
+X[:, 3] += 0.5 * X[:, 0]  # correlated: the whitening is not diagonal
+WEIGHT = RNG.uniform(0.2, 3.0, size=N)
+LABELS3 = RNG.integers(0, 3, size=N)
+SOFT3 = RNG.dirichlet(np.ones(3), size=N)
+Y_REG = X[:, 0] + RNG.normal(size=N) * np.exp(0.3 * X[:, 2])
+
+CASES = {
+    # name: (objective, targets, n_outputs, X, linear_risk keywords)
+    "binary": ("cross_entropy", (LABELS3 == 1).astype(float), 1, X, {}),
+    "multinomial-whiten": ("cross_entropy", LABELS3, 3, X, {}),
+    "multinomial-diagonal": (
+        "cross_entropy",
+        LABELS3,
+        3,
+        X,
+        dict(precondition="diagonal"),
+    ),
+    "soft-kl-no-intercept": ("kl_divergence", SOFT3, 3, X, dict(fit_intercept=False)),
+    "sparse-sum-zero": (
+        "cross_entropy",
+        LABELS3,
+        3,
+        sp.csr_matrix(np.where(np.abs(X) > 1, X, 0.0)),
+        dict(sum_zero=True),
+    ),
+    "gaussian-nll": ("gaussian_nll", Y_REG, 2, X, {}),
+}
+
+
+def _risk(name, alpha=0.05, weights=True):
+    loss, y, n_outputs, X_case, kwargs = CASES[name]
+    return linear_risk(
+        get_objective(loss),
+        X_case,
+        y,
+        n_outputs=n_outputs,
+        sample_weight=WEIGHT if weights else None,
+        alpha=alpha,
+        **kwargs,
+    )
+
+
+def _point(risk, scale=0.3):
+    return np.random.default_rng(1).normal(size=risk.n_params) * scale
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_dense_hessian_equals_the_hessian_vector_products(name):
+    risk = _risk(name)
+    assert risk.model.dense
+    x = _point(risk)
+    _, _, hessian = risk.loss_gradient_hessian(x)
+    by_products = np.column_stack([hessian.matvec(e) for e in np.eye(risk.n_params)])
+    matrix = hessian.dense()
+    flat = risk.model.flat_directions(True)
+    if flat.shape[1]:
+        # The dense form adds s N N^T along the flat directions.
+        projector = np.eye(risk.n_params) - flat @ flat.T
+        matrix = projector @ matrix @ projector
+        assert_allclose(flat.T @ by_products, 0, atol=1e-12)
+    assert_allclose(matrix, by_products, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["binary", "multinomial-whiten", "gaussian-nll"])
+def test_dense_hessian_equals_a_finite_difference_of_the_gradient(name):
+    risk = _risk(name)
+    x = _point(risk)
+    _, _, hessian = risk.loss_gradient_hessian(x)
+    h = 1e-6
+    columns = []
+    for e in np.eye(risk.n_params):
+        columns.append(
+            (risk.loss_gradient(x + h * e)[1] - risk.loss_gradient(x - h * e)[1])
+            / (2 * h)
+        )
+    numeric = np.column_stack(columns)
+    matrix = hessian.dense()
+    flat = risk.model.flat_directions(True)
+    if flat.shape[1]:
+        projector = np.eye(risk.n_params) - flat @ flat.T
+        matrix = projector @ matrix @ projector
+    assert_allclose(matrix, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_softmax_blocks_equal_the_generic_ones_from_products():
+    raw = RNG.normal(size=(N, 3))
+    hessian = get_objective("cross_entropy").loss_gradient_hessian(
+        LABELS3, raw, WEIGHT
+    )[2]
+    closed = hessian.sample_blocks(raw.shape)
+    generic = RawHessian.sample_blocks(hessian, raw.shape)
+    q = np.exp(raw) / np.exp(raw).sum(axis=1, keepdims=True)
+    by_hand = WEIGHT[:, None, None] * (
+        np.einsum("ik,kl->ikl", q, np.eye(3)) - q[:, :, None] * q[:, None, :]
+    )
+    assert_allclose(closed, by_hand, rtol=1e-12, atol=1e-15)
+    assert_allclose(generic, by_hand, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.0])
+def test_direct_step_is_the_minimum_norm_newton_step_of_a_singular_softmax(alpha):
+    # A softmax in all k classes: the Hessian is singular along the common
+    # shift of the intercepts (and, at alpha=0, of the coefficients).
+    risk = _risk("multinomial-whiten", alpha=alpha)
+    x = _point(risk)
+    _, grad, hessian = risk.loss_gradient_hessian(x)
+    by_products = np.column_stack([hessian.matvec(e) for e in np.eye(risk.n_params)])
+    rank = np.linalg.matrix_rank(by_products, tol=1e-10)
+    assert rank == risk.n_params - (1 if alpha else D + 1)
+    expected = np.linalg.lstsq(by_products, -grad, rcond=1e-10)[0]
+    assert_allclose(direct_step(hessian, grad), expected, rtol=1e-8, atol=1e-12)
+
+
+def test_direct_step_declines_an_indefinite_hessian():
+    # The Gaussian NLL is not convex in (mean, log-variance) far from the
+    # optimum: Cholesky fails, and the solver falls back to CG.
+    risk = _risk("gaussian-nll", alpha=0.0)
+    x = _point(risk, scale=3.0)
+    _, grad, hessian = risk.loss_gradient_hessian(x)
+    eig = np.linalg.eigvalsh(hessian.dense())
+    assert eig.min() < 0
+    assert direct_step(hessian, grad) is None
+
+
+def test_large_problems_do_not_form_the_hessian():
+    big = RNG.normal(size=(2000, 60))
+    risk = linear_risk(
+        get_objective("cross_entropy"), big, RNG.integers(0, 5, size=2000), n_outputs=5
+    )
+    assert not risk.model.dense
+    _, _, hessian = risk.loss_gradient_hessian(np.zeros(risk.n_params))
+    assert not hessian.has_dense
+
+
+def _iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def test_direct_and_conjugate_gradient_fits_agree(monkeypatch):
+    X_iris, y = _iris()
+    weights = 1.0 + np.arange(len(y)) % 3
+    assert linear_risk(
+        get_objective("cross_entropy"), X_iris, y, n_outputs=3
+    ).model.dense
+    direct = DivergenceClassifier(tol=1e-10).fit(X_iris, y, sample_weight=weights)
+    monkeypatch.setattr(dense_module, "DENSE_MAX_PARAMS", 0)
+    assert not linear_risk(
+        get_objective("cross_entropy"), X_iris, y, n_outputs=3
+    ).model.dense
+    by_cg = DivergenceClassifier(tol=1e-10).fit(X_iris, y, sample_weight=weights)
+    assert_allclose(direct.coef_, by_cg.coef_, rtol=1e-7, atol=1e-9)
+    assert_allclose(direct.intercept_, by_cg.intercept_, rtol=1e-7, atol=1e-9)
+    assert direct.objective_ == pytest.approx(by_cg.objective_, rel=1e-13)
+
+
+def test_direct_fit_matches_logistic_regression():
+    # C = 1 in scikit-learn is alpha = 1 / n_samples here.
+    X_iris, y = _iris()
+    ours = DivergenceClassifier(alpha=1 / len(y), tol=1e-10).fit(X_iris, y)
+    theirs = LogisticRegression(
+        C=1.0, tol=1e-12, max_iter=10_000, solver="newton-cg"
+    ).fit(X_iris, y)
+    assert_allclose(ours.predict_proba(X_iris), theirs.predict_proba(X_iris), atol=1e-8)
+
+
+def test_direct_regressor_fit_matches_the_cg_fit(monkeypatch):
+    direct = GaussianRegressor(tol=1e-10).fit(X, Y_REG)
+    monkeypatch.setattr(dense_module, "DENSE_MAX_PARAMS", 0)
+    by_cg = GaussianRegressor(tol=1e-10).fit(X, Y_REG)
+    assert_allclose(direct.coef_, by_cg.coef_, rtol=1e-7, atol=1e-9)
