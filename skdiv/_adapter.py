@@ -202,7 +202,7 @@ class EmpiricalRisk:
         operator = HessianOperator(
             matvec, diagonal=diagonal if has_diagonal else None, dtype=data.dtype,
             forcing_floor=data.forcing_floor,
-            dense=dense if data.has_dense else None,
+            dense=dense if data.has_dense else None, dense_free=data.dense_free,
         )
         return value, grad, operator
 

@@ -203,7 +203,8 @@ def test_classifier_setup_is_one_graph(monkeypatch):
     with _GraphCount() as count:
         DivergenceClassifier().fit(_dask(X), _dask(y))
     assert len(evaluations) >= 2
-    assert count.graphs == 1 + len(evaluations)
+    # One more for objective_ at the last, free, Newton step's point.
+    assert count.graphs == 2 + len(evaluations)
 
 
 @pytest.mark.parametrize(
@@ -255,3 +256,14 @@ def test_summed_hessian_in_solver_coordinates_equals_in_memory(loss, n_outputs,
     _, _, summed = on_dask.loss_gradient_hessian(x)
     assert expected.has_dense and summed.has_dense
     assert_allclose(summed.dense(), expected.dense(), rtol=1e-9, atol=1e-12)
+
+
+def test_summed_hessian_fit_ends_at_the_rounding_of_its_optimum():
+    # The Hessian at the solution came with its gradient: the fit at the
+    # default tol takes one last exact step and lands where tol=1e-12 does.
+    X = _data(4)
+    y = (X[:, 0] + rng.logistic(size=N) > 0).astype(int)
+    default = DivergenceClassifier().fit(_dask(X), _dask(y))
+    tight = DivergenceClassifier(tol=1e-13).fit(X, y)
+    assert_allclose(default.coef_, tight.coef_, rtol=1e-12, atol=1e-14)
+    assert_allclose(default.intercept_, tight.intercept_, rtol=1e-12, atol=1e-14)

@@ -371,3 +371,18 @@ def test_stopping_rule_does_not_depend_on_the_units_of_X(solver):
                                on_z.predict_proba(Z), atol=1e-4)
     np.testing.assert_allclose(on_small.coef_ * 1e-8, on_z.coef_, rtol=1e-3,
                                atol=1e-3)
+
+
+def test_newton_warns_when_rounding_stops_it_short_of_tol():
+    # The objective is computed in float32 (as on float32 rows), the gradient
+    # exactly, and the Hessian over-estimated tenfold: each step removes a
+    # tenth of the error, and once the value stops resolving the decrease
+    # the solver stops, short of tol. It must say so, and how far.
+    def fun_hess(x):
+        value = float(np.float32(1.0 + 0.5 * np.sum((x - 1.0) ** 2)))
+        return value, x - 1.0, HessianOperator(lambda v: 10.0 * v)
+
+    with pytest.warns(ConvergenceWarning, match=r"rounding.*> tol=1e-12 \("):
+        x, n_iter = newton_cg(fun_hess, np.zeros(3), tol=1e-12, max_iter=500)
+    assert n_iter < 500
+    assert 1e-12 < np.abs(x - 1.0).max() < 1e-2

@@ -38,13 +38,18 @@ class HessianOperator:
     dense : callable or None, default=None
         ``dense() -> H`` of shape ``(n_params, n_params)``, computed when
         asked.
+    dense_free : bool, default=False
+        Whether :meth:`dense` costs no pass over the data (the matrix was
+        summed in the pass that gave the gradient): a solver may then take
+        one more, unverified, Newton step at the end for nothing.
     """
 
     def __init__(self, matvec, *, diagonal=None, dtype=np.float64,
-                 forcing_floor=0.0, weight_sum=None, dense=None):
+                 forcing_floor=0.0, weight_sum=None, dense=None, dense_free=False):
         self._matvec = matvec
         self._diagonal = diagonal
         self._dense = dense
+        self.dense_free = dense_free and dense is not None
         self.dtype = np.dtype(dtype)
         self.forcing_floor = forcing_floor
         self.weight_sum = weight_sum

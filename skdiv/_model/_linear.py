@@ -441,6 +441,7 @@ choose_change_of_variables`); a tuple is another model's
             matvec, diagonal=diagonal, dtype=dtype,
             forcing_floor=0.0 if rows.rows is None else SUBSAMPLED_FORCING_FLOOR,
             weight_sum=rows.weight_sum, dense=dense,
+            dense_free=isinstance(rows_hessian, FormedHessian),
         )
         return loss_sum, grad, operator
 
