@@ -26,12 +26,20 @@ def predict_log_proba(self, X):
     Returns
     -------
     log_proba : ndarray of shape (n_samples, n_classes)
-        Finite even where a probability underflows to 0.
+        Finite even where a probability underflows to 0, and where a logit
+        overflows (features near the float64 limit): an infinite logit
+        counts as the largest finite one, so its log-probability saturates
+        at about ``-1.8e308`` instead of ``-inf``.
     """
     scores = self.decision_function(X)
+    limit = np.finfo(np.float64).max
+    scores = np.clip(scores, -limit, limit)
     if scores.ndim == 1:
-        return np.column_stack([log_expit(-scores), log_expit(scores)])
-    return log_softmax(scores)[0]
+        log_proba = np.column_stack([log_expit(-scores), log_expit(scores)])
+    else:
+        log_proba = log_softmax(scores)[0]
+    # Logits 2 * limit apart overflow their difference: saturate it too.
+    return np.maximum(log_proba, -limit)
 
 
 def predict_proba(self, X):
@@ -44,9 +52,12 @@ def predict_proba(self, X):
     Returns
     -------
     proba : ndarray of shape (n_samples, n_classes)
-        Columns ordered as ``classes_``.
+        Columns ordered as ``classes_``; an infinite logit (features near the
+        float64 limit) counts as the largest finite one, not as NaN.
     """
-    return CrossEntropy().inverse_link(self.decision_function(X))
+    limit = np.finfo(np.float64).max
+    scores = np.clip(self.decision_function(X), -limit, limit)
+    return CrossEntropy().inverse_link(scores)
 
 
 def predict(self, X):

@@ -1,6 +1,8 @@
 """Validation shared by estimators, metrics and scorers."""
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import assert_all_finite
 
 from ._compat import validate_data
 
@@ -164,11 +166,72 @@ def validate_fit_data(estimator, X, y="no_validation", *, reset=True, **check_pa
     stand_in = object.__new__(type(estimator))
     stand_in.__dict__.update(estimator.__dict__)
     validated = validate_data(stand_in, X, y, reset=reset, **check_params)
+    has_y = isinstance(validated, tuple)
+    check_feature_scale(validated[0] if has_y else validated)
+    if has_y and check_params.get("y_numeric"):
+        validated = (validated[0], numeric_target(validated[1]))
     features = {
         "n_features_in_": stand_in.n_features_in_,
         "feature_names_in_": getattr(stand_in, "feature_names_in_", None),
     }
     return validated, features
+
+
+def check_feature_scale(X):
+    r"""Raise a ValueError when products of features would overflow.
+
+    The fits form sums of squares and products of features (the moments of
+    the preconditioner, Hessian products) in ``X``'s precision: with
+    :math:`n` rows, entries beyond :math:`\sqrt{\max / (100\, n)}` (about
+    ``1e153`` for 100 float64 rows) overflow them, which would surface as a
+    ``LinAlgError`` deep in an eigendecomposition.
+    """
+    if not (sp.issparse(X) or isinstance(X, np.ndarray)) or X.dtype.kind != "f":
+        return
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0:
+        return
+    peak = float(np.max(np.abs(values)))
+    limit = feature_scale_limit(X.dtype, X.shape[0])
+    if peak > limit:
+        raise ValueError(
+            f"X has entries up to {peak:.3g} in absolute value: "
+            + feature_scale_message(X.dtype, X.shape[0])
+        )
+
+
+def feature_scale_limit(dtype, n_samples):
+    """The largest ``|X|`` whose sums of squares over ``n_samples`` rows are safe."""
+    return float(np.sqrt(np.finfo(dtype).max / (100 * max(n_samples, 1))))
+
+
+def feature_scale_message(dtype, n_samples):
+    """The end of :func:`check_feature_scale`'s message (also the Dask fits')."""
+    return (
+        f"sums of products of features overflow {np.dtype(dtype)} beyond about "
+        f"{feature_scale_limit(dtype, n_samples):.3g} for {n_samples} samples. "
+        "Divide X by a constant (for instance with a StandardScaler in a "
+        "pipeline)."
+    )
+
+
+def numeric_target(y):
+    """A regression target as floats: strings converted, or a clear ValueError.
+
+    scikit-learn's regressors convert numeric strings and refuse the others
+    with ``could not convert string to float``; so does this.
+    """
+    if y.dtype.kind not in "USV":
+        return y
+    try:
+        converted = y.astype(np.float64)
+    except ValueError as error:
+        raise ValueError(
+            f"y must be numeric for a regressor; got {y.dtype} values such as "
+            f"{str(y.flat[0])!r}, and {error}."
+        ) from None
+    assert_all_finite(converted, input_name="y")
+    return converted
 
 
 def store_fitted(estimator, attributes):

@@ -586,3 +586,35 @@ def test_soft_label_dataframe_names_the_classes():
         np.testing.assert_array_equal(
             model.predict(X), np.array(names)[proba.argmax(axis=1)]
         )
+
+
+# ------------------------------------- extreme scales (issue 17, defects 5, 7)
+def test_features_whose_products_overflow_are_refused():
+    rng = np.random.default_rng(31)
+    X = rng.normal(size=(100, 3))
+    y = (X[:, 0] > 0).astype(int)
+    clf = DivergenceClassifier()
+    with pytest.raises(ValueError, match=r"X has entries up to .*e\+155 in absolute "
+                       r"value: sums of products of features overflow float64"):
+        clf.fit(X * 1e155, y)
+    assert not hasattr(clf, "coef_")
+    with pytest.raises(ValueError, match=r"overflow float64"):
+        DivergenceClassifier().partial_fit(X * 1e155, y, classes=[0, 1])
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_log_proba_saturates_where_logits_overflow(n_classes):
+    # At +-1e308 the logits overflow to +-inf; the log-probabilities stay
+    # finite (documented), saturating at the largest float.
+    rng = np.random.default_rng(32)
+    X = rng.normal(size=(200, 2))
+    y = np.digitize(X[:, 0], [-0.5, 0.5][: n_classes - 1])
+    clf = DivergenceClassifier().fit(X, y)
+    extreme = np.array([[1e308, 0.0], [-1e308, 0.0]])
+    with np.errstate(over="ignore", invalid="ignore"):
+        log_proba = clf.predict_log_proba(extreme)
+        proba = clf.predict_proba(extreme)
+    assert np.all(np.isfinite(log_proba))
+    # The most probable class has log-probability 0, the others saturate.
+    np.testing.assert_array_equal(log_proba.max(axis=1), 0.0)
+    np.testing.assert_array_equal(np.exp(log_proba), proba)

@@ -15,6 +15,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
+from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 from skdiv import DivergenceClassifier, GaussianRegressor  # noqa: E402
@@ -54,6 +55,7 @@ REGRESSOR_CASES = {
         dict(loss="squared_error", fit_intercept=False), None, None
     ),
     "beta": (dict(beta=0.5), None, None),
+    "beta-one-weighted": (dict(beta=1.0, alpha=0.1), None, WEIGHT),
 }
 CLIENT_CLASSIFIER_CASES = ["hard-multiclass", "soft-kl-weighted"]
 CLIENT_REGRESSOR_CASES = ["heteroscedastic", "kl"]
@@ -257,3 +259,30 @@ def test_dask_dataframe_is_refused():
     frame = dd.from_pandas(pd.DataFrame(X, columns=list("abc")), npartitions=2)
     with pytest.raises(TypeError, match="to_dask_array"):
         DivergenceClassifier().fit(frame, LABELS)
+
+
+def test_regressor_targets_near_the_float64_limit():
+    # Issue 17 defect 5: NaN coefficients on Dask too; the standardisation's
+    # reductions no longer overflow.
+    memory = GaussianRegressor(tol=1e-10).fit(X, Y_REG)
+    scaled = GaussianRegressor(tol=1e-10).fit(_dask(X), _dask(Y_REG * 1e155))
+    assert_allclose(scaled.coef_, memory.coef_ * 1e155, rtol=1e-9)
+    assert_allclose(scaled.var_coef_, memory.var_coef_, rtol=1e-9)
+
+
+def test_regressor_warm_start_on_dask_continues_from_the_previous_fit():
+    memory = GaussianRegressor(tol=1e-10).fit(X, Y_REG)
+    warm = GaussianRegressor(tol=1e-10, warm_start=True).fit(X[:200], Y_REG[:200])
+    warm.fit(_dask(X), _dask(Y_REG))
+    _assert_same_regressor(warm, memory)
+    assert warm.n_iter_ < memory.n_iter_
+
+
+@pytest.mark.parametrize("estimator", [GaussianRegressor(), DivergenceClassifier()],
+                         ids=["regressor", "classifier"])
+def test_features_whose_products_overflow_are_refused(estimator):
+    # The in-memory fits' check, on a lazy reduction: not a LinAlgError.
+    y = Y_REG if isinstance(estimator, GaussianRegressor) else LABELS
+    with pytest.raises(ValueError, match=r"X has entries above .* in absolute value:"
+                       r" sums of products of features overflow float64"):
+        clone(estimator).fit(_dask(X * 1e155), _dask(y))

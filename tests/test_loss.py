@@ -8,6 +8,7 @@ from scipy.stats import norm
 
 from skdiv._loss import (
     OBJECTIVES,
+    BetaNLLPotential,
     CrossEntropy,
     GaussianKL,
     GaussianNLL,
@@ -43,6 +44,15 @@ def _problem(name, shape, rng):
         raw = np.column_stack([rng.normal(size=n), rng.normal(size=n)])
         target = np.column_stack([rng.normal(size=n), rng.uniform(0.2, 2, size=n)])
         return GaussianKL(), target, raw
+    if name.startswith("beta_potential"):
+        # "beta_potential-<beta>-<nll|kl>", at a scale c != 1.
+        _, beta, base = name.split("-")
+        raw = np.column_stack([rng.normal(size=n), rng.normal(size=n)])
+        if base == "kl":
+            target = np.column_stack([rng.normal(size=n), rng.uniform(0.2, 2, size=n)])
+            return BetaNLLPotential(GaussianKL(), float(beta), 1.7), target, raw
+        objective = BetaNLLPotential(GaussianNLL(), float(beta), 1.7)
+        return objective, rng.normal(size=n), raw
     return SquaredError(), rng.normal(size=n), rng.normal(size=n)
 
 
@@ -56,6 +66,9 @@ CASES = [
     ("gaussian_nll", "mean-logvar"),
     ("gaussian_kl", "mean-logvar"),
     ("squared_error", "mean"),
+    ("beta_potential-0.5-nll", "mean-logvar"),
+    ("beta_potential-0.2-kl", "mean-logvar"),
+    ("beta_potential-1.0-nll", "mean-logvar"),
 ]
 CASE_IDS = [f"{name}-{shape}" for name, shape in CASES]
 
@@ -330,3 +343,39 @@ def test_inverse_link_and_n_outputs():
     assert SquaredError().n_outputs() == 1
     with pytest.raises(ValueError, match="n_classes >= 2"):
         CrossEntropy().n_outputs(1)
+
+
+@pytest.mark.parametrize("beta", [0.3, 0.5, 0.9])
+@pytest.mark.parametrize("base", [GaussianNLL(), GaussianKL()], ids=["nll", "kl"])
+def test_beta_potential_gradient_is_the_beta_weighted_nll_gradient(beta, base):
+    # The defining property: in (mu, eta), with mu = sqrt(1 - beta) mu', the
+    # potential's gradient is sigma^(2 beta) / c times the loss's gradient,
+    # the mean component divided by sqrt(1 - beta) (absorbed by mu').
+    rng = np.random.default_rng(3)
+    n = 9
+    y = rng.normal(size=n) * 2
+    if isinstance(base, GaussianKL):
+        y = np.column_stack([y, rng.uniform(0.2, 2, size=n)])
+    raw = np.column_stack([rng.normal(size=n), rng.normal(size=n) * 2])
+    potential = BetaNLLPotential(base, beta, scale=0.4)
+    k = np.sqrt(1 - beta)
+    mean_logvar = np.column_stack([k * raw[:, 0], raw[:, 1]])
+    _, nll_grad = base.loss_gradient(y, mean_logvar)
+    weight = np.exp(beta * raw[:, 1]) / 0.4
+    expected = nll_grad * weight[:, None]
+    expected[:, 0] /= k
+    np.testing.assert_allclose(potential.loss_gradient(y, raw)[1], expected, rtol=1e-13)
+
+
+def test_beta_potential_is_bounded_below_where_the_nll_is_not():
+    # A sample fitted exactly: the NLL tends to -inf as its variance shrinks,
+    # the potential to its infimum -1 / (2 beta c).
+    potential = BetaNLLPotential(GaussianNLL(-700.0, 80.0), 0.5, scale=2.0)
+    y = np.array([np.sqrt(0.5)])
+    nll = GaussianNLL(-700.0, 80.0).loss(y, np.array([[np.sqrt(0.5), -600.0]]))
+    assert nll[0] < -299
+    # The potential's raw mean is mu / sqrt(1 - beta): 1 is the mean sqrt(0.5).
+    np.testing.assert_allclose(
+        potential.loss(y, np.array([[1.0, -600.0]])), [-1 / (2 * 0.5 * 2)],
+        rtol=1e-15,
+    )

@@ -12,6 +12,7 @@ from scipy import integrate, special, stats
 from sklearn.metrics import log_loss
 
 from skdiv.metrics import (
+    brier_score,
     cross_entropy,
     entropy,
     gaussian_crps,
@@ -635,3 +636,40 @@ GAUSSIAN_KL_BAD_INPUT = {
 def test_gaussian_kl_bad_input_raises(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
         gaussian_kl(*args, **kwargs)
+
+
+# Weights near the float64 limit (issue 17, defect 5): normalised before
+# they multiply, so the means equal those of unit weights.
+_HUGE_WEIGHT_CASES = {
+    "cross_entropy": (cross_entropy, ([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.4, 0.6]])),
+    "kl_divergence": (
+        kl_divergence, ([[0.5, 0.5], [0.1, 0.9], [1, 0]], [[0.9, 0.1], [0.2, 0.8],
+                                                          [0.4, 0.6]])),
+    "entropy": (entropy, ([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6]],)),
+    "brier_score": (brier_score, ([0, 1, 1], [0.1, 0.8, 0.6])),
+    "gaussian_nll": (gaussian_nll, ([0.0, 1, 2], [0.1, 1.5, 1], [1.0, 2, 0.5])),
+    "gaussian_crps": (gaussian_crps, ([0.0, 1, 2], [0.1, 1.5, 1], [1.0, 2, 0.5])),
+    "gaussian_kl": (gaussian_kl, ([0.0, 1.0, 2.0], [1.0, 2.0, 0.5], [0.1, 1.5, 1.0],
+                                  [1.5, 1.0, 1.0])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_HUGE_WEIGHT_CASES))
+def test_weights_near_the_float64_limit_give_the_unit_weight_mean(name):
+    metric, args = _HUGE_WEIGHT_CASES[name]
+    weights = np.array([1.0, 2.0, 3.0])
+    expected = metric(*args, sample_weight=weights)
+    huge = metric(*args, sample_weight=weights * 5e307)  # sum: 3e308 = inf
+    assert np.isfinite(expected)
+    assert huge == pytest.approx(expected, rel=1e-14)
+
+
+def test_zero_weight_row_whose_term_overflows_is_left_out():
+    # The third row's NLL is ~1e616 (inf in float64): with weight 0 it must not
+    # turn the mean into NaN (0 * inf).
+    y, mean, std = [0.0, 1.0, 1e300], [0.1, 1.5, -1e300], [1.0, 2.0, 1e-10]
+    with np.errstate(over="ignore"):
+        value = gaussian_nll(y, mean, std, sample_weight=[1.0, 3.0, 0.0])
+    assert value == pytest.approx(
+        gaussian_nll(y[:2], mean[:2], std[:2], sample_weight=[1.0, 3.0]), rel=1e-15
+    )

@@ -354,3 +354,21 @@ def test_failed_partial_fit_leaves_the_stream_unchanged():
     twin.partial_fit(X, LABELS)
     assert_array_equal(clf.coef_, twin.coef_)
     assert_array_equal(clf.intercept_, twin.intercept_)
+
+
+def test_soft_label_dataframe_names_the_classes_in_partial_fit():
+    # Issue 17 defect 10: as in fit, a soft-label DataFrame's column names
+    # are the classes; a later batch with other columns is refused.
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(51)
+    X = rng.normal(size=(120, 3))
+    P = rng.dirichlet(np.ones(3), size=120)
+    names = ["cat", "dog", "eel"]
+    frame = DivergenceClassifier().partial_fit(X, pd.DataFrame(P, columns=names))
+    array = DivergenceClassifier().partial_fit(X, P, classes=names)
+    np.testing.assert_array_equal(frame.classes_, names)
+    np.testing.assert_array_equal(frame.coef_, array.coef_)
+    np.testing.assert_array_equal(frame.predict(X), array.predict(X))
+    with pytest.raises(ValueError, match=r"classes=\['dog', 'cat', 'eel'\] is not "
+                       r"the same as classes_=\['cat', 'dog', 'eel'\]"):
+        frame.partial_fit(X, pd.DataFrame(P, columns=["dog", "cat", "eel"]))

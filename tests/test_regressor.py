@@ -320,34 +320,41 @@ def test_beta_zero_is_plain_nll_and_half_moves_towards_least_squares():
     assert beta_half.coef_[0] - plain.coef_[0] > 0.1
     # The variance head still follows the data.
     assert beta_half.var_coef_[0] > 0.5
-    assert beta_half.n_iter_ > plain.n_iter_
 
 
-def test_beta_runaway_on_degenerate_data_warns_and_stays_bounded():
-    # 20 samples, 12 parameters, an integer target: the plain NLL already
-    # drives some variances near zero, and the re-weighting runs away.
+def test_beta_on_degenerate_data_stays_bounded_without_warning():
+    # 20 samples, 12 parameters, an integer target: the plain NLL drives some
+    # variances to the floor (its likelihood is unbounded), and re-weighting
+    # refits used to run away from it. The beta-NLL's potential is bounded
+    # below: a fit with bounded variances, no warning.
     rng = np.random.RandomState(0)
     X = 3 * rng.uniform(size=(20, 5))
     y = X[:, 0].astype(int)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         plain = GaussianRegressor().fit(X, y)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        reg = GaussianRegressor(beta=0.5).fit(X, y)
-    assert any(
-        "beta-NLL re-weighting (beta=0.5) diverged" in str(w.message) for w in caught
-    )
-    _, std = reg.predict(X, return_std=True)
-    _, std_plain = plain.predict(X, return_std=True)
-    assert np.all(np.isfinite(std)) and std.max() <= 10 * std_plain.max()
+    for beta in (0.5, 1.0):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            reg = GaussianRegressor(beta=beta).fit(X, y)
+        _, std = reg.predict(X, return_std=True)
+        _, std_plain = plain.predict(X, return_std=True)
+        assert np.all(np.isfinite(std)) and std.max() <= std_plain.max()
+        assert std.min() > 1e3 * reg.std_floor_
+        assert reg.n_iter_ < 50
 
 
-def test_beta_fixed_point_warns_when_capped(monkeypatch):
-    monkeypatch.setattr("skdiv._solvers._fixed_point.MAX_REFITS", 2)
+def test_beta_reweighting_warns_when_capped(monkeypatch):
+    # With alpha > 0 the weights' normaliser is re-weighted: one pass is not
+    # enough at tol=1e-12, and the warning says how far the fit still moves.
+    monkeypatch.setattr("skdiv._gaussian.MAX_REWEIGHTINGS", 1)
     X, y = _hetero_data(300, seed=11)
-    with pytest.warns(ConvergenceWarning, match="beta-NLL re-weighting"):
-        GaussianRegressor(beta=0.5, tol=1e-12).fit(X, y)
+    with pytest.warns(
+        ConvergenceWarning,
+        match=r"beta-NLL re-weighting \(beta=0.5\) did not converge in 1 "
+        r"re-weightings: the coefficients still change by",
+    ):
+        GaussianRegressor(beta=0.5, alpha=0.1, tol=1e-12).fit(X, y)
 
 
 # --------------------------------------------------------------------- KL
@@ -575,3 +582,106 @@ def test_predict_interval_is_scipy_norm_interval_and_finite(coverage):
             np.testing.assert_allclose(interval[:, 1], high, rtol=1e-12, atol=atol)
         z = norm.isf((1 - coverage) / 2)
         np.testing.assert_allclose(interval[:, 1] - mean, z * std, rtol=1e-14)
+
+
+# ------------------------------------- extreme scales (issue 17, defects 5, 7)
+@pytest.mark.parametrize("factor", [1e155, 1e300])
+def test_targets_near_the_float64_limit_are_fitted_by_their_scale(factor):
+    # y * 1e155 used to give NaN coefficients (its squares overflow): the
+    # standardisation is computed without overflow, and the fit is the same
+    # model in the new units.
+    X, y = _hetero_data(300, seed=21)
+    reference = GaussianRegressor(tol=1e-10).fit(X, y)
+    scaled = GaussianRegressor(tol=1e-10).fit(X, y * factor)
+    assert_allclose(scaled.coef_, reference.coef_ * factor, rtol=1e-9)
+    assert_allclose(scaled.intercept_, reference.intercept_ * factor, rtol=1e-9)
+    assert_allclose(scaled.var_coef_, reference.var_coef_, rtol=1e-9)
+    assert_allclose(
+        scaled.var_intercept_, reference.var_intercept_ + 2 * np.log(factor),
+        rtol=1e-12,
+    )
+    _, std = scaled.predict(X[:5], return_std=True)
+    _, std_reference = reference.predict(X[:5], return_std=True)
+    assert_allclose(std, std_reference * factor, rtol=1e-9)
+    # partial_fit standardises by the first batch the same way.
+    stream_reference = GaussianRegressor().partial_fit(X, y)
+    stream = GaussianRegressor().partial_fit(X, y * factor)
+    assert_allclose(stream.coef_, stream_reference.coef_ * factor, rtol=1e-9)
+    assert_allclose(stream.var_coef_, stream_reference.var_coef_, rtol=1e-9)
+
+
+def test_targets_whose_deviations_overflow_are_refused():
+    X, _ = _hetero_data(4, seed=22)
+    y = np.array([1.7e308, -1.7e308, -1.7e308, -1.7e308])
+    reg = GaussianRegressor()
+    with pytest.raises(ValueError, match=r"deviations from its mean overflow float64"
+                       r" \(y spans about 1.7e\+308"):
+        reg.fit(X, y)
+    assert not hasattr(reg, "coef_")
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_features_whose_products_overflow_are_refused(sparse):
+    # |X| near 1e155 used to end in "LinAlgError: Eigenvalues did not
+    # converge"; 1e150 still fits.
+    X, y = _hetero_data(100, seed=23)
+    GaussianRegressor().fit(X * 1e150, y)
+    X_big = sp.csr_matrix(X * 1e155) if sparse else X * 1e155
+    peak = f"{np.abs(X).max() * 1e155:.3g}".replace("+", r"\+")
+    with pytest.raises(ValueError, match=f"X has entries up to {peak} in absolute "
+                       r"value.*overflow float64 beyond about 1\.34e\+152 "
+                       "for 100 samples"):
+        GaussianRegressor().fit(X_big, y)
+
+
+def test_string_targets_are_converted_or_refused_as_scikit_learn_does():
+    X, y = _hetero_data(50, seed=24)
+    numbers = np.array([repr(float(value)) for value in y])
+    assert_allclose(GaussianRegressor().fit(X, numbers).coef_,
+                    GaussianRegressor().fit(X, y).coef_, rtol=0)
+    words = np.array(["a", "b"] * 25)
+    with pytest.raises(ValueError, match="y must be numeric for a regressor; got "
+                       "<U1 values such as 'a', and could not convert string"):
+        GaussianRegressor().fit(X, words)
+    with pytest.raises(ValueError, match="could not convert string"):
+        GaussianRegressor().partial_fit(X, words)
+
+
+def test_target_deviations_beyond_the_variance_bound_are_refused():
+    # y_std=1e20 with targets of scale ~4 was silently capped at e^40 s_y.
+    X, y = _hetero_data(100, seed=25)
+    y = 4 * y / y.std()
+    with pytest.raises(ValueError, match=r"y_std reaches 1e\+20, 2\.5e\+19 times "
+                       r"the target's standard deviation 4; predicted standard "
+                       r"deviations are bounded by 9\.42e\+17"):
+        GaussianRegressor("kl_divergence").fit(X, y, y_std=np.full(100, 1e20))
+    # Inside the bound: fitted, the variance follows the target's.
+    reg = GaussianRegressor("kl_divergence", variance="constant").fit(
+        X, y, y_std=np.full(100, 1e17)
+    )
+    assert_allclose(reg.predict(X[:1], return_std=True)[1], 1e17, rtol=1e-12)
+
+
+# -------------------------------------------- warm_start (issue 17 defect 10)
+@pytest.mark.parametrize(
+    "params", [{}, {"loss": "squared_error"}, {"fit_intercept": False}],
+    ids=["nll", "squared-error", "no-intercept"],
+)
+def test_warm_start_reaches_the_cold_optimum_in_fewer_iterations(params):
+    rng = np.random.default_rng(41)
+    X = rng.normal(size=(2000, 5))
+    y = 1 + X[:, 0] + rng.normal(size=2000) * np.exp(0.5 * X[:, 1])
+    cold = GaussianRegressor(tol=1e-10, **params).fit(X, y)
+    warm = GaussianRegressor(tol=1e-10, warm_start=True, **params)
+    warm.fit(X[:1500], y[:1500]).fit(X, y)
+    for name in ("coef_", "intercept_", "var_coef_", "var_intercept_"):
+        assert_allclose(getattr(warm, name), getattr(cold, name), rtol=0,
+                        atol=1e-9)
+    assert warm.n_iter_ < cold.n_iter_
+    # A refit on the same data starts at the optimum: the closed-form step
+    # and no solver iteration.
+    assert warm.fit(X, y).n_iter_ == 1
+    # Without warm_start, or with another feature count, fits start cold.
+    assert clone(warm).set_params(warm_start=False).fit(X, y).n_iter_ == cold.n_iter_
+    narrow = GaussianRegressor(tol=1e-10, **params).fit(X[:, :4], y)
+    assert warm.fit(X[:, :4], y).n_iter_ == narrow.n_iter_

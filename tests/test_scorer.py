@@ -20,6 +20,7 @@ from sklearn.linear_model import (
 )
 from sklearn.metrics import check_scoring, log_loss
 from sklearn.metrics import get_scorer as sklearn_get_scorer
+from sklearn.metrics._scorer import _SCORERS as SKLEARN_SCORERS
 from sklearn.model_selection import (
     GridSearchCV,
     KFold,
@@ -680,3 +681,37 @@ def test_soft_labels_of_the_wrong_width():
     two_columns = Y_SOFT[:, :2] / Y_SOFT[:, :2].sum(axis=1, keepdims=True)
     with pytest.raises(ValueError, match="must have the same width"):
         neg_kl_divergence_scorer(clf, X_IRIS, two_columns)
+
+
+def _sample_weight_request(scorer):
+    return scorer.get_metadata_routing().score.requests.get("sample_weight")
+
+
+@pytest.mark.parametrize(
+    "lookup, name, module_scorer",
+    [
+        (sklearn_get_scorer, "neg_log_loss",
+         lambda: SKLEARN_SCORERS["neg_log_loss"]),
+        (get_scorer, "neg_kl_divergence", lambda: neg_kl_divergence_scorer),
+    ],
+    ids=["scikit-learn", "skdiv"],
+)
+def test_set_score_request_follows_scikit_learn(lookup, name, module_scorer):
+    # Issue 17 defect 10, with scikit-learn's own registry as the reference:
+    # the lookup hands out copies, so a request on one leaves the registry's
+    # object alone; the registry's object itself is an ordinary mutable
+    # scorer (set_score_request returns it, and later copies inherit it).
+    with sklearn.config_context(enable_metadata_routing=True):
+        shared = module_scorer()
+        copy = lookup(name)
+        assert copy is not shared
+        assert copy.set_score_request(sample_weight=True) is copy
+        assert _sample_weight_request(copy) is True
+        assert _sample_weight_request(shared) is None
+        assert _sample_weight_request(lookup(name)) is None
+        try:
+            assert shared.set_score_request(sample_weight=False) is shared
+            assert _sample_weight_request(lookup(name)) is False
+        finally:
+            shared.set_score_request(sample_weight=None)
+        assert _sample_weight_request(lookup(name)) is None

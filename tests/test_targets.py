@@ -2,9 +2,11 @@
 
 import inspect
 import re
+import tracemalloc
 
 import numpy as np
 import pytest
+import scipy.linalg
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import softmax
@@ -309,3 +311,63 @@ def test_y_std_and_beta_checks():
     assert_array_equal(
         check_y_std([1, 2], [0.0, 1.0], loss="kl_divergence", beta=0.0), [1.0, 2.0]
     )
+
+
+def _lstsq_reference(X, y, sw, alpha, fit_intercept):
+    """Weighted ridge (minimum-norm least squares at alpha=0) by lstsq."""
+    X = X.toarray() if sp.issparse(X) else X
+    x_mean = np.average(X, axis=0, weights=sw) if fit_intercept else 0 * X[0]
+    y_mean = np.average(y, weights=sw) if fit_intercept else 0.0
+    root_w = np.sqrt(sw)[:, None]
+    design, target = (X - x_mean) * root_w, (y - y_mean) * root_w[:, 0]
+    if alpha > 0:
+        design = np.vstack([design, np.sqrt(alpha * sw.sum()) * np.eye(X.shape[1])])
+        target = np.concatenate([target, np.zeros(X.shape[1])])
+    # Centring leaves a singular value at the rounding level (1e-14 here):
+    # lstsq's default cutoff (relative eps) keeps it and adds a large
+    # component along it; the minimum-norm solution needs a real cutoff.
+    coef = scipy.linalg.lstsq(design, target, cond=1e-12)[0]
+    return coef, y_mean - x_mean @ coef
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+@pytest.mark.parametrize("alpha", [0.0, 0.05])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_closed_form_start_on_wide_data_matches_lstsq(kind, alpha, fit_intercept):
+    # 30 x 300: the n x n kernel form (no p x p matrix), against lstsq on
+    # the augmented system; at alpha=0 both are the minimum-norm solution.
+    X, y, sw = _design(kind, 30, 300, seed=5)
+    coef, intercept = penalised_least_squares(X, y, sw, alpha, fit_intercept)
+    ref_coef, ref_intercept = _lstsq_reference(X, y, sw, alpha, fit_intercept)
+    scale = np.abs(ref_coef).max()
+    assert_allclose(coef, ref_coef, rtol=1e-10, atol=1e-10 * scale)
+    assert_allclose(intercept, ref_intercept, rtol=1e-10, atol=1e-10 * scale)
+
+
+def test_regressor_on_very_wide_data_stays_within_memory():
+    # 50 x 50,000 used to ask for a 50,000 x 50,000 identity (18.6 GiB).
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(50, 50_000))
+    y = X[:, 0] + rng.normal(size=50)
+    tracemalloc.start()
+    try:
+        constant = GaussianRegressor(variance="constant", alpha=0.01).fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * X.nbytes
+    # Sparse, 200 x 50,000: the Gram matrix would be 18.6 GiB too.
+    Xs = sp.random(200, 50_000, density=0.01, random_state=7, format="csr")
+    ys = rng.normal(size=200)
+    tracemalloc.start()
+    try:
+        coef, _ = penalised_least_squares(Xs, ys, np.ones(200), 0.01, True)
+        peak_sparse = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak_sparse < 50 * 2**20
+    sparse_ridge = Ridge(alpha=0.01 * 200, solver="sparse_cg", tol=1e-12)
+    assert_allclose(coef, sparse_ridge.fit(Xs, ys).coef_, rtol=1e-6, atol=1e-9)
+    ridge = Ridge(alpha=0.01 * 50, solver="cholesky").fit(X, y)
+    assert_allclose(constant.coef_, ridge.coef_, rtol=1e-9, atol=1e-12)
+    assert_allclose(constant.intercept_, ridge.intercept_, rtol=1e-9)

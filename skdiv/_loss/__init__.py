@@ -21,6 +21,7 @@ from ._classification import (
 )
 from ._regression import (
     LOG_VAR_LIMIT,
+    BetaNLLPotential,
     GaussianHessian,
     GaussianKL,
     GaussianNLL,
@@ -80,6 +81,7 @@ def get_objective(objective, allowed=None):
 __all__ = [
     "LOG_VAR_LIMIT",
     "OBJECTIVES",
+    "BetaNLLPotential",
     "CrossEntropy",
     "DiagonalHessian",
     "GaussianHessian",

@@ -358,3 +358,168 @@ class Stagewise(Objective):
 
     def constant_prediction(self, y_true, sample_weight=None, n_outputs=None):
         return self.objective.constant_prediction(y_true, sample_weight)
+
+
+class BetaNLLPotential(Objective):
+    r"""The function whose stationary points are the beta-NLL fits.
+
+    The beta-NLL of Seitzer et al. (ICLR 2022) weights each sample's Gaussian
+    loss :math:`\ell_i` (:class:`GaussianNLL` or :class:`GaussianKL`, through
+    its second moment :math:`m_i`: :math:`(y_i - \mu_i)^2`, plus
+    :math:`\tau_i^2` for the KL) by :math:`\operatorname{stop\_grad}
+    (\sigma_i^{2\beta})`. That weighted gradient field is, up to the factor
+    :math:`1/(1-\beta)` on its mean component, the gradient of
+
+    .. math::
+
+        \phi_i = \frac{e^{\beta\eta_i} - 1}{2\beta}
+            + \frac{m_i\, e^{-(1-\beta)\eta_i}}{2(1-\beta)}, \qquad
+        \frac{\partial \phi_i}{\partial \mu_i}
+            = \frac{\sigma_i^{2\beta}}{1-\beta}
+              \frac{\partial \ell_i}{\partial \mu_i}, \qquad
+        \frac{\partial \phi_i}{\partial \eta_i}
+            = \sigma_i^{2\beta} \frac{\partial \ell_i}{\partial \eta_i},
+
+    (:math:`0 < \beta < 1`), so the beta-NLL fits are its stationary points.
+    Unlike the weighted likelihood, :math:`\phi_i \ge -1/(2\beta)` is bounded
+    below: minimised over :math:`\eta_i` it is :math:`|y_i - \mu_i|^{2\beta}
+    / (2\beta(1-\beta))` up to a constant (the log of the NLL at
+    :math:`\beta \to 0`, least absolute deviations at :math:`\beta = 1/2`,
+    least squares at :math:`\beta = 1`). The factor :math:`1/(1-\beta)` is
+    absorbed by the change of variables :math:`\mu_i = \sqrt{1-\beta}\,
+    \mu'_i`: the raw predictions are :math:`(\mu'_i, \eta_i)`, and an L2
+    penalty :math:`\tfrac\alpha2 \lVert w' \rVert^2` on :math:`\mu'` is the
+    penalty :math:`\tfrac{\alpha}{2(1-\beta)} \lVert w \rVert^2` whose
+    stationarity condition matches the weighted one. Every term is divided
+    by ``scale`` :math:`c` (the regressor passes the weighted mean of
+    :math:`\sigma_i^{2\beta}`, the normaliser of the weighted fit).
+
+    At :math:`\beta = 1` the weighted mean gradient is the least-squares one
+    and does not involve the variance; the log-variance condition is the
+    gradient of :math:`\phi_i = (e^{\eta_i} - 1 - m_i \eta_i) / 2`, convex
+    in :math:`\eta_i`, which this objective then computes (with
+    :math:`\mu' = \mu`): it is meant for the log-variance head with the
+    mean held fixed (:class:`LogVarianceHead`).
+
+    The log-variance is clipped to the bounds of ``objective``, with zero
+    gradient in the clipped region, as in :class:`GaussianNLL`.
+
+    Parameters
+    ----------
+    objective : GaussianNLL or GaussianKL
+    beta : float in (0, 1]
+    scale : float, default=1.0
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdiv._loss import BetaNLLPotential, GaussianNLL
+    >>> potential = BetaNLLPotential(GaussianNLL(), 0.5)
+    >>> raw = np.array([[0.0, np.log(4.0)]])      # mean 0, variance 4
+    >>> # ((e^(0.5 log 4) - 1) / 0.5 + 2^2 e^(-0.5 log 4) / 0.5) / 2
+    >>> float(potential.loss(np.array([2.0]), raw)[0])
+    3.0
+    """
+
+    def __init__(self, objective, beta, scale=1.0):
+        self.objective = objective
+        self.beta = beta
+        self.scale = scale
+        self.name = objective.name
+        self.mean_factor = np.sqrt(1.0 - beta) if beta < 1 else 1.0
+
+    def __repr__(self):
+        return (f"BetaNLLPotential({self.objective!r}, {self.beta!r}, "
+                f"{self.scale!r})")
+
+    @property
+    def log_var_min(self):
+        return self.objective.log_var_min
+
+    @property
+    def log_var_max(self):
+        return self.objective.log_var_max
+
+    def n_outputs(self, n_classes=None):
+        return 2
+
+    def _parts(self, y_true, raw):
+        base = self.objective
+        mean = self.mean_factor * raw[:, 0]
+        _, log_var, inside = base._unpack(y_true, raw)
+        return mean, log_var, inside, base._second_moment(y_true, mean)
+
+    def loss_gradient(self, y_true, raw_prediction, sample_weight=None):
+        """Weighted :math:`\\phi_i / c` and its gradient in :math:`(\\mu', \\eta)`."""
+        return self._loss_gradient(y_true, raw_prediction, sample_weight)[:2]
+
+    def _loss_gradient(self, y_true, raw_prediction, sample_weight):
+        beta, k, c = self.beta, self.mean_factor, self.scale
+        mean, log_var, inside, second = self._parts(y_true, raw_prediction)
+        delta = mean - self.objective._point(y_true)
+        grad = np.empty_like(raw_prediction, dtype=np.float64)
+        if beta < 1:
+            up = np.exp(beta * log_var)
+            down = np.exp(-(1.0 - beta) * log_var)
+            loss = (np.expm1(beta * log_var) / beta
+                    + second * down / (1.0 - beta)) / (2.0 * c)
+            # d/dmu' = k * d/dmu, and k^2 / (1 - beta) = 1.
+            grad[:, 0] = delta * down / (k * c)
+            grad[:, 1] = np.where(inside, 0.5 * (up - second * down) / c, 0.0)
+        else:
+            up = np.exp(log_var)
+            loss = (np.expm1(log_var) - second * log_var) / (2.0 * c)
+            grad[:, 0] = -delta * log_var / c
+            grad[:, 1] = np.where(inside, 0.5 * (up - second) / c, 0.0)
+            down = None
+        return (weighted(loss, sample_weight), weighted(grad, sample_weight),
+                (up, down, delta, log_var), inside, second)
+
+    def loss_gradient_hessian(self, y_true, raw_prediction, sample_weight=None):
+        r"""Weighted loss, gradient and the per-sample 2x2 Hessian.
+
+        In :math:`(\mu', \eta)`, with :math:`a = e^{\beta\eta}`,
+        :math:`b = e^{-(1-\beta)\eta}`, :math:`\delta = \mu - y`:
+
+        .. math::
+
+            c\,H_i = \begin{pmatrix} b & -\sqrt{1-\beta}\,\delta b \\
+                  -\sqrt{1-\beta}\,\delta b &
+                  \tfrac12\left(\beta a + (1-\beta) m_i b\right)
+                  \end{pmatrix},
+
+        not positive definite far from the optimum (truncated CG handles
+        it); at :math:`\beta = 1` the :math:`(\eta, \eta)` entry is
+        :math:`\tfrac12 e^{\eta}`.
+        """
+        beta, k, c = self.beta, self.mean_factor, self.scale
+        loss, grad, (up, down, delta, log_var), inside, second = self._loss_gradient(
+            y_true, raw_prediction, sample_weight
+        )
+        if beta < 1:
+            h_mm = down / c
+            h_me = np.where(inside, -k * delta * down / c, 0.0)
+            h_ee = np.where(
+                inside, 0.5 * (beta * up + (1.0 - beta) * second * down) / c, 0.0
+            )
+        else:
+            h_mm = -log_var / c
+            h_me = np.where(inside, -delta / c, 0.0)
+            h_ee = np.where(inside, 0.5 * up / c, 0.0)
+        return loss, grad, GaussianHessian(
+            weighted(h_mm, sample_weight), weighted(h_me, sample_weight),
+            weighted(h_ee, sample_weight),
+        )
+
+    def inverse_link(self, raw_prediction):
+        """``(n_samples, 2)``: the mean :math:`\\mu = \\sqrt{1-\\beta}\\,\\mu'`
+        and the standard deviation."""
+        raw = np.column_stack([self.mean_factor * raw_prediction[:, 0],
+                               raw_prediction[:, 1]])
+        return self.objective.inverse_link(raw)
+
+    def constant_prediction(self, y_true, sample_weight=None, n_outputs=None):
+        """The base objective's constant prediction, mean in :math:`\\mu'`."""
+        constant = self.objective.constant_prediction(y_true, sample_weight)
+        constant[0] /= self.mean_factor
+        return constant

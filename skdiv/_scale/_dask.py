@@ -22,7 +22,7 @@ input without Dask installed gets an error naming the extra to install.
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 
-from .._gaussian import fit_joint, fit_log_variance
+from .._gaussian import fit_joint, fit_log_variance, warm_start_point
 from .._loss import get_objective
 from .._solvers import minimize
 from .._targets import (
@@ -46,6 +46,8 @@ from .._targets import (
 from .._validation import (
     check_labels_known,
     check_two_classes,
+    feature_scale_limit,
+    feature_scale_message,
     raise_for_probability_range,
     raise_for_row_sums,
     row_sum_tolerance,
@@ -118,6 +120,16 @@ def _checked_sample_weight(da, sample_weight, X):
     check_sample_weight_shape(sample_weight.shape, X.shape[0])
     sw = _aligned(da, sample_weight, X, "sample_weight").astype(np.float64)
     return sw, sample_weight_reductions(da, sw)
+
+
+def _feature_scale_check(da, X):
+    """The in-memory :func:`~skdiv._validation.check_feature_scale`, lazily."""
+    limit = feature_scale_limit(X.dtype, X.shape[0])
+    return [
+        (abs(X) > limit).any(),
+        f"X has entries above {limit:.3g} in absolute value: "
+        + feature_scale_message(X.dtype, X.shape[0]),
+    ]
 
 
 def _raise_failed(dask, weight_reductions, checks, extra=()):
@@ -194,7 +206,8 @@ def fit_classifier(estimator, X, y, sample_weight=None):
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     sw, weight_checks = _checked_sample_weight(da, sample_weight, X)
-    checks = [(~da.isfinite(X)).any(), "Input X contains NaN or infinity."]
+    checks = [(~da.isfinite(X)).any(), "Input X contains NaN or infinity.",
+              *_feature_scale_check(da, X)]
     soft = y.ndim == 2
     classes = check_unique_classes(estimator.classes)
     plain_counts = None
@@ -366,6 +379,7 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
     checks = [
         (~da.isfinite(X)).any(), "Input X contains NaN or infinity.",
         (~da.isfinite(y)).any(), "Input y contains NaN or infinity.",
+        *_feature_scale_check(da, X),
     ]
     check_y_std_presence(est.loss, y_std)
     if y_std is not None:
@@ -402,6 +416,12 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
     )
     var_coef = np.zeros_like(coef)
     n_iter = 1
+    previous = warm_start_point(est, scaling, X.shape[1])
+    if previous is not None and est.loss == "squared_error":
+        # The mean is least squares in closed form: only the head restarts.
+        var_coef, var_intercept = previous[2:]
+    elif previous is not None:
+        coef, intercept, var_coef, var_intercept = previous
 
     options = dict(
         alpha=est.alpha, solver=est.solver, max_iter=est.max_iter, tol=est.tol,
@@ -410,13 +430,14 @@ def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):
     if est.variance == "heteroscedastic":
         if est.loss == "squared_error":
             var_coef, var_intercept, n_solver = fit_log_variance(
-                X, target, sw, objective, mean, var_intercept, xp=da, **options
+                X, target, sw, objective, mean, var_intercept, xp=da,
+                coef0=var_coef, **options,
             )
         else:
             (coef, var_coef), (intercept, var_intercept), n_solver = fit_joint(
                 X, target, sw, objective,
                 np.vstack([coef, var_coef]), [intercept, var_intercept],
-                fit_intercept=est.fit_intercept, beta=est.beta, **options,
+                fit_intercept=est.fit_intercept, beta=est.beta, xp=da, **options,
             )
         n_iter += n_solver
 

@@ -184,8 +184,16 @@ def sum_blocks(func, X, arrays, args, n_terms):
 
 
 def _block_checked_moments(X, sample_weight, matrix):
-    """:func:`_block_moments` and the number of entries of ``X`` not finite."""
-    moments = _block_moments(X, sample_weight, matrix)
+    """:func:`_block_moments` and the number of entries of ``X`` not finite.
+
+    Computed before ``X`` is checked: on input the checks refuse (entries
+    not finite, or products that overflow) the moments are never used, so
+    their overflow is not reported, and an overflowed moment is NaN rather
+    than infinite (a sum of infinities of both signs would warn again).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        moments = _block_moments(X, sample_weight, matrix)
+    moments = np.where(np.isfinite(moments), moments, np.nan)
     n_bad = X.size - np.count_nonzero(np.isfinite(X))
     return np.concatenate([moments[0], [n_bad]])[None, :]
 

@@ -74,6 +74,7 @@ from .._targets import (
     probabilities,
     reweight_soft_rows,
     smooth,
+    soft_label_columns,
     target_scaling,
 )
 from .._validation import check_probability_rows, encode_labels, validate_fit_data
@@ -211,6 +212,9 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None, stream=N
     updated stream) for the estimator to store.
     """
     first = not hasattr(est, "classes_")
+    if classes is None and est.classes is None:
+        # A soft-label DataFrame names its classes, as in fit.
+        classes = soft_label_columns(y, None)
     (X, y), features = validate_fit_data(
         est, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
         multi_output=True, y_numeric=False, reset=first,

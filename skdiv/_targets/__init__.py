@@ -55,6 +55,7 @@ from ._classification import (
 )
 from ._least_squares import (
     penalised_least_squares,
+    ridge_dual,
     ridge_normal_equations,
     solve_centred_normal_equations,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "probabilities",
     "raise_for_sample_weight",
     "reweight_soft_rows",
+    "ridge_dual",
     "ridge_normal_equations",
     "sample_weight_reductions",
     "smooth",

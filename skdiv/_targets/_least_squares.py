@@ -41,6 +41,72 @@ def ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
     return coef + solve(normal_residual(coef))
 
 
+def ridge_dual(X, target, sample_weight, x_mean, alpha):
+    r"""Penalised weighted least squares for wide ``X`` (fewer rows than columns).
+
+    The same solution as :func:`ridge_normal_equations`, from the ``n x n``
+    kernel instead of the ``p x p`` Gram matrix: with :math:`Z = S^{1/2}
+    X_c` and :math:`u = S^{1/2} t`,
+
+    .. math::
+
+        w = Z^\top a, \qquad (Z Z^\top + \lambda I)\, a = u ,
+
+    :math:`\lambda = \alpha \sum_i s_i`. The kernel is factored by ``eigh``
+    (pseudo-inverse when :math:`\lambda = 0`, giving the minimum-norm
+    solution, as ``LinearRegression`` and ``scipy.linalg.lstsq``; centring
+    makes :math:`S^{1/2} 1` a null vector of the kernel, which is lifted
+    out of the way exactly). Dense ``X`` is
+    centred and weighted once (a copy of its ``n x p`` size); sparse ``X``
+    never is: the kernel is :math:`X X^\top` corrected for the centre. One
+    step of iterative refinement, with products through ``X`` itself,
+    recovers the digits that forming the kernel loses.
+    """
+    n_samples = X.shape[0]
+    root_w = np.sqrt(sample_weight)
+    penalty = alpha * sample_weight.sum()
+    if sp.issparse(X):
+        x_centre = np.asarray(X @ x_mean).ravel()
+        kernel = np.asarray((X @ X.T).toarray(), dtype=np.float64)
+        kernel -= x_centre[:, None] + x_centre[None, :] - x_mean @ x_mean
+        kernel *= root_w[:, None] * root_w[None, :]
+
+        def to_coef(a):
+            weighted_a = root_w * a
+            return np.asarray(X.T @ weighted_a).ravel() - x_mean * weighted_a.sum()
+
+        def to_rows(coef):
+            return root_w * (np.asarray(X @ coef).ravel() - x_mean @ coef)
+    else:
+        design = (X - x_mean) * root_w[:, None]
+        kernel = design @ design.T
+
+        def to_coef(a):
+            return design.T @ a
+
+        def to_rows(coef):
+            return design @ coef
+
+    kernel[np.diag_indices_from(kernel)] += penalty
+    if x_mean.any():
+        # Centring's null vector S^(1/2) 1 is known exactly: lift it to the
+        # top of the spectrum instead of leaving its rounded eigenvalue to
+        # the cutoff. Z^T and u are orthogonal to it: the solution is the same.
+        null = root_w / np.linalg.norm(root_w)
+        kernel += np.trace(kernel) * np.outer(null, null)
+    eigval, eigvec = np.linalg.eigh((kernel + kernel.T) / 2)
+    cutoff = np.finfo(np.float64).eps * n_samples * max(eigval.max(), 0.0)
+    inverse = np.where(eigval > cutoff, 1.0 / np.where(eigval > 0, eigval, 1.0), 0.0)
+
+    def solve(rhs):
+        return eigvec @ (inverse * (eigvec.T @ rhs))
+
+    rhs = root_w * target
+    dual = solve(rhs)
+    dual = dual + solve(rhs - to_rows(to_coef(dual)) - penalty * dual)
+    return to_coef(dual)
+
+
 def solve_centred_normal_equations(gram, rhs, x_mean, y_mean, sw_sum, alpha):
     r"""Penalised least squares from uncentred weighted moments.
 
@@ -69,13 +135,15 @@ def penalised_least_squares(X, y, sample_weight, alpha, fit_intercept):
 
     Minimises :math:`\frac{1}{2S}\sum_i s_i (y_i - x_i w - b)^2 +
     \frac{\alpha}{2}\lVert w \rVert^2` with :math:`S = \sum_i s_i`, i.e.
-    ``Ridge(alpha=alpha * S)``. Dense, tall ``X`` (at least four rows per
-    feature): normal equations, see :func:`ridge_normal_equations`. Other
-    dense ``X``: least squares on the augmented,
+    ``Ridge(alpha=alpha * S)``. Wide ``X`` (fewer rows than columns, dense
+    or sparse): the ``n x n`` kernel form, :func:`ridge_dual`, so that no
+    ``p x p`` matrix is ever formed. Dense, tall ``X`` (at least four rows
+    per feature): normal equations, see :func:`ridge_normal_equations`.
+    Other dense ``X``: least squares on the augmented,
     weighted, centred system (minimum-norm solution when ``alpha == 0``, as
-    ``LinearRegression``). Sparse ``X``: normal equations built with sparse
-    products, centring applied to the Gram matrix so ``X`` is never densified
-    (:func:`solve_centred_normal_equations`).
+    ``LinearRegression``). Other sparse ``X``: normal equations built with
+    sparse products, centring applied to the Gram matrix so ``X`` is never
+    densified (:func:`solve_centred_normal_equations`).
 
     Returns ``(coef, intercept)``.
     """
@@ -89,6 +157,9 @@ def penalised_least_squares(X, y, sample_weight, alpha, fit_intercept):
         y_mean = 0.0
     if n_features == 0:
         return np.zeros(0), y_mean
+    if X.shape[0] < n_features:
+        coef = ridge_dual(X, y - y_mean, sample_weight, x_mean, alpha)
+        return coef, y_mean - float(x_mean @ coef)
     if sp.issparse(X):
         weighted_x = X.multiply(sample_weight[:, None]).tocsr()
         gram = np.asarray((X.T @ weighted_x).toarray(), dtype=np.float64)

@@ -99,10 +99,38 @@ def target_scaling(y, sample_weight, *, fit_intercept, compute=None):
     def value(reduction):
         return float(reduction if compute is None else compute(reduction))
 
-    weight_sum = value(sample_weight.sum())
-    offset = value((sample_weight * y).sum()) / weight_sum if fit_intercept else 0.0
-    scale = np.sqrt(value((sample_weight * (y - offset) ** 2).sum()) / weight_sum)
+    # Targets and weights near the float64 limit must give their scale, not
+    # inf or NaN: the weights are divided by their largest value and y by a
+    # power of two near its largest (exact, so ordinary targets get the
+    # digits of the plain formulas), which bounds every sum by n.
+    weights = sample_weight / value(sample_weight.max())
+    weight_sum = value(weights.sum())
+    unit = _power_of_two(value(abs(y).max()))
+    offset = unit * value((weights * (y / unit)).sum()) / weight_sum
+    offset = offset if fit_intercept else 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        deviation = y - offset
+        peak = value(abs(deviation).max())
+    if not np.isfinite(peak) or not np.isfinite(offset):
+        raise ValueError(
+            "The target's deviations from its mean overflow float64 (y spans "
+            f"about {value(abs(y).max()):.3g} in absolute value); divide y by a "
+            "constant before fitting (the model is equivariant to its scale)."
+        )
+    if peak == 0:
+        return TargetScaling(offset, 1.0)
+    unit = _power_of_two(peak)
+    squares = value((weights * (deviation / unit) ** 2).sum())
+    scale = unit * np.sqrt(squares / weight_sum)
     return TargetScaling(offset, float(scale) if scale > 0 else 1.0)
+
+
+def _power_of_two(value):
+    """A power of two within a factor 2 below ``value`` (1 for 0).
+
+    Division by it is exact; it stays finite even for the largest float.
+    """
+    return float(np.ldexp(1.0, int(np.frexp(value)[1]) - 1)) if value > 0 else 1.0
 
 
 @dataclass(frozen=True)
@@ -142,8 +170,31 @@ def prepare_regression(y, y_std, scaling, *, min_std, xp=np):
         return PreparedRegression(
             y_tilde, GaussianNLL(log_var_min, LOG_VAR_LIMIT), scaling
         )
+    if xp is np:
+        check_y_std_scale(y_std, scaling.scale)
     target = xp.stack([y_tilde, y_std / scaling.scale], axis=1)
     return PreparedRegression(target, GaussianKL(log_var_min, LOG_VAR_LIMIT), scaling)
+
+
+def check_y_std_scale(y_std, scale):
+    r"""Refuse target deviations beyond what the log-variance bound represents.
+
+    The fitted variance of a sample is at least its target's :math:`\tau_i^2`
+    (the KL's second moment), while the predicted log-variance is clipped at
+    ``LOG_VAR_LIMIT`` in standardised units: a :math:`\tau_i` above
+    :math:`e^{\mathrm{LOG\_VAR\_LIMIT}/2}\, s_y` would be silently capped.
+    ``y_std`` (NumPy) and the target's scale :math:`s_y` in target units.
+    """
+    largest = float(np.max(y_std, initial=0.0))
+    limit = np.exp(0.5 * LOG_VAR_LIMIT) * scale
+    if largest > limit:
+        raise ValueError(
+            f"y_std reaches {largest:.3g}, {largest / scale:.3g} times the "
+            f"target's standard deviation {scale:.3g}; predicted standard "
+            f"deviations are bounded by {limit:.3g} (e^{0.5 * LOG_VAR_LIMIT:g} "
+            "times it), so these targets cannot be fitted. Rescale y and y_std "
+            "together, or clip y_std."
+        )
 
 
 def constant_log_variance(second_moment, min_std):

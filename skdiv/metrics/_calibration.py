@@ -21,6 +21,7 @@ from ._checks import (
     _check_weights,
     _is_probability_target,
     _one_hot_labels,
+    _weighted_mean,
 )
 
 __all__ = ["brier_score", "expected_calibration_error"]
@@ -272,4 +273,4 @@ def brier_score(y_true, y_proba, *, sample_weight=None, labels=None):
         y_true, y_proba, sample_weight, labels
     )
     squares = np.sum((y_proba - targets) ** 2, axis=1)
-    return float(np.average(squares, weights=weights))
+    return _weighted_mean(squares, weights)

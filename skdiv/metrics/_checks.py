@@ -26,6 +26,27 @@ _FLOAT_DTYPES = (np.float64, np.float32)
 # --------------------------------------------------------------------------
 
 
+def _normalised(sample_weight):
+    """Weights scaled to a largest value of one (None stays None)."""
+    if sample_weight is None:
+        return None
+    return sample_weight / sample_weight.max()
+
+
+def _weighted_mean(values, sample_weight):
+    """``sum(w * v) / sum(w)`` with the weights normalised first.
+
+    Normalised weights cannot overflow a sum (weights near 1e308 are
+    finite, and valid). Rows of zero weight are left out rather than
+    multiplied: ``0 * inf`` would be NaN for a row whose value overflowed.
+    """
+    if sample_weight is None:
+        return float(np.mean(values))
+    values = np.broadcast_to(values, sample_weight.shape)
+    keep = sample_weight > 0
+    return float(np.average(values[keep], weights=_normalised(sample_weight)[keep]))
+
+
 def _log_base(base):
     """Return ``ln(base)`` (1.0 for ``base=None``, i.e. nats)."""
     if base is None:

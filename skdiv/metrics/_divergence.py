@@ -27,6 +27,7 @@ from ._checks import (
     _check_weights,
     _log_base,
     _targets_and_proba,
+    _weighted_mean,
 )
 
 __all__ = ["cross_entropy", "entropy", "kl_divergence"]
@@ -124,7 +125,7 @@ def cross_entropy(y_true, y_proba, *, sample_weight=None, labels=None, base=None
         y_true, y_proba, sample_weight, labels, strict_hard=False
     )
     loss = -np.sum(xlogy(targets, y_proba), axis=1)
-    return float(np.average(loss, weights=sample_weight)) / log_base
+    return _weighted_mean(loss, sample_weight) / log_base
 
 
 def kl_divergence(y_true, y_proba, *, sample_weight=None, labels=None, base=None):
@@ -203,7 +204,7 @@ def kl_divergence(y_true, y_proba, *, sample_weight=None, labels=None, base=None
         y_true, y_proba, sample_weight, labels, strict_hard=True
     )
     divergence = np.sum(kl_div(targets, y_proba), axis=1)
-    return float(np.average(divergence, weights=sample_weight)) / log_base
+    return _weighted_mean(divergence, sample_weight) / log_base
 
 
 def entropy(y_proba, *, sample_weight=None, base=None):
@@ -265,7 +266,7 @@ def entropy(y_proba, *, sample_weight=None, base=None):
     _check_probability_rows(y_proba, "y_proba")
     sample_weight = _check_weights(sample_weight, y_proba)
     row_entropy = np.sum(entr(y_proba.astype(np.float64, copy=False)), axis=1)
-    return float(np.average(row_entropy, weights=sample_weight)) / log_base
+    return _weighted_mean(row_entropy, sample_weight) / log_base
 
 
 # --------------------------------------------------------------------------

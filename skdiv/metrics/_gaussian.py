@@ -8,7 +8,7 @@ import numpy as np
 from scipy.special import erf
 from sklearn.utils import check_array, check_consistent_length
 
-from ._checks import _check_1d, _check_std, _check_weights
+from ._checks import _check_1d, _check_std, _check_weights, _weighted_mean
 
 __all__ = ["gaussian_crps", "gaussian_kl", "gaussian_nll"]
 
@@ -81,7 +81,7 @@ def gaussian_nll(y_true, y_mean, y_std, *, sample_weight=None):
     with np.errstate(over="ignore"):
         z = (y_true - y_mean) / y_std
         nll = 0.5 * np.log(2 * np.pi) + np.log(y_std) + 0.5 * z * z
-    return float(np.average(nll, weights=sample_weight))
+    return _weighted_mean(nll, sample_weight)
 
 
 def gaussian_crps(y_true, y_mean, y_std, *, sample_weight=None):
@@ -150,7 +150,7 @@ def gaussian_crps(y_true, y_mean, y_std, *, sample_weight=None):
         z = (y_true - y_mean) / y_std
         pdf = np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
         crps = y_std * (z * erf(z / np.sqrt(2)) + 2 * pdf - 1 / np.sqrt(np.pi))
-    return float(np.average(crps, weights=sample_weight))
+    return _weighted_mean(crps, sample_weight)
 
 
 def gaussian_kl(mean_p, std_p, mean_q, std_q, *, sample_weight=None):
@@ -237,4 +237,4 @@ def gaussian_kl(mean_p, std_p, mean_q, std_q, *, sample_weight=None):
     with np.errstate(over="ignore", under="ignore"):
         z = (mean_p - mean_q) / std_q
         divergence = 0.5 * (np.expm1(2 * log_ratio) - 2 * log_ratio) + 0.5 * z * z
-    return float(np.average(divergence, weights=sample_weight))
+    return _weighted_mean(divergence, sample_weight)

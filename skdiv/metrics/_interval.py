@@ -26,6 +26,7 @@ import numbers
 import numpy as np
 from scipy.stats import norm
 
+from ._checks import _weighted_mean as _mean
 from ._gaussian import _regression_inputs
 
 __all__ = [
@@ -57,26 +58,6 @@ def _check_level(level):
             "the nominal probability of the central interval, e.g. 0.9."
         )
     return level
-
-
-def _normalised(sample_weight):
-    """Weights scaled to a largest value of one (None stays None)."""
-    if sample_weight is None:
-        return None
-    return sample_weight / sample_weight.max()
-
-
-def _mean(values, sample_weight):
-    """``sum(w * v) / sum(w)`` with the weights normalised first.
-
-    Rows of zero weight are left out rather than multiplied: ``0 * inf``
-    would be NaN for a row whose value overflowed.
-    """
-    if sample_weight is None:
-        return float(np.mean(values))
-    values = np.broadcast_to(values, sample_weight.shape)
-    keep = sample_weight > 0
-    return float(np.average(values[keep], weights=_normalised(sample_weight)[keep]))
 
 
 def _bounds(y_mean, y_std, level):

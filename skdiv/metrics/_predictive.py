@@ -9,9 +9,9 @@ sample-weight conventions of :mod:`skdiv.metrics._interval`.
 import numpy as np
 from scipy.special import logsumexp, ndtr
 
-from ._checks import _check_1d
+from ._checks import _check_1d, _normalised
 from ._gaussian import _regression_inputs
-from ._interval import _log_abs_diff, _mean, _normalised
+from ._interval import _log_abs_diff, _mean
 
 __all__ = ["mean_standardized_log_loss", "pit_calibration_error"]
 
