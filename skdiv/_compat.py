@@ -97,6 +97,21 @@ def minimize(fun, x0, *, callback, **kwargs):
         )
 
 
+def csv_float_options():
+    """Keyword arguments for :func:`pandas.read_csv` that read numbers exactly.
+
+    pandas before 3.0 converts decimal text with its own parser by default
+    (``float_precision="high"``), which is off by one unit in the last place
+    for many 17-digit numbers (such as those Python's ``repr`` writes);
+    ``"round_trip"`` uses Python's correctly rounded conversion and accepts the
+    same text (checked on pandas 1.5.3). pandas 3 converts exactly in every
+    mode and deprecates the argument from 3.1, so it is passed only before.
+    """
+    import pandas as pd
+
+    return {"float_precision": "round_trip"} if _version(pd) < (3, 1) else {}
+
+
 def scorer_parts(scorer):
     """``(score_func, response_method)`` of a scikit-learn scorer object.
 
@@ -115,6 +130,7 @@ __all__ = [
     "StrOptions",
     "_BaseScorer",
     "_fit_context",
+    "csv_float_options",
     "minimize",
     "scorer_parts",
     "validate_data",
