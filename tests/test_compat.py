@@ -6,6 +6,7 @@ the shims do the work.
 """
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -113,3 +114,16 @@ def test_csv_floats_read_exactly(tmp_path):
     # skdiv compare reads them the same way.
     data = load_csv(path, "target", None)
     np.testing.assert_array_equal(data.X[["a", "b"]].to_numpy(), values)
+
+
+def test_install_page_states_the_floors_of_pyproject():
+    tomllib = pytest.importorskip("tomllib")
+    root = Path(__file__).resolve().parent.parent
+    with open(root / "pyproject.toml", "rb") as stream:
+        project = tomllib.load(stream)["project"]
+    page = " ".join((root / "docs" / "install.rst").read_text().split()).lower()
+    python = project["requires-python"].removeprefix(">=")
+    assert f"python {python} or later" in page
+    for dependency in project["dependencies"]:
+        name, floor = dependency.split(">=")
+        assert f"{name.lower()} {floor}" in page, dependency
