@@ -1,4 +1,4 @@
-"""Every private scikit-learn name skdiv relies on, imported in one place.
+"""Private scikit-learn names and dependency version differences, in one place.
 
 scikit-learn gives no stability promise for names that start with an
 underscore (or live in modules that do). skdiv imports each of them here and
