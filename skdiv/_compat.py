@@ -1,4 +1,4 @@
-"""Every private scikit-learn name skdiv relies on, imported in one place.
+"""Private scikit-learn names and dependency version differences, in one place.
 
 scikit-learn gives no stability promise for names that start with an
 underscore (or live in modules that do). skdiv imports each of them here and
@@ -9,8 +9,15 @@ tested by the second environment of ``.ci/run``) and the newest (1.9).
 The pattern is imbalanced-learn's ``imblearn/utils/_sklearn_compat.py``.
 
 Public names that only exist from a given version on (``validate_data``,
-``ensure_all_finite``) are listed too, since they set the floor.
+``ensure_all_finite``) are listed too, since they set the floor. So are the
+few places where an older NumPy, SciPy or pandas that ``pyproject.toml``
+still allows behaves differently (checked on its floors, NumPy 1.23.5, SciPy
+1.9.3 and pandas 1.5.3, in the second environment of ``.ci/run``).
 """
+
+import numpy as np
+import scipy
+import scipy.optimize
 
 # ``fit`` and ``partial_fit`` decorator: validates ``_parameter_constraints``
 # and sets ``skip_parameter_validation`` for nested estimators.
@@ -37,6 +44,74 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 
+def _version(module):
+    """``(major, minor)`` of a module's ``__version__``."""
+    return tuple(int(part) for part in module.__version__.split(".")[:2])
+
+
+# SciPy 1.11 passes ``minimize``'s callback an ``OptimizeResult`` when its
+# parameter is named ``intermediate_result``, and ends the minimisation when
+# the callback raises ``StopIteration``; before, the callback gets the
+# iterate ``xk`` and a ``StopIteration`` escapes from ``minimize``.
+_SCIPY_CALLBACK_RESULT = _version(scipy) >= (1, 11)
+
+
+class _CallbackStop(Exception):
+    """A callback's ``StopIteration``, carried out of SciPy < 1.11."""
+
+
+def minimize(fun, x0, *, callback, **kwargs):
+    """:func:`scipy.optimize.minimize` with SciPy 1.11's callback protocol.
+
+    ``callback(intermediate_result)`` is called after each iteration with an
+    :class:`~scipy.optimize.OptimizeResult` whose ``x`` is the iterate, and
+    may raise ``StopIteration`` to end the minimisation, which then returns
+    that iterate. On SciPy >= 1.11 this is ``minimize`` itself. On older
+    SciPy the callback's result holds ``x`` and ``nit`` only, and the
+    returned result ``x``, ``nit``, ``success=False`` and the message SciPy
+    1.11 gives (``"`callback` raised `StopIteration`."``).
+    """
+    if _SCIPY_CALLBACK_RESULT:
+        return scipy.optimize.minimize(fun, x0, callback=callback, **kwargs)
+    seen = {"nit": 0, "x": None}
+
+    def xk_callback(xk):
+        seen["nit"] += 1
+        seen["x"] = np.array(xk, dtype=np.float64)
+        try:
+            callback(scipy.optimize.OptimizeResult(x=seen["x"], nit=seen["nit"]))
+        except StopIteration:
+            # Carried as skdiv's own exception, so that only the callback's
+            # stop is caught below, never a StopIteration from ``fun``.
+            raise _CallbackStop from None
+
+    try:
+        return scipy.optimize.minimize(fun, x0, callback=xk_callback, **kwargs)
+    except _CallbackStop:
+        return scipy.optimize.OptimizeResult(
+            x=seen["x"],
+            nit=seen["nit"],
+            success=False,
+            status=99,
+            message="`callback` raised `StopIteration`.",
+        )
+
+
+def csv_float_options():
+    """Keyword arguments for :func:`pandas.read_csv` that read numbers exactly.
+
+    pandas before 3.0 converts decimal text with its own parser by default
+    (``float_precision="high"``), which is off by one unit in the last place
+    for many 17-digit numbers (such as those Python's ``repr`` writes);
+    ``"round_trip"`` uses Python's correctly rounded conversion and accepts the
+    same text (checked on pandas 1.5.3). pandas 3 converts exactly in every
+    mode and deprecates the argument from 3.1, so it is passed only before.
+    """
+    import pandas as pd
+
+    return {"float_precision": "round_trip"} if _version(pd) < (3, 1) else {}
+
+
 def scorer_parts(scorer):
     """``(score_func, response_method)`` of a scikit-learn scorer object.
 
@@ -55,6 +130,8 @@ __all__ = [
     "StrOptions",
     "_BaseScorer",
     "_fit_context",
+    "csv_float_options",
+    "minimize",
     "scorer_parts",
     "validate_data",
 ]

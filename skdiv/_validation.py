@@ -109,7 +109,15 @@ def encode_labels(y, classes):
 
 def check_labels_known(labels, classes):
     """Raise a ValueError naming the ``labels`` missing from ``classes``."""
-    missing = np.setdiff1d(labels, classes)
+    labels, classes = np.asarray(labels), np.asarray(classes)
+    if (labels.dtype.kind in "US") != (classes.dtype.kind in "US") and "O" not in (
+        labels.dtype.kind + classes.dtype.kind
+    ):
+        # Text against numbers: none is known. Said directly, since NumPy
+        # < 1.25 compares such arrays with a FutureWarning, not elementwise.
+        missing = np.unique(labels)
+    else:
+        missing = np.setdiff1d(labels, classes)
     if missing.size:
         raise ValueError(
             f"y contains labels {missing.tolist()} that are not in "

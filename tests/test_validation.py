@@ -1,11 +1,14 @@
 """Shared validation (skdiv._validation): probability rows, transactional fits."""
 
+import re
+
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
 from skdiv import DivergenceClassifier
 from skdiv._validation import (
+    check_labels_known,
     check_probability_rows,
     row_sum_tolerance,
     store_fitted,
@@ -52,3 +55,22 @@ def test_validate_fit_data_leaves_the_estimator_alone():
     assert features["feature_names_in_"] is None and hasattr(clf, "feature_names_in_")
     store_fitted(clf, features)
     assert not hasattr(clf, "feature_names_in_") and clf.n_features_in_ == 3
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    "labels, classes, missing",
+    [
+        (["b", "a", "b"], [0, 1, 2], "['a', 'b']"),
+        ([2, 0, 1], ["0", "1", "2"], "[0, 1, 2]"),
+        ([0, 3, 1, 3], [0, 1, 2], "[3]"),
+        (["a", "z"], ["a", "b"], "['z']"),
+        (np.array(["x", "a"], dtype=object), ["a", "b"], "['x']"),
+    ],
+)
+def test_unknown_labels_are_named_without_numpy_warnings(labels, classes, missing):
+    # Text against numbers included: NumPy < 1.25 compares those arrays with
+    # a FutureWarning instead of elementwise.
+    with pytest.raises(ValueError, match=rf"labels {re.escape(missing)} that are"):
+        check_labels_known(np.asarray(labels), np.asarray(classes))
+    check_labels_known(np.asarray(labels), np.unique(labels))

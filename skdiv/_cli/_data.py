@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._compat import csv_float_options
 from ._common import UsageError
 
 # An integer target with at most this many distinct values is a class label.
@@ -123,6 +124,7 @@ def _read(path, sep, header):
             frame = pd.read_csv(
                 path, sep=sep, header=0, names=names, encoding="utf-8-sig",
                 na_values=_EXTRA_MISSING, skipinitialspace=True,
+                **csv_float_options(),
             )
         # The parser types the file in chunks: a column that is numeric in
         # one chunk and text in another comes back as a mix of floats and

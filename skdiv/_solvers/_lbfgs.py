@@ -3,9 +3,9 @@
 import warnings
 
 import numpy as np
-import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
+from .._compat import minimize
 from ._common import max_abs, warn_not_converged
 
 
@@ -63,7 +63,7 @@ def lbfgs(fun, x0, *, max_iter=1000, tol=1e-4, verbose=0, gradient_norm=None):
     if gradient_norm(grad0) <= tol:
         return last["x"], 0
 
-    result = scipy.optimize.minimize(
+    result = minimize(
         wrapped,
         last["x"],
         method="L-BFGS-B",

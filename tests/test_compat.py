@@ -1,0 +1,129 @@
+"""skdiv._compat: the same behaviour on the oldest and the newest dependencies.
+
+Both environments of ``.ci/run`` run these: the newest NumPy, SciPy and
+pandas, and the floors of ``pyproject.toml`` (SciPy 1.9, pandas 1.5), where
+the shims do the work.
+"""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.optimize
+
+from skdiv._cli._data import load_csv
+from skdiv._compat import csv_float_options, minimize
+
+
+def _quadratic():
+    """An ill-conditioned convex quadratic, ``(value, gradient)``."""
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((8, 8))
+    H = A @ A.T + np.diag(np.geomspace(1e-2, 1e2, 8))
+    b = rng.standard_normal(8)
+
+    def fun(x):
+        return 0.5 * x @ H @ x - b @ x, H @ x - b
+
+    return fun
+
+
+@pytest.mark.parametrize("n_stop", [1, 3, 7])
+def test_minimize_callback_stop_returns_that_iterate(n_stop):
+    fun = _quadratic()
+    x0 = np.ones(8)
+    seen = []
+
+    def callback(intermediate_result):
+        seen.append(intermediate_result.x.copy())
+        if len(seen) == n_stop:
+            raise StopIteration
+
+    result = minimize(
+        fun,
+        x0,
+        method="L-BFGS-B",
+        jac=True,
+        callback=callback,
+        options={"maxiter": 100, "gtol": 0.0, "ftol": 0.0},
+    )
+    assert len(seen) == n_stop
+    assert not result.success
+    assert result.message == "`callback` raised `StopIteration`."
+    np.testing.assert_array_equal(result.x, seen[-1])
+    # The same iterates as SciPy's own run cut at that many iterations.
+    reference = scipy.optimize.minimize(
+        fun,
+        x0,
+        method="L-BFGS-B",
+        jac=True,
+        options={"maxiter": n_stop, "gtol": 0.0, "ftol": 0.0},
+    )
+    assert reference.nit == n_stop
+    np.testing.assert_array_equal(result.x, reference.x)
+
+
+def test_minimize_without_stop_is_scipys_run():
+    fun = _quadratic()
+    x0 = np.ones(8)
+    seen = []
+    result = minimize(
+        fun,
+        x0,
+        method="L-BFGS-B",
+        jac=True,
+        callback=lambda intermediate_result: seen.append(intermediate_result.x),
+        options={"maxiter": 200},
+    )
+    reference = scipy.optimize.minimize(
+        fun, x0, method="L-BFGS-B", jac=True, options={"maxiter": 200}
+    )
+    assert result.success
+    assert len(seen) == reference.nit == result.nit
+    np.testing.assert_array_equal(result.x, reference.x)
+    np.testing.assert_array_equal(seen[-1], reference.x)
+
+
+def test_minimize_lets_other_errors_through():
+    def fun(x):
+        raise StopIteration("from fun, not from the callback")
+
+    with pytest.raises(StopIteration, match="from fun"):
+        minimize(fun, np.ones(2), method="L-BFGS-B", jac=True, callback=print)
+
+
+def _write_floats(path, values):
+    with open(path, "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["a", "b", "target"])
+        writer.writerows(
+            (*row, label) for row, label in zip(values, "xyz" * 200, strict=True)
+        )
+
+
+def test_csv_floats_read_exactly(tmp_path):
+    # 17 significant digits over many magnitudes, as Python's repr writes them.
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((600, 2)) * 10.0 ** rng.integers(-12, 12, (600, 2))
+    path = tmp_path / "floats.csv"
+    _write_floats(path, values)
+    frame = pd.read_csv(path, **csv_float_options())
+    np.testing.assert_array_equal(frame[["a", "b"]].to_numpy(), values)
+    # skdiv compare reads them the same way.
+    data = load_csv(path, "target", None)
+    np.testing.assert_array_equal(data.X[["a", "b"]].to_numpy(), values)
+
+
+def test_install_page_states_the_floors_of_pyproject():
+    tomllib = pytest.importorskip("tomllib")
+    root = Path(__file__).resolve().parent.parent
+    with open(root / "pyproject.toml", "rb") as stream:
+        project = tomllib.load(stream)["project"]
+    page = " ".join((root / "docs" / "install.rst").read_text().split()).lower()
+    python = project["requires-python"].removeprefix(">=")
+    assert f"python {python} or later" in page
+    for dependency in project["dependencies"]:
+        name, floor = dependency.split(">=")
+        assert f"{name.lower()} {floor}" in page, dependency
