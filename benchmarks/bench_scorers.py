@@ -30,8 +30,8 @@ a JSON record in ``benchmarks/results/``.
 
 Run (from the repository root)::
 
-    PYTHONPATH=. python benchmarks/bench_scorers.py --quick   # about 15 s
-    PYTHONPATH=. python benchmarks/bench_scorers.py           # about 1 minute
+    PYTHONPATH=. python benchmarks/bench_scorers.py --quick   # 3 rounds, a few seconds
+    PYTHONPATH=. python benchmarks/bench_scorers.py           # 15 rounds, about 10 s
 """
 
 import argparse

@@ -53,8 +53,8 @@ a JSON record in ``benchmarks/results/``.
 
 Run (from the repository root)::
 
-    PYTHONPATH=. python benchmarks/bench_small.py --quick   # about 20 s
-    PYTHONPATH=. python benchmarks/bench_small.py           # 1-3 minutes
+    PYTHONPATH=. python benchmarks/bench_small.py --quick   # 5 rounds, 30-60 s
+    PYTHONPATH=. python benchmarks/bench_small.py           # 15 rounds, 1.5-4 minutes
 """
 
 import argparse
