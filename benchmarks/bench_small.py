@@ -406,7 +406,7 @@ def verdicts(rows, classification, regression, record):
     )
     for threads in THREADS:
         for label in ("skdiv", "skdiv alpha=1/n"):
-            failures, worst = [], 0.0
+            failures, disturbed, worst = [], [], 0.0
             for name in classification:
                 row = find(rows, dataset=name, threads=threads, model=label)
                 peer = find(
@@ -418,15 +418,28 @@ def verdicts(rows, classification, regression, record):
                     failures.append(
                         f"{name} {row['ratio']:.2f}{'' if closer else ' (not closer)'}"
                     )
+                # At one thread the CPU time is the work done; a wall ratio on
+                # the other side of 1 means a fit was descheduled.
+                if threads == "1" and (row["ratio"] < 1) != (row["cpu_ratio"] < 1):
+                    disturbed.append(
+                        f"{name} wall {row['ratio']:.2f}, cpu {row['cpu_ratio']:.2f}"
+                    )
             add_verdict(
                 record,
                 f"{label} vs LogisticRegression(), threads {threads}",
                 not failures,
                 f"worst ratio {worst:.3g}"
-                + (f"; failing: {', '.join(failures)}" if failures else ""),
+                + (f"; failing: {', '.join(failures)}" if failures else "")
+                + (
+                    f"; wall and CPU ratios disagree (disturbed, re-run): "
+                    f"{', '.join(disturbed)}"
+                    if disturbed
+                    else ""
+                ),
                 worst_ratio=worst,
                 threads=threads,
                 model=label,
+                disturbed=disturbed,
             )
     for threads in THREADS:
         for peer in ("LinearRegression", "BayesianRidge"):
