@@ -22,7 +22,7 @@ from ._adapter import EmpiricalRisk
 from ._compat import DocLinkMixin, Interval, StrOptions
 from ._model import MLPModel, glorot_uniform
 from ._solvers import adam, minimize
-from ._solvers._threads import blas_threads
+from ._threads import blas_threads
 
 # Newton-CG iterations that may finish an L-BFGS fit stalled by rounding.
 _POLISH_MAX_ITER = 50
@@ -269,7 +269,7 @@ class BaseMLP(DocLinkMixin, BaseEstimator):
             state = None
         best_loss = getattr(self, "best_loss_", None) if continuing else None
         # BLAS threads as for the other solvers, by the work of a mini-batch's
-        # product (skdiv._solvers._threads).
+        # product (skdiv._threads).
         with blas_threads(batch_size * model.n_params):
             result = adam(
                 batch_fun, params0, n_train, batch_size=batch_size,

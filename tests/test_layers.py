@@ -14,7 +14,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "skdiv"
 # Lowest first. A module may import modules of its own layer or of a lower one.
 LAYERS = [
     ("utilities", [
-        "skdiv._compat", "skdiv._validation", "skdiv._version", "skdiv._weights",
+        "skdiv._compat", "skdiv._threads", "skdiv._validation", "skdiv._version",
+        "skdiv._weights",
     ]),
     ("objectives", ["skdiv._loss"]),
     ("metrics", ["skdiv.metrics", "skdiv.model_selection"]),

@@ -246,7 +246,7 @@ def test_blas_limit_nests_across_interleaved_solves():
     # it and restores nothing, so the user's setting is back after both.
     from threadpoolctl import threadpool_limits
 
-    from skdiv._solvers._threads import single_blas_thread
+    from skdiv._threads import single_blas_thread
 
     if not _blas_threads():
         pytest.skip("no BLAS thread pool found")
@@ -311,7 +311,7 @@ def test_solves_overlapping_in_threads_leave_the_thread_pools_as_they_were():
 
 
 def test_thread_budget_follows_size_user_limit_and_free_cores():
-    from skdiv._solvers._threads import WORK_PER_THREAD, thread_budget
+    from skdiv._threads import WORK_PER_THREAD, thread_budget
 
     small, large = WORK_PER_THREAD / 2, 100 * WORK_PER_THREAD
     assert thread_budget(small, current=8, free=8) == 1
@@ -326,7 +326,7 @@ def test_thread_budget_follows_size_user_limit_and_free_cores():
 def test_blas_threads_obey_the_users_limits(monkeypatch):
     from threadpoolctl import threadpool_limits
 
-    import skdiv._solvers._threads as threads
+    import skdiv._threads as threads
 
     if not _blas_threads():
         pytest.skip("no BLAS thread pool found")

@@ -188,3 +188,21 @@ class HessianRows:
             np.maximum(square, 0.0, out=square)
         square *= data_scale
         return square, constant
+
+
+class CentredRowsHessian:
+    """Products on rows stored as :math:`x_i - c` (whitened float32 rows).
+
+    :math:`x W^\\top + b = (x - c) W^\\top + (b + W c)`, and the coefficient
+    part of a product comes back as :math:`\\sum_i g_i (x_i - c)`.
+    """
+
+    def __init__(self, centred, centre):
+        self.centred, self.centre = centred, centre
+
+    def matvec(self, v_coef, v_intercept):
+        h_coef, h_intercept = self.centred.matvec(
+            v_coef, v_intercept + v_coef @ self.centre
+        )
+        h_coef += np.outer(h_intercept, self.centre)
+        return h_coef, h_intercept

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._loss import SumZero, sum_zero_basis
+from .._threads import blas_threads
 from ._base import HessianOperator, Model
 from ._coordinates import choose_change_of_variables, feature_moments
 from ._dense import (
@@ -26,7 +27,12 @@ from ._dense import (
     solver_rows,
     to_solver,
 )
-from ._hessian_rows import SUBSAMPLED_FORCING_FLOOR, HessianRows, auto_stride
+from ._hessian_rows import (
+    SUBSAMPLED_FORCING_FLOOR,
+    CentredRowsHessian,
+    HessianRows,
+    auto_stride,
+)
 from ._kernels import (
     RowsHessian,
     back,
@@ -36,24 +42,6 @@ from ._kernels import (
     row_blocks,
 )
 from ._kernels import raw_prediction as _raw
-
-
-class _CentredRowsHessian:
-    """Products on rows stored as :math:`x_i - c` (whitened float32 rows).
-
-    :math:`x W^\\top + b = (x - c) W^\\top + (b + W c)`, and the coefficient
-    part of a product comes back as :math:`\\sum_i g_i (x_i - c)`.
-    """
-
-    def __init__(self, centred, centre):
-        self.centred, self.centre = centred, centre
-
-    def matvec(self, v_coef, v_intercept):
-        h_coef, h_intercept = self.centred.matvec(
-            v_coef, v_intercept + v_coef @ self.centre
-        )
-        h_coef += np.outer(h_intercept, self.centre)
-        return h_coef, h_intercept
 
 
 class LinearModel(Model):
@@ -140,9 +128,14 @@ choose_change_of_variables`); a tuple is another model's
             if self._in_memory:
                 hessian_stride = auto_stride(X.shape[0], self.n_params, sample_weight)
         self.hessian_stride = hessian_stride
-        self.coordinates = choose_change_of_variables(
-            precondition, self.n_features, fit_intercept, alpha, self._feature_moments
-        )
+        # The moments' product (n d^2) and the covariance's eigendecomposition
+        # (d^3) run on BLAS threads as the solve's products would.
+        work = X.shape[0] * self.n_features**2 if isinstance(X, np.ndarray) else 0
+        with blas_threads(work):
+            self.coordinates = choose_change_of_variables(
+                precondition, self.n_features, fit_intercept, alpha,
+                self._feature_moments,
+            )
         self.hessian_rows = HessianRows(
             X, sample_weight, self.coordinates, hessian_stride, hessian_precision,
             in_memory=self._in_memory,
@@ -383,7 +376,7 @@ choose_change_of_variables`); a tuple is another model's
         centred = hessian_terms(
             objective, coef, intercept + coef @ rows.centre, rows.X, y_rows, sw_rows
         )
-        return (*terms, _CentredRowsHessian(centred, rows.centre))
+        return (*terms, CentredRowsHessian(centred, rows.centre))
 
     def loss_gradient_sums(self, objective, y, sample_weight, params):
         """Weighted loss sum and its gradient in the solver parameters."""

@@ -22,10 +22,10 @@ caller passes ``gradient_norm``, which maps a solver-space gradient to that
 number.
 """
 
+from .._threads import blas_threads
 from ._adam import AdamResult, AdamState, adam
 from ._lbfgs import lbfgs
 from ._newton import newton_cg, truncated_cg
-from ._threads import blas_threads
 
 SOLVERS = {"lbfgs": lbfgs, "newton-cg": newton_cg}
 
@@ -64,7 +64,7 @@ def minimize(problem, x0, *, solver="auto", max_iter=1000, tol=1e-4, verbose=0):
     options = dict(max_iter=max_iter, tol=tol, verbose=verbose,
                    gradient_norm=problem.gradient_norm)
     # As many BLAS threads as help products of this size, within the user's
-    # limits and the free cores (skdiv._solvers._threads).
+    # limits and the free cores (skdiv._threads).
     with blas_threads(getattr(problem, "product_work", 0)):
         if solver == "lbfgs":
             return lbfgs(problem.loss_gradient, x0, **options)

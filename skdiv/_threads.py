@@ -61,9 +61,12 @@ def _controller():
 
 
 def _blas_setting(controller):
-    """The BLAS pools' current number of threads (the largest), or None."""
+    """The BLAS pools' current number of threads (the smallest), or None.
+
+    The smallest: a limit is applied to every pool, and must raise none.
+    """
     pools = controller.select(user_api="blas").lib_controllers
-    return max((pool.num_threads for pool in pools), default=None)
+    return min((pool.num_threads for pool in pools), default=None)
 
 
 def free_cores():
@@ -108,9 +111,12 @@ def limit_blas_threads(n_threads):
     with _lock:
         owner = _state["limiter"] is None
         if owner:
-            limiter = _controller().limit(limits=n_threads, user_api="blas")
+            controller = _controller()
+            # Read before limiting (threadpoolctl's get_original_num_threads
+            # warns when the pools differ).
+            _state["original"] = _blas_setting(controller)
+            limiter = controller.limit(limits=n_threads, user_api="blas")
             _state["limiter"], _state["limit"] = limiter, n_threads
-            _state["original"] = limiter.get_original_num_threads()["blas"]
         elif n_threads < _state["limit"]:
             # A joining solve wants fewer: lower, never raise, the limit (the
             # owner restores the original setting).
