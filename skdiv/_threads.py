@@ -42,13 +42,13 @@ from contextlib import contextmanager
 
 from threadpoolctl import ThreadpoolController
 
-# Multiply-adds per product per thread: below this a product runs on one
-# thread (a dense 20,000 x 50 product with 5 outputs is 5e6).
+# Multiply-adds per product per thread: a product below twice this runs on
+# one thread (a dense 20,000 x 50 product with 5 outputs is 5e6).
 WORK_PER_THREAD = 4e6
 
 _lock = threading.Lock()
-_state = {"depth": 0, "limiter": None, "limit": None, "original": None,
-          "controller": None, "n_modules": -1}
+_state = {"limiter": None, "limit": None, "original": None, "controller": None,
+          "n_modules": -1}
 
 
 def _controller():
@@ -122,12 +122,10 @@ def limit_blas_threads(n_threads):
             # owner restores the original setting).
             _controller().limit(limits=n_threads, user_api="blas")
             _state["limit"] = n_threads
-        _state["depth"] += 1
     try:
         yield
     finally:
         with _lock:
-            _state["depth"] -= 1
             if owner:
                 _state["limiter"].restore_original_limits()
                 _state["limiter"] = _state["limit"] = _state["original"] = None
@@ -153,8 +151,7 @@ def blas_threads(work):
     with _lock:
         limited = _state["limiter"] is not None
         # While another solve holds a limit, the setting to budget from is
-        # the one it found, and this solve joins the limit (so that the last
-        # one out restores it).
+        # the one its owner found, and this solve joins the limit.
         current = _state["original"] if limited else _blas_setting(_controller())
     n_threads = thread_budget(work, current)
     if not limited and (current is None or n_threads >= current):

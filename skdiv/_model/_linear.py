@@ -426,8 +426,7 @@ choose_change_of_variables`); a tuple is another model's
             # Formed already (the Dask model's, summed over row blocks).
             dense = lambda: to_solver(  # noqa: E731
                 rows_hessian.matrix, self.coordinates, self._blocks,
-                self.fit_intercept,
-                layout(self._blocks, self.n_features, self.fit_intercept),
+                self.fit_intercept, self._layout(),
             )
         rows = self.hessian_rows
         operator = HessianOperator(
@@ -443,13 +442,18 @@ choose_change_of_variables`); a tuple is another model's
         if self._dense_rows is None:
             # Once per fit: the coordinates are fixed.
             self._dense_rows = solver_rows(self.X, self.coordinates, self.fit_intercept)
-            self._dense_index = layout(self._blocks, self.n_features,
-                                       self.fit_intercept)
         shape = (self.X.shape[0],) if self._blocks == 1 else (
             self.X.shape[0], self._blocks)
         return dense_hessian(
-            self._dense_rows, raw_hessian.sample_blocks(shape), self._dense_index
+            self._dense_rows, raw_hessian.sample_blocks(shape), self._layout()
         )
+
+    def _layout(self):
+        """:func:`layout` of the parameters (fixed: built once)."""
+        if getattr(self, "_dense_index", None) is None:
+            self._dense_index = layout(self._blocks, self.n_features,
+                                       self.fit_intercept)
+        return self._dense_index
 
     def penalty_dense(self):
         """The penalty's Hessian as a matrix: :math:`M^2` on each coefficient block."""
