@@ -3,6 +3,7 @@
 import inspect
 import re
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -371,3 +372,44 @@ def test_regressor_on_very_wide_data_stays_within_memory():
     ridge = Ridge(alpha=0.01 * 50, solver="cholesky").fit(X, y)
     assert_allclose(constant.coef_, ridge.coef_, rtol=1e-9, atol=1e-12)
     assert_allclose(constant.intercept_, ridge.intercept_, rtol=1e-9)
+
+
+# ------------------------------------------------------------ label vectors
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([0, 2, 1, 2]),
+        np.array([3, 3, 7], dtype=np.uint8),
+        np.array([True, False, True]),
+        np.array([0.0, 1.0, 1.0, -2.0]),
+        np.array(["a", "b", "a"]),
+        np.array([[0], [1], [1]]),
+    ],
+)
+def test_label_vector_is_what_scikit_learn_checks_give(y):
+    # The fast path for numeric vectors returns what scikit-learn's
+    # column_or_1d + check_classification_targets return.
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import column_or_1d
+
+    from skdiv._targets._classification import check_label_vector
+
+    expected = column_or_1d(y)
+    check_classification_targets(expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the column vector's conversion warning
+        got = check_label_vector(y)
+    assert got.dtype == expected.dtype
+    assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("y", [np.array([0.0, 0.5, 1.0]), np.array([2.5, 1.0])])
+def test_label_vector_refuses_continuous_values_as_scikit_learn_does(y):
+    from sklearn.utils.multiclass import check_classification_targets
+
+    from skdiv._targets._classification import check_label_vector
+
+    with pytest.raises(ValueError) as expected:
+        check_classification_targets(y)
+    with pytest.raises(ValueError, match=re.escape(str(expected.value))):
+        check_label_vector(y)

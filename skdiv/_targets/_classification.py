@@ -38,6 +38,27 @@ def soft_label_columns(y, classes):
     return classes
 
 
+def check_label_vector(y):
+    """``y`` as a 1-D array of class labels, as scikit-learn checks them.
+
+    Integer, boolean and integral float vectors, the common case after
+    :func:`~skdiv._validation.validate_fit_data`, are binary or multiclass
+    targets by construction: they skip scikit-learn's
+    :func:`~sklearn.utils.multiclass.check_classification_targets`, whose
+    array checks cost more than a small fit's Newton step. Anything else
+    (columns, strings, objects, continuous values) goes through
+    scikit-learn's checks and errors.
+    """
+    if isinstance(y, np.ndarray) and y.ndim == 1 and y.size:
+        if y.dtype.kind in "biu":
+            return y
+        if y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all():
+            return y
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    return y
+
+
 def encode_classes(y, classes=None):
     """Integer codes of hard labels, or soft labels as probability rows.
 
@@ -69,8 +90,7 @@ def encode_classes(y, classes=None):
             )
         check_probability_rows(y, name="soft-label y")
         return y, classes
-    y = column_or_1d(y, warn=True)
-    check_classification_targets(y)
+    y = check_label_vector(y)
     if classes is None:
         classes, codes = np.unique(y, return_inverse=True)
     else:
