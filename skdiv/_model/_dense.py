@@ -96,6 +96,57 @@ def dense_hessian(rows, blocks, index):
     return full.ravel().take(index).reshape(k * width, k * width)
 
 
+# Rows' pairwise products are kept (:class:`PairedRows`) up to this many
+# entries (16 MB).
+MAX_PAIRED_ENTRIES = 1 << 21
+
+
+class PairedRows:
+    r"""The rows' pairwise products, to form a Hessian with one product.
+
+    Entry :math:`(a j, b l)` of :math:`\sum_i H_i \otimes r_i r_i^\top` is
+    :math:`\sum_i h_{iab}\, r_{ij} r_{il}`: the products :math:`r_{ij}
+    r_{il}` (``j <= l``, ``n x D (D + 1) / 2``, fixed for a fit) times the
+    blocks' upper triangles (``n x k (k + 1) / 2``), gathered into the
+    parameters' layout. One matrix product and one gather per Hessian,
+    where :func:`dense_hessian` makes ``k (k + 1) / 2`` products and their
+    temporaries: on small problems the calls, not the arithmetic, are the
+    cost.
+    """
+
+    def __init__(self, rows, n_blocks, index):
+        width = rows.shape[1]
+        first, second = np.triu_indices(width)
+        self.products = rows[:, first] * rows[:, second]
+        self._blocks = np.triu_indices(n_blocks)
+        self._size = n_blocks * width
+        self._gather = _pair_gather(n_blocks, width)[index]
+
+    @staticmethod
+    def affordable(n_samples, width):
+        return n_samples * width * (width + 1) // 2 <= MAX_PAIRED_ENTRIES
+
+    def hessian(self, blocks):
+        """The Hessian for ``blocks`` (``(n, k, k)``), in the parameters' layout."""
+        sums = self.products.T @ blocks[:, self._blocks[0], self._blocks[1]]
+        return sums.ravel().take(self._gather).reshape(self._size, self._size)
+
+
+def _pair_gather(k, width):
+    """Flat index into ``(row pair, block pair)`` sums of every ``(a, j, b, l)``."""
+    def pair_index(m):
+        # Position of (min, max) in np.triu_indices(m)'s order.
+        first, second = np.meshgrid(np.arange(m), np.arange(m), indexing="ij")
+        low, high = np.minimum(first, second), np.maximum(first, second)
+        return low * m - low * (low - 1) // 2 + (high - low)
+
+    rows = pair_index(width)  # (j, l)
+    blocks = pair_index(k)  # (a, b)
+    n_block_pairs = k * (k + 1) // 2
+    gather = rows[None, :, None, :] * n_block_pairs + blocks[:, None, :, None]
+    return gather.ravel()
+
+
 def penalty_dense(coordinates, n_blocks, fit_intercept):
     r"""The Hessian of :math:`\tfrac12 \lVert W' M \rVert_F^2`: :math:`M^2` per block.
 

@@ -19,6 +19,7 @@ from ._base import HessianOperator, Model
 from ._coordinates import choose_change_of_variables, feature_moments
 from ._dense import (
     FormedHessian,
+    PairedRows,
     dense_affordable,
     dense_hessian,
     layout,
@@ -442,11 +443,15 @@ choose_change_of_variables`); a tuple is another model's
         if self._dense_rows is None:
             # Once per fit: the coordinates are fixed.
             self._dense_rows = solver_rows(self.X, self.coordinates, self.fit_intercept)
+            if self._blocks > 1 and PairedRows.affordable(*self._dense_rows.shape):
+                self._dense_rows = PairedRows(self._dense_rows, self._blocks,
+                                              self._layout())
         shape = (self.X.shape[0],) if self._blocks == 1 else (
             self.X.shape[0], self._blocks)
-        return dense_hessian(
-            self._dense_rows, raw_hessian.sample_blocks(shape), self._layout()
-        )
+        blocks = raw_hessian.sample_blocks(shape)
+        if isinstance(self._dense_rows, PairedRows):
+            return self._dense_rows.hessian(blocks)
+        return dense_hessian(self._dense_rows, blocks, self._layout())
 
     def _layout(self):
         """:func:`layout` of the parameters (fixed: built once)."""
