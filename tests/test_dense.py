@@ -195,3 +195,25 @@ def test_direct_regressor_fit_matches_the_cg_fit(monkeypatch):
     monkeypatch.setattr(dense_module, "DENSE_MAX_PARAMS", 0)
     by_cg = GaussianRegressor(tol=1e-10).fit(X, Y_REG)
     assert_allclose(direct.coef_, by_cg.coef_, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("k, fit_intercept", [(2, True), (3, False), (4, True)])
+def test_paired_rows_form_the_hessian_of_the_block_products(k, fit_intercept):
+    # One product of the rows' pairwise products against dense_hessian's one
+    # product per pair of blocks, on symmetric blocks that are no softmax's.
+    rng = np.random.default_rng(3)
+    n, d = 37, 5
+    rows = rng.normal(size=(n, d + int(fit_intercept)))
+    blocks = rng.normal(size=(n, k, k))
+    blocks = blocks + blocks.transpose(0, 2, 1)
+    index = dense_module.layout(k, d, fit_intercept)
+    expected = dense_module.dense_hessian(rows, blocks, index)
+    paired = dense_module.PairedRows(rows, k, index)
+    assert_allclose(paired.hessian(blocks), expected, rtol=1e-12, atol=1e-12)
+    # Written out: entry (a j, b l) in the parameters' layout.
+    width = rows.shape[1]
+    by_hand = np.einsum("iab,ij,il->ajbl", blocks, rows, rows).reshape(k * width, -1)
+    assert_allclose(
+        by_hand.ravel().take(index).reshape(by_hand.shape), expected, rtol=1e-12,
+        atol=1e-12,
+    )
