@@ -150,7 +150,7 @@ class EmpiricalRisk:
         return self.loss_gradient(params)[0]
 
     def _dense_parts(self):
-        """The penalty's Hessian and the flat directions' projector, as matrices.
+        """The penalty's Hessian, the flat directions and their projector.
 
         Fixed for the model: built at the first Hessian formed whole.
         """
@@ -158,7 +158,10 @@ class EmpiricalRisk:
             model = self.model
             penalty = model.penalty_dense() if self.alpha else None
             flat = model.flat_directions(bool(self.alpha))
-            self._dense_cache = (penalty, flat @ flat.T if flat.shape[1] else None)
+            if not flat.shape[1]:
+                flat = None
+            self._dense_cache = (penalty, flat,
+                                 None if flat is None else flat @ flat.T)
         return self._dense_cache
 
     def loss_gradient_hessian(self, params):
@@ -183,17 +186,17 @@ class EmpiricalRisk:
                 diag += alpha * model.penalty_diagonal()
             return diag
 
-        def dense():
+        def dense(form):
             # H + s N N^T, N the flat directions: the gradient has no
             # component along them, so the Newton step is the same, and the
             # matrix is definite (a Cholesky factorisation exists).
-            matrix = data.dense()
+            matrix = form()
             matrix /= weight_sum
-            penalty, flat = self._dense_parts()
+            penalty, flat, projector = self._dense_parts()
             if alpha:
                 matrix += alpha * penalty
             if flat is not None:
-                matrix += max(np.trace(matrix) / matrix.shape[0], 1e-300) * flat
+                matrix += max(np.trace(matrix) / matrix.shape[0], 1e-300) * projector
             return matrix
 
         has_diagonal = data.has_diagonal and (
@@ -202,7 +205,14 @@ class EmpiricalRisk:
         operator = HessianOperator(
             matvec, diagonal=diagonal if has_diagonal else None, dtype=data.dtype,
             forcing_floor=data.forcing_floor,
-            dense=dense if data.has_dense else None, dense_free=data.dense_free,
+            dense=(lambda: dense(data.dense)) if data.has_dense else None,
+            dense_free=data.dense_free,
+            preconditioner=(
+                (lambda: dense(data.preconditioner)) if data.has_preconditioner
+                else None
+            ),
+            preconditioner_cost=data.preconditioner_cost,
+            flat_directions=self._dense_parts()[1] if data.has_preconditioner else None,
         )
         return value, grad, operator
 

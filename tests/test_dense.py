@@ -217,3 +217,104 @@ def test_paired_rows_form_the_hessian_of_the_block_products(k, fit_intercept):
         by_hand.ravel().take(index).reshape(by_hand.shape), expected, rtol=1e-12,
         atol=1e-12,
     )
+
+
+# ---------------------------------------------- medium softmax problems
+def _medium(n=600, d=40, k=5, seed=4):
+    # Near-separable, 205 parameters: above the exact steps' size, all rows
+    # in the Hessian (not tall enough to subsample).
+    rng = np.random.default_rng(seed)
+    X_medium = rng.normal(size=(n, d)) * rng.uniform(0.5, 2.0, size=d) + 1.0
+    y = np.argmax(X_medium[:, :k] * 3 + rng.gumbel(size=(n, k)), axis=1)
+    weights = rng.uniform(0.5, 2.0, size=n)
+    return X_medium, y, weights
+
+
+def test_outer_form_hessian_is_the_block_products_hessian():
+    raw = RNG.normal(size=(N, 4))
+    labels = RNG.integers(0, 4, size=N)
+    hessian = get_objective("cross_entropy").loss_gradient_hessian(
+        labels, raw, WEIGHT
+    )[2]
+    diagonal, outer = hessian.outer_form()
+    blocks = hessian.sample_blocks(raw.shape)
+    by_hand = np.einsum("ik,kl->ikl", diagonal, np.eye(4)) - (
+        outer[:, :, None] * outer[:, None, :]
+    )
+    assert_allclose(by_hand, blocks, rtol=1e-12, atol=1e-15)
+    rows = np.column_stack([RNG.normal(size=(N, 3)), np.ones(N)])
+    index = dense_module.layout(4, 3, True)
+    expected = dense_module.dense_hessian(rows, blocks, index)
+    split = [slice(0, 30), slice(30, N)]  # two row blocks
+    formed = dense_module.dense_hessian_outer(
+        [(s, rows[s].astype(np.float32)) for s in split], diagonal, outer, index, 4
+    )
+    # float32 sums: rounding relative to the largest entry.
+    assert_allclose(formed, expected, rtol=0, atol=1e-6 * np.abs(expected).max())
+    assert_allclose(formed, formed.T, rtol=0, atol=0)
+
+
+def test_medium_softmax_offers_its_hessian_as_a_preconditioner():
+    X_medium, y, weights = _medium()
+    risk = linear_risk(
+        get_objective("cross_entropy"), X_medium, y, n_outputs=5,
+        sample_weight=weights, alpha=1e-3,
+    )
+    assert not risk.model.dense and risk.model.preconditioned
+    x = _point(risk, 0.2)
+    _, _, hessian = risk.loss_gradient_hessian(x)
+    assert not hessian.has_dense and hessian.has_preconditioner
+    by_products = np.column_stack([hessian.matvec(e) for e in np.eye(risk.n_params)])
+    flat = hessian.flat_directions
+    assert flat.shape == (risk.n_params, 1)
+    projector = np.eye(risk.n_params) - flat @ flat.T
+    matrix = projector @ hessian.preconditioner() @ projector
+    assert_allclose(matrix, by_products, rtol=0,
+                    atol=1e-5 * np.abs(by_products).max())
+    cost = dense_module.preconditioner_cost(41, 5)
+    assert hessian.preconditioner_cost == pytest.approx(cost)
+
+
+def test_cg_preconditioned_by_the_exact_hessian_takes_one_product():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(30, 30))
+    matrix = A @ A.T + 0.1 * np.eye(30)
+    grad = rng.normal(size=30)
+    from skdiv._model import HessianOperator
+    from skdiv._solvers._newton import _cholesky, truncated_cg
+
+    factor = _cholesky(matrix.copy())
+    step, products = truncated_cg(
+        HessianOperator(lambda v: matrix @ v), grad, factor=factor,
+        return_products=True,
+    )
+    assert products == 1
+    assert_allclose(step, np.linalg.solve(matrix, -grad), rtol=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [1e-3, 1e-6])
+def test_preconditioned_fit_is_the_jacobi_fit(monkeypatch, alpha):
+    # The formed preconditioner changes how CG gets there, not where: the
+    # same coefficients, intercepts (no drift along their flat common shift)
+    # and objective as the fit preconditioned by the diagonal alone.
+    X_medium, y, weights = _medium()
+    calls = []
+    original = dense_module.DenseForms._outer_hessian
+
+    def counted(self, raw_hessian):
+        calls.append(1)
+        return original(self, raw_hessian)
+
+    monkeypatch.setattr(dense_module.DenseForms, "_outer_hessian", counted)
+    formed = DivergenceClassifier(alpha=alpha, tol=1e-10).fit(
+        X_medium, y, sample_weight=weights
+    )
+    assert calls, "the fit never formed its preconditioner"
+    monkeypatch.setattr(dense_module, "PRECONDITIONER_MAX_PARAMS", 0)
+    jacobi = DivergenceClassifier(alpha=alpha, tol=1e-10).fit(
+        X_medium, y, sample_weight=weights
+    )
+    scale = np.abs(jacobi.coef_).max()
+    assert_allclose(formed.coef_, jacobi.coef_, rtol=0, atol=1e-8 * scale)
+    assert_allclose(formed.intercept_, jacobi.intercept_, rtol=0, atol=1e-8 * scale)
+    assert formed.objective_ == pytest.approx(jacobi.objective_, rel=1e-12)

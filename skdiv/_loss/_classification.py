@@ -90,6 +90,19 @@ class SoftmaxHessian(RawHessian):
             self.proba @ basis
         )
 
+    def outer_form(self):
+        r"""The blocks as a diagonal minus an outer product: ``(d, u)``.
+
+        :math:`s_i (\mathrm{diag}(q_i) - q_i q_i^\top) = \mathrm{diag}(d_i)
+        - u_i u_i^\top` with :math:`d_i = s_i q_i` and :math:`u_i =
+        \sqrt{s_i}\, q_i = \sqrt{d_i \odot q_i}`: a model then forms its
+        Hessian from one Gram matrix instead of one per pair of classes
+        (:func:`skdiv._model._dense.dense_hessian_outer`).
+        """
+        weighted_q = np.asarray(self.weighted_proba, dtype=np.float64)
+        q = np.asarray(self.proba, dtype=np.float64)
+        return weighted_q, np.sqrt(weighted_q * q)
+
     def sample_blocks(self, shape):
         # s_i (diag(q_i) - q_i q_i^T), with s_i q_i the weighted probabilities.
         weighted_q = np.asarray(self.weighted_proba, dtype=np.float64)

@@ -42,14 +42,32 @@ class HessianOperator:
         Whether :meth:`dense` costs no pass over the data (the matrix was
         summed in the pass that gave the gradient): a solver may then take
         one more, unverified, Newton step at the end for nothing.
+    preconditioner : callable or None, default=None
+        ``preconditioner() -> P``, an ``(n_params, n_params)`` approximation
+        of ``H`` (rounded sums), for problems where forming it costs too much
+        to do at every iteration but less than many products: a solver
+        factorises it when conjugate gradients need many products and
+        preconditions the following solves with it.
+    preconditioner_cost : float, default=inf
+        What :meth:`preconditioner` costs, in products (:meth:`matvec`).
+    flat_directions : ndarray of shape (n_params, m) or None, default=None
+        Orthonormal directions along which the objective is constant (a
+        softmax's common shifts): the gradient has no component there, and
+        a solver preconditioning by :meth:`preconditioner`, whose rounding
+        does not keep its solves out of them, projects them out.
     """
 
     def __init__(self, matvec, *, diagonal=None, dtype=np.float64,
-                 forcing_floor=0.0, weight_sum=None, dense=None, dense_free=False):
+                 forcing_floor=0.0, weight_sum=None, dense=None, dense_free=False,
+                 preconditioner=None, preconditioner_cost=np.inf,
+                 flat_directions=None):
         self._matvec = matvec
         self._diagonal = diagonal
         self._dense = dense
         self.dense_free = dense_free and dense is not None
+        self._preconditioner = preconditioner
+        self.preconditioner_cost = preconditioner_cost
+        self.flat_directions = flat_directions
         self.dtype = np.dtype(dtype)
         self.forcing_floor = forcing_floor
         self.weight_sum = weight_sum
@@ -76,6 +94,14 @@ class HessianOperator:
     def dense(self):
         """The Hessian as an ``(n_params, n_params)`` array, or None."""
         return None if self._dense is None else self._dense()
+
+    @property
+    def has_preconditioner(self):
+        return self._preconditioner is not None
+
+    def preconditioner(self):
+        """An approximation of the Hessian as an array, or None."""
+        return None if self._preconditioner is None else self._preconditioner()
 
 
 class Model:

@@ -15,12 +15,23 @@ of outputs, about :math:`n D^2 k (k + 1) / 2` multiply-adds, and the
 Newton step is one Cholesky solve. :func:`dense_affordable` decides when
 that is cheaper than the products conjugate gradients would take.
 
+On a medium problem (digits: 650 parameters) forming costs a few dozen
+products, too many for every iteration, but near the optimum of a
+near-separable fit conjugate gradients take 40-90 products per Newton
+iteration. There a softmax's Hessian is formed, in float32 and by one
+rank-``n`` update (:func:`dense_hessian_outer`), only when a solve took
+many products, and its Cholesky factor preconditions the next solves
+(:class:`DenseForms`, :func:`skdiv._solvers._newton.newton_cg`).
+
 Parameters are laid out as the linear model's: the ``k`` coefficient blocks
 of ``d`` entries, then the ``k`` intercepts.
 """
 
 import numpy as np
+import scipy.linalg.blas
 import scipy.sparse as sp
+
+from ._kernels import RowsHessian
 
 # The Hessian is formed whole only up to this many parameters (its Cholesky
 # factorisation, n_params^3 / 3, stays far below one pass over the data) ...
@@ -29,6 +40,16 @@ DENSE_MAX_PARAMS = 128
 # a few dozen Hessian-vector products cost in overhead and arithmetic on
 # the problems it is meant for.
 DENSE_MAX_WORK = 3e7
+
+
+# Above the exact steps' size, a softmax Hessian of at most this many
+# parameters is formed as the preconditioner of conjugate gradients when they
+# need many products (its Cholesky factor, n_params^3 / 3, and its 8 n_params^2
+# bytes stay affordable next to the products it saves).
+PRECONDITIONER_MAX_PARAMS = 2048
+# How much faster a multiply-add of dense_hessian_outer's float32 rank-n update
+# is than one of a Hessian-vector product's two products with k columns.
+FORMATION_SPEEDUP = 3.0
 
 
 def dense_affordable(n_samples, n_features, n_blocks, fit_intercept):
@@ -147,6 +168,61 @@ def _pair_gather(k, width):
     return gather.ravel()
 
 
+def dense_hessian_outer(row_blocks, diagonal, outer, index, width):
+    r"""The Hessian for :math:`H_i = \mathrm{diag}(d_i) - u_i u_i^\top`, float32 sums.
+
+    With :math:`v_i = u_i \otimes r_i` (row ``i`` of ``V``, ``n x kD``),
+
+    .. math::
+
+        \sum_i H_i \otimes r_i r_i^\top
+            = \mathrm{blockdiag}_a \Big(\sum_i d_{ia}\, r_i r_i^\top\Big)
+            - V^\top V :
+
+    one symmetric rank-``n`` update (BLAS ``ssyrk``: half a general
+    product's arithmetic, at matrix-matrix speed) and one product for the
+    ``k`` diagonal blocks side by side, in place of :func:`dense_hessian`'s
+    ``k (k + 1) / 2`` products. The sums run in float32 over row blocks of
+    ``row_blocks`` (pairs of a slice and those rows, float32
+    :func:`solver_rows` of ``width`` columns; the copies of ``V`` stay
+    bounded) and are returned in float64, in the parameters' layout: a
+    preconditioner, whose rounding costs conjugate gradients nothing but a
+    step now and then. ``(d, u)`` is a softmax's
+    :meth:`~skdiv._loss._classification.SoftmaxHessian.outer_form`.
+    """
+    k = diagonal.shape[1]
+    size = k * width
+    gram = np.zeros((size, size), dtype=np.float32, order="F")
+    sides = np.zeros((width, size), dtype=np.float32)
+    diagonal = diagonal.astype(np.float32)
+    outer = outer.astype(np.float32)
+    for block, r in row_blocks:
+        v = (outer[block, :, None] * r[:, None, :]).reshape(-1, size)
+        # v.T is Fortran-ordered: ssyrk reads it in place. The lower triangle.
+        gram = scipy.linalg.blas.ssyrk(1.0, v.T, c=gram, beta=1.0, trans=0,
+                                       lower=1, overwrite_c=1)
+        sides += r.T @ (diagonal[block, :, None] * r[:, None, :]).reshape(-1, size)
+    full = np.tril(gram).astype(np.float64)
+    full += np.tril(gram, -1).T
+    np.negative(full, out=full)
+    four = full.reshape(k, width, k, width)
+    for a in range(k):
+        side = sides[:, a * width : (a + 1) * width]
+        # A general product's sums are symmetric only up to rounding.
+        four[a, :, a, :] += 0.5 * (side + side.T)
+    return full.ravel().take(index).reshape(size, size)
+
+
+def preconditioner_cost(width, n_blocks):
+    """:func:`dense_hessian_outer`'s cost in Hessian-vector products.
+
+    Forming takes about :math:`n (kD)^2 / 2 + n k D^2` multiply-adds, a
+    product :math:`2 n k D`, at :data:`FORMATION_SPEEDUP` times their speed:
+    the ratio does not depend on ``n``.
+    """
+    return (n_blocks * width / 4 + width / 2) / FORMATION_SPEEDUP
+
+
 def penalty_dense(coordinates, n_blocks, fit_intercept):
     r"""The Hessian of :math:`\tfrac12 \lVert W' M \rVert_F^2`: :math:`M^2` per block.
 
@@ -240,3 +316,98 @@ def to_solver(matrix, coordinates, n_blocks, fit_intercept, index):
     return solver.reshape(k * width, k * width).ravel().take(index).reshape(
         k * width, k * width
     )
+
+
+class DenseForms:
+    """The linear model's Hessian as a matrix: exact steps, or a preconditioner.
+
+    Mixed into :class:`~skdiv._model.LinearModel`, whose ``X``,
+    ``coordinates``, ``fit_intercept``, ``dense`` (:func:`dense_affordable`)
+    and ``preconditioned`` (:meth:`preconditioner_affordable`) it reads.
+    :meth:`_formed` gives the :class:`~skdiv._model.HessianOperator` its
+    ``dense`` (a small problem's Hessian, for exact Newton steps; the Dask
+    model's, summed in the gradient's pass) or its ``preconditioner`` (a
+    medium softmax's, formed only when conjugate gradients need many
+    products).
+    """
+
+    def preconditioner_affordable(self):
+        """Whether a softmax Hessian may be formed as CG's preconditioner."""
+        return (
+            isinstance(self.X, np.ndarray)
+            and not self.dense
+            and self.hessian_rows.rows is None
+            and self._blocks > 2
+            and self.n_params <= PRECONDITIONER_MAX_PARAMS
+        )
+
+    def _formed(self, rows_hessian):
+        """``HessianOperator`` keywords: what ``rows_hessian`` can be formed as."""
+        if isinstance(rows_hessian, FormedHessian):
+            # Formed already (the Dask model's, summed over row blocks).
+            return dict(dense_free=True, dense=lambda: to_solver(
+                rows_hessian.matrix, self.coordinates, self._blocks,
+                self.fit_intercept, self._layout(),
+            ))
+        raw = getattr(rows_hessian, "raw_hessian", None)
+        if not isinstance(rows_hessian, RowsHessian):
+            return {}
+        if self.dense and hasattr(raw, "sample_blocks"):
+            return dict(dense=lambda: self._dense_hessian(raw))
+        if self.preconditioned and hasattr(raw, "outer_form"):
+            width = self.n_features + int(self.fit_intercept)
+            return dict(
+                preconditioner=lambda: self._outer_hessian(raw),
+                preconditioner_cost=preconditioner_cost(width, self._blocks),
+            )
+        return {}
+
+    def _dense_hessian(self, raw_hessian):
+        """The Hessian of the loss sum as a matrix (:func:`dense_hessian`)."""
+        if self._dense_rows is None:
+            # Once per fit: the coordinates are fixed.
+            self._dense_rows = solver_rows(self.X, self.coordinates, self.fit_intercept)
+            if self._blocks > 1 and PairedRows.affordable(*self._dense_rows.shape):
+                self._dense_rows = PairedRows(self._dense_rows, self._blocks,
+                                              self._layout())
+        shape = (self.X.shape[0],) if self._blocks == 1 else (
+            self.X.shape[0], self._blocks)
+        blocks = raw_hessian.sample_blocks(shape)
+        if isinstance(self._dense_rows, PairedRows):
+            return self._dense_rows.hessian(blocks)
+        return dense_hessian(self._dense_rows, blocks, self._layout())
+
+    def _outer_hessian(self, raw_hessian):
+        """A softmax's Hessian of the loss sum (:func:`dense_hessian_outer`)."""
+        width = self.n_features + int(self.fit_intercept)
+        # Rows in solver coordinates a block at a time: no copy of X is kept.
+        step = max(1, (1 << 22) // (4 * self._blocks * width))
+        blocks = (
+            (rows, solver_rows(self.X[rows], self.coordinates, self.fit_intercept)
+             .astype(np.float32))
+            for rows in (slice(i, i + step) for i in range(0, self.X.shape[0], step))
+        )
+        return dense_hessian_outer(blocks, *raw_hessian.outer_form(), self._layout(),
+                                   width)
+
+    def _layout(self):
+        """:func:`layout` of the parameters (fixed: built once)."""
+        if getattr(self, "_dense_index", None) is None:
+            self._dense_index = layout(self._blocks, self.n_features,
+                                       self.fit_intercept)
+        return self._dense_index
+
+    def penalty_dense(self):
+        """The penalty's Hessian as a matrix: :math:`M^2` on each coefficient block."""
+        return penalty_dense(self.coordinates, self._blocks, self.fit_intercept)
+
+    def flat_directions(self, penalised):
+        """A softmax's common shifts (:func:`shift_directions`); none otherwise.
+
+        The penalty curves the coefficients' shifts: only the intercepts'
+        stays flat when ``penalised``.
+        """
+        if not (self._blocks > 1 and self._flat_direction):
+            return np.zeros((self.n_params, 0))
+        return shift_directions(self._blocks, self.n_features, self.fit_intercept,
+                                coefficients=not penalised)

@@ -17,17 +17,7 @@ from .._loss import SumZero, sum_zero_basis
 from .._threads import blas_threads
 from ._base import HessianOperator, Model
 from ._coordinates import choose_change_of_variables, feature_moments
-from ._dense import (
-    FormedHessian,
-    PairedRows,
-    dense_affordable,
-    dense_hessian,
-    layout,
-    penalty_dense,
-    shift_directions,
-    solver_rows,
-    to_solver,
-)
+from ._dense import DenseForms, dense_affordable
 from ._hessian_rows import (
     SUBSAMPLED_FORCING_FLOOR,
     CentredRowsHessian,
@@ -35,7 +25,6 @@ from ._hessian_rows import (
     auto_stride,
 )
 from ._kernels import (
-    RowsHessian,
     back,
     data_terms,
     data_terms_hessian,
@@ -45,7 +34,7 @@ from ._kernels import (
 from ._kernels import raw_prediction as _raw
 
 
-class LinearModel(Model):
+class LinearModel(DenseForms, Model):
     r"""A linear model with ``n_outputs`` heads, in preconditioned coordinates.
 
     The solver works on :math:`\theta = (W', b')` with :math:`W = W' M`,
@@ -148,6 +137,7 @@ choose_change_of_variables`); a tuple is another model's
             and dense_affordable(X.shape[0], self.n_features, self._blocks,
                                  fit_intercept)
         )
+        self.preconditioned = self.preconditioner_affordable()
         self._dense_rows = None
 
     # ----------------------------------------------------- parametrisation
@@ -416,64 +406,13 @@ choose_change_of_variables`); a tuple is another model's
             diagonal = lambda: self._hessian_diagonal(  # noqa: E731
                 rows_hessian.curvature(shared)
             )
-        dense = None
-        if (
-            self.dense
-            and isinstance(rows_hessian, RowsHessian)
-            and hasattr(rows_hessian.raw_hessian, "sample_blocks")
-        ):
-            dense = lambda: self._dense_hessian(rows_hessian.raw_hessian)  # noqa: E731
-        elif isinstance(rows_hessian, FormedHessian):
-            # Formed already (the Dask model's, summed over row blocks).
-            dense = lambda: to_solver(  # noqa: E731
-                rows_hessian.matrix, self.coordinates, self._blocks,
-                self.fit_intercept, self._layout(),
-            )
         rows = self.hessian_rows
         operator = HessianOperator(
             matvec, diagonal=diagonal, dtype=dtype,
             forcing_floor=0.0 if rows.rows is None else SUBSAMPLED_FORCING_FLOOR,
-            weight_sum=rows.weight_sum, dense=dense,
-            dense_free=isinstance(rows_hessian, FormedHessian),
+            weight_sum=rows.weight_sum, **self._formed(rows_hessian),
         )
         return loss_sum, grad, operator
-
-    def _dense_hessian(self, raw_hessian):
-        """The Hessian of the loss sum as a matrix (:func:`dense_hessian`)."""
-        if self._dense_rows is None:
-            # Once per fit: the coordinates are fixed.
-            self._dense_rows = solver_rows(self.X, self.coordinates, self.fit_intercept)
-            if self._blocks > 1 and PairedRows.affordable(*self._dense_rows.shape):
-                self._dense_rows = PairedRows(self._dense_rows, self._blocks,
-                                              self._layout())
-        shape = (self.X.shape[0],) if self._blocks == 1 else (
-            self.X.shape[0], self._blocks)
-        blocks = raw_hessian.sample_blocks(shape)
-        if isinstance(self._dense_rows, PairedRows):
-            return self._dense_rows.hessian(blocks)
-        return dense_hessian(self._dense_rows, blocks, self._layout())
-
-    def _layout(self):
-        """:func:`layout` of the parameters (fixed: built once)."""
-        if getattr(self, "_dense_index", None) is None:
-            self._dense_index = layout(self._blocks, self.n_features,
-                                       self.fit_intercept)
-        return self._dense_index
-
-    def penalty_dense(self):
-        """The penalty's Hessian as a matrix: :math:`M^2` on each coefficient block."""
-        return penalty_dense(self.coordinates, self._blocks, self.fit_intercept)
-
-    def flat_directions(self, penalised):
-        """A softmax's common shifts (:func:`shift_directions`); none otherwise.
-
-        The penalty curves the coefficients' shifts: only the intercepts'
-        stays flat when ``penalised``.
-        """
-        if not (self._blocks > 1 and self._flat_direction):
-            return np.zeros((self.n_params, 0))
-        return shift_directions(self._blocks, self.n_features, self.fit_intercept,
-                                coefficients=not penalised)
 
     def _solver_hessian(self, rows_hessian):
         r"""Hessian products in solver coordinates, on rows stored as :math:`R = X M`.
