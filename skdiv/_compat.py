@@ -70,6 +70,9 @@ def minimize(fun, x0, *, callback, **kwargs):
     SciPy the callback's result holds ``x`` and ``nit`` only, and the
     returned result ``x``, ``nit``, ``success=False`` and the message SciPy
     1.11 gives (``"`callback` raised `StopIteration`."``).
+
+    ``callback`` must be a Python function: SciPy >= 1.11 reads its
+    signature, which builtins such as ``print`` lack on Python 3.10.
     """
     if _SCIPY_CALLBACK_RESULT:
         return scipy.optimize.minimize(fun, x0, callback=callback, **kwargs)
@@ -154,7 +157,8 @@ class DocLinkMixin:
         from ._version import docs_url
 
         return getattr(
-            self, "__doc_link_template",
+            self,
+            "__doc_link_template",
             docs_url() + "generated/{estimator_module}.{estimator_name}.html",
         )
 
