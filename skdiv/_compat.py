@@ -5,7 +5,8 @@ underscore (or live in modules that do). skdiv imports each of them here and
 nowhere else, so that a scikit-learn release that moves or changes one is
 fixed in this file alone. Each entry says what skdiv uses and the versions it
 was checked on: the oldest scikit-learn that ``pyproject.toml`` allows (1.6,
-tested by the second environment of ``.ci/run``) and the newest (1.9).
+tested by the second environment of ``.ci/run``) and the newest (1.9); the
+third environment runs them on 1.7, the newest release for Python 3.10.
 The pattern is imbalanced-learn's ``imblearn/utils/_sklearn_compat.py``.
 
 Public names that only exist from a given version on (``validate_data``,
