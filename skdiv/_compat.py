@@ -5,7 +5,8 @@ underscore (or live in modules that do). skdiv imports each of them here and
 nowhere else, so that a scikit-learn release that moves or changes one is
 fixed in this file alone. Each entry says what skdiv uses and the versions it
 was checked on: the oldest scikit-learn that ``pyproject.toml`` allows (1.6,
-tested by the second environment of ``.ci/run``) and the newest (1.9).
+tested by the second environment of ``.ci/run``) and the newest (1.9); the
+third environment runs them on 1.7, the newest release for Python 3.10.
 The pattern is imbalanced-learn's ``imblearn/utils/_sklearn_compat.py``.
 
 Public names that only exist from a given version on (``validate_data``,
@@ -70,6 +71,9 @@ def minimize(fun, x0, *, callback, **kwargs):
     SciPy the callback's result holds ``x`` and ``nit`` only, and the
     returned result ``x``, ``nit``, ``success=False`` and the message SciPy
     1.11 gives (``"`callback` raised `StopIteration`."``).
+
+    ``callback`` must be a Python function: SciPy >= 1.11 reads its
+    signature, which builtins such as ``print`` lack on Python 3.10.
     """
     if _SCIPY_CALLBACK_RESULT:
         return scipy.optimize.minimize(fun, x0, callback=callback, **kwargs)
@@ -154,7 +158,8 @@ class DocLinkMixin:
         from ._version import docs_url
 
         return getattr(
-            self, "__doc_link_template",
+            self,
+            "__doc_link_template",
             docs_url() + "generated/{estimator_module}.{estimator_name}.html",
         )
 

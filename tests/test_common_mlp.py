@@ -1,7 +1,7 @@
 """scikit-learn's estimator checks for the network estimators, no expected failures."""
 
 import pytest
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from _estimator_checks import parametrize_with_checks
 
 from skdiv import DivergenceMLPClassifier, GaussianMLPRegressor
 

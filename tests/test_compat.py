@@ -1,11 +1,15 @@
 """skdiv._compat: the same behaviour on the oldest and the newest dependencies.
 
-Both environments of ``.ci/run`` run these: the newest NumPy, SciPy and
-pandas, and the floors of ``pyproject.toml`` (SciPy 1.9, pandas 1.5), where
-the shims do the work.
+The three environments of ``.ci/run`` run these: the newest NumPy, SciPy and
+pandas, the floors of ``pyproject.toml`` (SciPy 1.9, pandas 1.5), where the
+shims do the work, and the newest releases that the oldest Python allowed
+gets. The last tests check that the install page says what ``pyproject.toml``
+requires and which Pythons ``.ci/run`` tests.
 """
 
 import csv
+import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -90,8 +94,14 @@ def test_minimize_lets_other_errors_through():
     def fun(x):
         raise StopIteration("from fun, not from the callback")
 
+    # A Python function, as skdiv's solvers pass: SciPy >= 1.11 reads the
+    # callback's signature, which builtins such as ``print`` lack on Python
+    # 3.10 (inspect raises ValueError there).
+    def callback(intermediate_result):
+        pass
+
     with pytest.raises(StopIteration, match="from fun"):
-        minimize(fun, np.ones(2), method="L-BFGS-B", jac=True, callback=print)
+        minimize(fun, np.ones(2), method="L-BFGS-B", jac=True, callback=callback)
 
 
 def _write_floats(path, values):
@@ -116,14 +126,50 @@ def test_csv_floats_read_exactly(tmp_path):
     np.testing.assert_array_equal(data.X[["a", "b"]].to_numpy(), values)
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _project():
+    """The ``[project]`` table of ``pyproject.toml``."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the test extra installs tomli
+        import tomli as tomllib
+
+    with open(ROOT / "pyproject.toml", "rb") as stream:
+        return tomllib.load(stream)["project"]
+
+
+def _install_page():
+    """docs/install.rst, lower case, every run of white space one space."""
+    return " ".join((ROOT / "docs" / "install.rst").read_text().split()).lower()
+
+
 def test_install_page_states_the_floors_of_pyproject():
-    tomllib = pytest.importorskip("tomllib")
-    root = Path(__file__).resolve().parent.parent
-    with open(root / "pyproject.toml", "rb") as stream:
-        project = tomllib.load(stream)["project"]
-    page = " ".join((root / "docs" / "install.rst").read_text().split()).lower()
+    project = _project()
+    page = _install_page()
     python = project["requires-python"].removeprefix(">=")
     assert f"python {python} or later" in page
     for dependency in project["dependencies"]:
         name, floor = dependency.split(">=")
         assert f"{name.lower()} {floor}" in page, dependency
+
+
+def test_install_page_names_the_pythons_ci_runs():
+    ci = (ROOT / ".ci" / "run").read_text()
+    # The floor environment's Python is the one .ci/run reads from
+    # requires-python: run that very line on this pyproject.toml.
+    (line,) = (line for line in ci.splitlines() if line.startswith('floor="$('))
+    floor = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", f'{line}\nprintf %s "$floor"'],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert floor == _project()["requires-python"].removeprefix(">=")
+    # The Pythons .ci/run names (python3.11 for the oldest dependencies).
+    named = set(re.findall(r"\bpython(3\.\d+)\b", ci))
+    page = _install_page()
+    for python in named | {floor}:
+        assert f"on python {python}" in page, python
