@@ -6,11 +6,14 @@ matrix), a finite-difference Hessian of the adapter's gradient, and the
 minimum-norm solution of the singular Newton system by least squares.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
-from sklearn.datasets import load_iris
+from sklearn.datasets import load_digits, load_iris
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -318,3 +321,23 @@ def test_preconditioned_fit_is_the_jacobi_fit(monkeypatch, alpha):
     assert_allclose(formed.coef_, jacobi.coef_, rtol=0, atol=1e-8 * scale)
     assert_allclose(formed.intercept_, jacobi.intercept_, rtol=0, atol=1e-8 * scale)
     assert formed.objective_ == pytest.approx(jacobi.objective_, rel=1e-12)
+
+
+def test_float32_data_keep_the_jacobi_preconditioner():
+    # A nearly exact solve would amplify float32 rounding in the gradient
+    # along the least-curved directions: the fit must reach tol, unwarned.
+    X_medium, y, _ = _medium()
+    risk = linear_risk(
+        get_objective("cross_entropy"), X_medium.astype(np.float32), y, n_outputs=5,
+        alpha=1e-4,
+    )
+    assert not risk.model.preconditioned
+    digits_X, digits_y = load_digits(return_X_y=True)
+    digits_X = StandardScaler().fit_transform(digits_X).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        fitted = DivergenceClassifier().fit(digits_X, digits_y)
+    reference = DivergenceClassifier(tol=1e-10).fit(digits_X.astype(np.float64),
+                                                     digits_y)
+    assert_allclose(fitted.predict_proba(digits_X), reference.predict_proba(digits_X),
+                    atol=1e-5)

@@ -332,9 +332,17 @@ class DenseForms:
     """
 
     def preconditioner_affordable(self):
-        """Whether a softmax Hessian may be formed as CG's preconditioner."""
+        """Whether a softmax Hessian may be formed as CG's preconditioner.
+
+        Only for float64 ``X``: float32 data leave rounding noise in the
+        gradient, which a nearly exact Newton solve amplifies along the
+        directions of least curvature (the line search then cuts the steps
+        and the fit stalls above ``tol``); truncated Jacobi-preconditioned
+        CG does not resolve those directions and damps it.
+        """
         return (
             isinstance(self.X, np.ndarray)
+            and self.X.dtype == np.float64
             and not self.dense
             and self.hessian_rows.rows is None
             and self._blocks > 2
