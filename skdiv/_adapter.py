@@ -152,16 +152,21 @@ class EmpiricalRisk:
     def _dense_parts(self):
         """The penalty's Hessian, the flat directions and their projector.
 
-        Fixed for the model: built at the first Hessian formed whole.
+        Fixed for the model: built at the first Hessian formed whole. The
+        two matrices are kept as their nonzeros, ``(flat index, value)``:
+        the penalty is block diagonal and the projector on the common shifts
+        nearly empty, and adding a whole ``n_params^2`` matrix to a large
+        Hessian costs more than forming the rest of it. Both are symmetric,
+        so the indices hold in either memory order.
         """
         if getattr(self, "_dense_cache", None) is None:
             model = self.model
-            penalty = model.penalty_dense() if self.alpha else None
+            penalty = _nonzeros(model.penalty_dense()) if self.alpha else None
             flat = model.flat_directions(bool(self.alpha))
             if not flat.shape[1]:
                 flat = None
-            self._dense_cache = (penalty, flat,
-                                 None if flat is None else flat @ flat.T)
+            projector = None if flat is None else _nonzeros(flat @ flat.T)
+            self._dense_cache = (penalty, flat, projector)
         return self._dense_cache
 
     def loss_gradient_hessian(self, params):
@@ -193,10 +198,14 @@ class EmpiricalRisk:
             matrix = form()
             matrix /= weight_sum
             penalty, flat, projector = self._dense_parts()
+            if not (matrix.flags.c_contiguous or matrix.flags.f_contiguous):
+                matrix = np.ascontiguousarray(matrix)
+            entries = matrix.ravel(order="K")  # a view, in memory order
             if alpha:
-                matrix += alpha * penalty
+                entries[penalty[0]] += alpha * penalty[1]
             if flat is not None:
-                matrix += max(np.trace(matrix) / matrix.shape[0], 1e-300) * projector
+                shift = max(np.trace(matrix) / matrix.shape[0], 1e-300)
+                entries[projector[0]] += shift * projector[1]
             return matrix
 
         has_diagonal = data.has_diagonal and (
@@ -215,6 +224,12 @@ class EmpiricalRisk:
             flat_directions=self._dense_parts()[1] if data.has_preconditioner else None,
         )
         return value, grad, operator
+
+
+def _nonzeros(matrix):
+    """``(flat indices, values)`` of ``matrix``'s nonzero entries (C order)."""
+    index = np.flatnonzero(matrix)
+    return index, matrix.ravel()[index]
 
 
 def linear_risk(objective, X, y, *, n_outputs, sample_weight=None, alpha=0.0,

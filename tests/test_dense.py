@@ -245,16 +245,19 @@ def test_outer_form_hessian_is_the_block_products_hessian():
         outer[:, :, None] * outer[:, None, :]
     )
     assert_allclose(by_hand, blocks, rtol=1e-12, atol=1e-15)
-    rows = np.column_stack([RNG.normal(size=(N, 3)), np.ones(N)])
-    index = dense_module.layout(4, 3, True)
-    expected = dense_module.dense_hessian(rows, blocks, index)
+    centred = RNG.normal(size=(N, 3))
     split = [slice(0, 30), slice(30, N)]  # two row blocks
-    formed = dense_module.dense_hessian_outer(
-        [(s, rows[s].astype(np.float32)) for s in split], diagonal, outer, index, 4
-    )
-    # float32 sums: rounding relative to the largest entry.
-    assert_allclose(formed, expected, rtol=0, atol=1e-6 * np.abs(expected).max())
-    assert_allclose(formed, formed.T, rtol=0, atol=0)
+    for fit_intercept in (True, False):
+        rows = np.column_stack([centred, np.ones(N)]) if fit_intercept else centred
+        index = dense_module.layout(4, 3, fit_intercept)
+        expected = dense_module.dense_hessian(rows, blocks, index)
+        formed = dense_module.dense_hessian_outer(
+            [(s, centred[s].astype(np.float32)) for s in split], diagonal, outer,
+            fit_intercept,
+        )
+        # float32 sums: rounding relative to the largest entry.
+        assert_allclose(formed, expected, rtol=0, atol=1e-6 * np.abs(expected).max())
+        assert_allclose(formed, formed.T, rtol=0, atol=0)
 
 
 def test_medium_softmax_offers_its_hessian_as_a_preconditioner():

@@ -168,49 +168,61 @@ def _pair_gather(k, width):
     return gather.ravel()
 
 
-def dense_hessian_outer(row_blocks, diagonal, outer, index, width):
+def dense_hessian_outer(row_blocks, diagonal, outer, fit_intercept):
     r"""The Hessian for :math:`H_i = \mathrm{diag}(d_i) - u_i u_i^\top`, float32 sums.
 
-    With :math:`v_i = u_i \otimes r_i` (row ``i`` of ``V``, ``n x kD``),
+    With :math:`v_i = u_i \otimes [r_i, 1]` (row ``i`` of ``V``),
 
     .. math::
 
-        \sum_i H_i \otimes r_i r_i^\top
-            = \mathrm{blockdiag}_a \Big(\sum_i d_{ia}\, r_i r_i^\top\Big)
+        \sum_i H_i \otimes [r_i, 1] [r_i, 1]^\top
+            = \mathrm{blockdiag}_a \Big(\sum_i d_{ia}\, [r_i, 1] [r_i, 1]^\top\Big)
             - V^\top V :
 
-    one symmetric rank-``n`` update (BLAS ``ssyrk``: half a general
-    product's arithmetic, at matrix-matrix speed) and one product for the
-    ``k`` diagonal blocks side by side, in place of :func:`dense_hessian`'s
-    ``k (k + 1) / 2`` products. The sums run in float32 over row blocks of
-    ``row_blocks`` (pairs of a slice and those rows, float32
-    :func:`solver_rows` of ``width`` columns; the copies of ``V`` stay
-    bounded) and are returned in float64, in the parameters' layout: a
+    one symmetric rank-``n`` update (BLAS ``ssyrk``, at matrix-matrix
+    speed) and one product for the ``k`` diagonal blocks side by side, in
+    place of :func:`dense_hessian`'s ``k (k + 1) / 2`` products. ``V``'s
+    columns are in the parameters' layout (the ``k`` coefficient blocks,
+    then the intercepts), so no gather follows. The sums run in float32
+    over ``row_blocks`` (pairs of a slice and those rows of the centred,
+    scaled :func:`solver_rows`, float32, without the intercept column: the
+    copies of ``V`` stay bounded) and are returned in float64: a
     preconditioner, whose rounding costs conjugate gradients nothing but a
     step now and then. ``(d, u)`` is a softmax's
     :meth:`~skdiv._loss._classification.SoftmaxHessian.outer_form`.
     """
     k = diagonal.shape[1]
-    size = k * width
-    gram = np.zeros((size, size), dtype=np.float32, order="F")
-    sides = np.zeros((width, size), dtype=np.float32)
+    gram = sides = cross = None
     diagonal = diagonal.astype(np.float32)
     outer = outer.astype(np.float32)
     for block, r in row_blocks:
-        v = (outer[block, :, None] * r[:, None, :]).reshape(-1, size)
+        n_rows, d = r.shape
+        size = k * (d + int(fit_intercept))
+        if gram is None:
+            gram = np.zeros((size, size), dtype=np.float32, order="F")
+            sides = np.zeros((d, k * d), dtype=np.float32)
+            cross = np.zeros((k, d))
+        v = np.empty((n_rows, size), dtype=np.float32)
+        np.multiply(outer[block, :, None], r[:, None, :],
+                    out=v[:, : k * d].reshape(n_rows, k, d))
+        if fit_intercept:
+            v[:, k * d :] = outer[block]
         # v.T is Fortran-ordered: ssyrk reads it in place. The lower triangle.
-        gram = scipy.linalg.blas.ssyrk(1.0, v.T, c=gram, beta=1.0, trans=0,
+        gram = scipy.linalg.blas.ssyrk(-1.0, v.T, c=gram, beta=1.0, trans=0,
                                        lower=1, overwrite_c=1)
-        sides += r.T @ (diagonal[block, :, None] * r[:, None, :]).reshape(-1, size)
-    full = np.tril(gram).astype(np.float64)
-    full += np.tril(gram, -1).T
-    np.negative(full, out=full)
-    four = full.reshape(k, width, k, width)
+        sides += r.T @ (diagonal[block, :, None] * r[:, None, :]).reshape(n_rows, -1)
+        cross += diagonal[block].T @ r
+    full = gram.astype(np.float64)
     for a in range(k):
-        side = sides[:, a * width : (a + 1) * width]
-        # A general product's sums are symmetric only up to rounding.
-        four[a, :, a, :] += 0.5 * (side + side.T)
-    return full.ravel().take(index).reshape(size, size)
+        coef = slice(a * d, (a + 1) * d)
+        full[coef, coef] += np.tril(sides[:, coef])
+        if fit_intercept:
+            full[k * d + a, coef] += cross[a]
+            full[k * d + a, k * d + a] += diagonal[:, a].sum(dtype=np.float64)
+    # The lower triangle mirrored: the diagonal is in both.
+    full += full.T
+    full[np.diag_indices_from(full)] *= 0.5
+    return full
 
 
 def preconditioner_cost(width, n_blocks):
@@ -391,12 +403,12 @@ class DenseForms:
         # Rows in solver coordinates a block at a time: no copy of X is kept.
         step = max(1, (1 << 22) // (4 * self._blocks * width))
         blocks = (
-            (rows, solver_rows(self.X[rows], self.coordinates, self.fit_intercept)
+            (rows, solver_rows(self.X[rows], self.coordinates, False)
              .astype(np.float32))
             for rows in (slice(i, i + step) for i in range(0, self.X.shape[0], step))
         )
-        return dense_hessian_outer(blocks, *raw_hessian.outer_form(), self._layout(),
-                                   width)
+        return dense_hessian_outer(blocks, *raw_hessian.outer_form(),
+                                   self.fit_intercept)
 
     def _layout(self):
         """:func:`layout` of the parameters (fixed: built once)."""
