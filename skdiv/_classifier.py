@@ -8,7 +8,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _class_predictions
 from ._adapter import linear_risk
-from ._compat import DocLinkMixin, Interval, StrOptions, _fit_context, validate_data
+from ._compat import (
+    CachedParamNames,
+    DocLinkMixin,
+    Interval,
+    StrOptions,
+    _fit_context,
+    validate_data,
+)
 from ._loss import CrossEntropy, get_objective
 from ._model._kernels import row_blocks
 from ._scale import _dask, _stream
@@ -22,7 +29,8 @@ from ._targets import (
 from ._validation import store_fitted, validate_fit_data
 
 
-class DivergenceClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
+class DivergenceClassifier(CachedParamNames, DocLinkMixin, ClassifierMixin,
+                           BaseEstimator):
     r"""Linear softmax classifier trained by cross-entropy or KL divergence.
 
     It accepts hard labels (any label type) or soft labels: a matrix of

@@ -141,6 +141,26 @@ __all__ = [
 ]
 
 
+class CachedParamNames:
+    """``get_params`` without reading ``__init__``'s signature at every call.
+
+    scikit-learn's ``BaseEstimator._get_param_names`` inspects the
+    constructor's signature each time, and ``fit`` asks for the parameters
+    (to validate them) on every call: on a small problem that is a tenth of
+    the fit. The names are the same for the life of a class, so each class
+    keeps its own list (in its own ``__dict__``: a subclass with another
+    ``__init__`` reads its own signature once too).
+    """
+
+    @classmethod
+    def _get_param_names(cls):
+        names = cls.__dict__.get("_param_names")
+        if names is None:
+            names = super()._get_param_names()
+            cls._param_names = names
+        return list(names)
+
+
 class DocLinkMixin:
     """The estimators' HTML representation links to their API page, as scikit-learn's.
 

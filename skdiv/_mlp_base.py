@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
 from ._adapter import EmpiricalRisk
-from ._compat import DocLinkMixin, Interval, StrOptions
+from ._compat import CachedParamNames, DocLinkMixin, Interval, StrOptions
 from ._model import MLPModel, glorot_uniform
 from ._solvers import adam, minimize
 from ._threads import blas_threads
@@ -73,7 +73,7 @@ def check_hidden_layer_sizes(hidden_layer_sizes):
     return tuple(int(s) for s in sizes)
 
 
-class BaseMLP(DocLinkMixin, BaseEstimator):
+class BaseMLP(CachedParamNames, DocLinkMixin, BaseEstimator):
     """Shared parameters and fitting path of the network estimators."""
 
     _parameter_constraints: dict = {

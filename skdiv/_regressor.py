@@ -7,7 +7,14 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import _gaussian_predictions
-from ._compat import DocLinkMixin, Interval, StrOptions, _fit_context, validate_data
+from ._compat import (
+    CachedParamNames,
+    DocLinkMixin,
+    Interval,
+    StrOptions,
+    _fit_context,
+    validate_data,
+)
 from ._gaussian import fit_joint, fit_log_variance, warm_start_point
 from ._loss import LOG_VAR_LIMIT
 from ._scale import _dask, _stream
@@ -23,7 +30,8 @@ from ._targets import (
 from ._validation import store_fitted, validate_fit_data
 
 
-class GaussianRegressor(DocLinkMixin, RegressorMixin, BaseEstimator):
+class GaussianRegressor(CachedParamNames, DocLinkMixin, RegressorMixin,
+                        BaseEstimator):
     r"""Linear regression of a Gaussian mean and (log-)variance.
 
     The model predicts, for each sample, a normal distribution

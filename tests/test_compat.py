@@ -173,3 +173,30 @@ def test_install_page_names_the_pythons_ci_runs():
     page = _install_page()
     for python in named | {floor}:
         assert f"on python {python}" in page, python
+
+
+def test_cached_param_names_are_the_signatures_per_class():
+    # The cache is per class: a subclass with its own __init__ reads its own.
+    from sklearn.base import BaseEstimator
+
+    from skdiv import DivergenceClassifier, DivergenceMLPClassifier, GaussianRegressor
+    from skdiv._compat import CachedParamNames
+
+    for cls in (DivergenceClassifier, GaussianRegressor, DivergenceMLPClassifier):
+        assert cls._get_param_names() == BaseEstimator._get_param_names.__func__(cls)
+        names = cls._get_param_names()
+        names.append("mutated")  # a copy each call
+        assert "mutated" not in cls._get_param_names()
+
+    class Base(CachedParamNames, BaseEstimator):
+        def __init__(self, a=1):
+            self.a = a
+
+    class Child(Base):
+        def __init__(self, a=1, b=2):
+            super().__init__(a)
+            self.b = b
+
+    assert Base._get_param_names() == ["a"]
+    assert Child._get_param_names() == ["a", "b"]
+    assert Child(b=3).get_params() == {"a": 1, "b": 3}
