@@ -247,7 +247,7 @@ LinearModel`'s; ``model_class`` is another class with its signature (the
         X, n_outputs, sample_weight=sample_weight, fit_intercept=fit_intercept,
         precondition=precondition, alpha=alpha, hessian_stride=hessian_stride,
         hessian_precision=hessian_precision, sum_zero=sum_zero,
-        shift_invariant=objective.shift_invariant,
+        shift_invariant=objective.shift_invariant, convex=objective.convex,
     )
     return EmpiricalRisk(
         objective, model, y, sample_weight=sample_weight, alpha=alpha,

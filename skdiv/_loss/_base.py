@@ -137,6 +137,10 @@ class Objective:
     #: Whether adding the same number to every raw output changes nothing
     #: (a softmax): models then keep their steps out of that direction.
     shift_invariant = False
+    #: Whether every per-sample Hessian block is positive semidefinite at any
+    #: raw prediction: a penalised linear model's Hessian is then definite,
+    #: and its Newton steps are exact whenever it is formed whole.
+    convex = False
 
     def n_outputs(self, n_classes=None):
         """Number of raw predictions per sample (for ``n_classes`` classes)."""

@@ -152,6 +152,7 @@ class CrossEntropy(Objective):
 
     name = "cross_entropy"
     shift_invariant = True
+    convex = True
 
     def n_outputs(self, n_classes=None):
         """One logit for two classes (the sigmoid), else one per class."""

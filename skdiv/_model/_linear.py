@@ -57,7 +57,13 @@ class LinearModel(DenseForms, Model):
         The change of variables (:func:`~skdiv._model._coordinates.\
 choose_change_of_variables`); a tuple is another model's
         :attr:`change_of_variables` (the stochastic solver keeps the one of
-        its first mini-batch).
+        its first mini-batch). ``"auto"`` is ``"diagonal"`` for a
+        ``convex`` objective whose Hessian is formed whole (:attr:`dense`):
+        its Newton steps are then all exact, and exact steps do not depend
+        on the coordinates, so the whitening's eigendecomposition and
+        products would only add to a small fit. (A non-convex one, the
+        Gaussian NLL far from its optimum, may fall back to conjugate
+        gradients, which the whitening helps.)
     alpha : float, default=0.0
         The penalty strength: it floors the whitening's eigenvalues.
     hessian_stride : "auto" or int, default="auto"
@@ -75,6 +81,9 @@ choose_change_of_variables`); a tuple is another model's
     shift_invariant : bool, default=False
         Whether the objective is unchanged by adding the same number to all
         outputs (a softmax).
+    convex : bool, default=False
+        Whether the objective's per-sample Hessians are positive
+        semidefinite everywhere (:attr:`~skdiv._loss.Objective.convex`).
     """
 
     # Dask's model (skdiv._scale) keeps X on the workers: no row copies.
@@ -93,6 +102,7 @@ choose_change_of_variables`); a tuple is another model's
         hessian_precision="auto",
         sum_zero="auto",
         shift_invariant=False,
+        convex=False,
     ):
         self.X = X
         self.n_outputs = n_outputs
@@ -118,6 +128,15 @@ choose_change_of_variables`); a tuple is another model's
             if self._in_memory:
                 hessian_stride = auto_stride(X.shape[0], self.n_params, sample_weight)
         self.hessian_stride = hessian_stride
+        # Small problems form their Hessian whole (skdiv._model._dense).
+        self.dense = (
+            self._in_memory
+            and hessian_stride == 1
+            and dense_affordable(X.shape[0], self.n_features, self._blocks,
+                                 fit_intercept)
+        )
+        if self.dense and convex and precondition in ("auto", True):
+            precondition = "diagonal"
         # The moments' product (n d^2) and the covariance's eigendecomposition
         # (d^3) run on BLAS threads as the solve's products would.
         work = X.shape[0] * self.n_features**2 if isinstance(X, np.ndarray) else 0
@@ -129,13 +148,6 @@ choose_change_of_variables`); a tuple is another model's
         self.hessian_rows = HessianRows(
             X, sample_weight, self.coordinates, hessian_stride, hessian_precision,
             in_memory=self._in_memory,
-        )
-        # Small problems form their Hessian whole (skdiv._model._dense).
-        self.dense = (
-            self._in_memory
-            and self.hessian_rows.rows is None
-            and dense_affordable(X.shape[0], self.n_features, self._blocks,
-                                 fit_intercept)
         )
         self.preconditioned = self.preconditioner_affordable()
         self._dense_rows = None
