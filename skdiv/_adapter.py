@@ -22,6 +22,7 @@ reductions) or feeds mini-batches through the same adapter.
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._model import HessianOperator, LinearModel
 
@@ -165,7 +166,10 @@ class EmpiricalRisk:
             flat = model.flat_directions(bool(self.alpha))
             if not flat.shape[1]:
                 flat = None
-            projector = None if flat is None else _nonzeros(flat @ flat.T)
+            projector = None
+            if flat is not None:
+                sparse_flat = sp.csr_matrix(flat)
+                projector = _nonzeros(sparse_flat @ sparse_flat.T)
             self._dense_cache = (penalty, flat, projector)
         return self._dense_cache
 
@@ -227,7 +231,10 @@ class EmpiricalRisk:
 
 
 def _nonzeros(matrix):
-    """``(flat indices, values)`` of ``matrix``'s nonzero entries (C order)."""
+    """``(flat indices, values)`` of a dense or sparse matrix's entries, C order."""
+    if sp.issparse(matrix):
+        coo = matrix.tocoo()
+        return coo.row.astype(np.intp) * matrix.shape[1] + coo.col, coo.data
     index = np.flatnonzero(matrix)
     return index, matrix.ravel()[index]
 
