@@ -22,7 +22,6 @@ reductions) or feeds mini-batches through the same adapter.
 """
 
 import numpy as np
-import scipy.sparse as sp
 
 from ._model import HessianOperator, LinearModel
 
@@ -162,15 +161,15 @@ class EmpiricalRisk:
         """
         if getattr(self, "_dense_cache", None) is None:
             model = self.model
-            penalty = _nonzeros(model.penalty_dense()) if self.alpha else None
+            penalty = None
+            if self.alpha:
+                penalty = (model.penalty_entries() if hasattr(model, "penalty_entries")
+                           else _nonzeros(model.penalty_dense()))
             flat = model.flat_directions(bool(self.alpha))
             if not flat.shape[1]:
                 flat = None
-            projector = None
-            if flat is not None:
-                sparse_flat = sp.csr_matrix(flat)
-                projector = _nonzeros(sparse_flat @ sparse_flat.T)
-            self._dense_cache = (penalty, flat, projector)
+            self._dense_cache = (penalty, flat,
+                                 None if flat is None else _projector_entries(flat))
         return self._dense_cache
 
     def loss_gradient_hessian(self, params):
@@ -230,11 +229,22 @@ class EmpiricalRisk:
         return value, grad, operator
 
 
+def _projector_entries(flat):
+    """:math:`N N^\\top`'s entries where ``N``'s rows are nonzero: ``(index, value)``.
+
+    A softmax's intercept shift touches only the ``k`` intercepts: the
+    projector is then ``k x k``, not ``n_params^2``.
+    """
+    n_params = flat.shape[0]
+    support = np.flatnonzero(np.any(flat != 0, axis=1))
+    block = flat[support] @ flat[support].T
+    index, values = _nonzeros(block)
+    rows, columns = np.divmod(index, support.size)
+    return support[rows] * n_params + support[columns], values
+
+
 def _nonzeros(matrix):
-    """``(flat indices, values)`` of a dense or sparse matrix's entries, C order."""
-    if sp.issparse(matrix):
-        coo = matrix.tocoo()
-        return coo.row.astype(np.intp) * matrix.shape[1] + coo.col, coo.data
+    """``(flat indices, values)`` of ``matrix``'s nonzero entries (C order)."""
     index = np.flatnonzero(matrix)
     return index, matrix.ravel()[index]
 

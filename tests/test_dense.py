@@ -36,7 +36,10 @@ Y_REG = X[:, 0] + RNG.normal(size=N) * np.exp(0.3 * X[:, 2])
 CASES = {
     # name: (objective, targets, n_outputs, X, linear_risk keywords)
     "binary": ("cross_entropy", (LABELS3 == 1).astype(float), 1, X, {}),
-    "multinomial-whiten": ("cross_entropy", LABELS3, 3, X, {}),
+    # (a small convex problem scales diagonally unless told: see LinearModel)
+    "multinomial-whiten": (
+        "cross_entropy", LABELS3, 3, X, dict(precondition="whiten")
+    ),
     "multinomial-diagonal": (
         "cross_entropy",
         LABELS3,
@@ -346,3 +349,24 @@ def test_float32_data_keep_the_jacobi_preconditioner():
                                                      digits_y)
     assert_allclose(fitted.predict_proba(digits_X), reference.predict_proba(digits_X),
                     atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["multinomial-whiten", "multinomial-diagonal", "binary"])
+@pytest.mark.parametrize("alpha", [0.05, 0.0])
+def test_penalty_and_projector_entries_are_their_matrices(name, alpha):
+    from skdiv._adapter import _projector_entries
+
+    risk = _risk(name, alpha=alpha)
+    model, n_params = risk.model, risk.n_params
+    index, values = model.penalty_entries()
+    rebuilt = np.zeros(n_params * n_params)
+    np.add.at(rebuilt, index, values)
+    assert_allclose(rebuilt.reshape(n_params, n_params), model.penalty_dense(),
+                    rtol=0, atol=1e-15)
+    flat = model.flat_directions(bool(alpha))
+    if flat.shape[1]:
+        index, values = _projector_entries(flat)
+        rebuilt = np.zeros(n_params * n_params)
+        np.add.at(rebuilt, index, values)
+        assert_allclose(rebuilt.reshape(n_params, n_params), flat @ flat.T,
+                        rtol=0, atol=1e-15)

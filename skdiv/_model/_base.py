@@ -168,10 +168,7 @@ class Model:
         return None
 
     def penalty_dense(self):
-        """The penalty's Hessian as a matrix, dense or scipy sparse.
-
-        For models that form Hessians whole.
-        """
+        """The penalty's Hessian as a matrix (models that form Hessians whole)."""
         raise NotImplementedError
 
     def flat_directions(self, penalised):

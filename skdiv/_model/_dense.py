@@ -238,18 +238,18 @@ def preconditioner_cost(width, n_blocks):
 def penalty_dense(coordinates, n_blocks, fit_intercept):
     r"""The Hessian of :math:`\tfrac12 \lVert W' M \rVert_F^2`: :math:`M^2` per block.
 
-    Zero on the intercepts. A sparse (CSR) matrix: it is block diagonal, and
-    a dense one of a medium problem's ``n_params^2`` entries costs more to
-    build and scan than the blocks.
+    Zero on the intercepts.
     """
+    d = coordinates.x_mean.shape[0]
     if coordinates.is_diagonal:
-        square = sp.diags(coordinates.x_scale**2)
+        square = np.diag(coordinates.x_scale**2)
     else:
         square = coordinates.whitener @ coordinates.whitener
-    blocks = [square] * n_blocks
-    if fit_intercept:
-        blocks.append(sp.csr_matrix((n_blocks, n_blocks)))
-    return sp.block_diag(blocks, format="csr")
+    n_params = n_blocks * (d + int(fit_intercept))
+    out = np.zeros((n_params, n_params))
+    for a in range(n_blocks):
+        out[a * d : (a + 1) * d, a * d : (a + 1) * d] = square
+    return out
 
 
 def shift_directions(n_blocks, n_features, fit_intercept, coefficients):
@@ -420,6 +420,25 @@ class DenseForms:
     def penalty_dense(self):
         """The penalty's Hessian as a matrix: :math:`M^2` on each coefficient block."""
         return penalty_dense(self.coordinates, self._blocks, self.fit_intercept)
+
+    def penalty_entries(self):
+        """:meth:`penalty_dense`'s nonzeros as ``(flat index, value)``, C order.
+
+        Built from the blocks: scanning a medium problem's dense
+        ``n_params^2`` matrix for them costs more than forming the rest.
+        """
+        d, n_params = self.n_features, self.n_params
+        coordinates = self.coordinates
+        if coordinates.is_diagonal:
+            rows = np.arange(self._blocks * d)
+            return rows * (n_params + 1), np.tile(coordinates.x_scale**2, self._blocks)
+        square = coordinates.whitener @ coordinates.whitener
+        block = np.arange(d)
+        index = [
+            ((a * d + block)[:, None] * n_params + (a * d + block)[None, :]).ravel()
+            for a in range(self._blocks)
+        ]
+        return np.concatenate(index), np.tile(square.ravel(), self._blocks)
 
     def flat_directions(self, penalised):
         """A softmax's common shifts (:func:`shift_directions`); none otherwise.
