@@ -369,9 +369,9 @@ class DenseForms:
                 rows_hessian.matrix, self.coordinates, self._blocks,
                 self.fit_intercept, self._layout(),
             ))
-        raw = getattr(rows_hessian, "raw_hessian", None)
         if not isinstance(rows_hessian, RowsHessian):
             return {}
+        raw = rows_hessian.raw_hessian
         if self.dense and hasattr(raw, "sample_blocks"):
             return dict(dense=lambda: self._dense_hessian(raw))
         if self.preconditioned and hasattr(raw, "outer_form"):
