@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
+from scipy.special import softmax
 from sklearn.datasets import load_digits, load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -303,11 +304,23 @@ def test_cg_preconditioned_by_the_exact_hessian_takes_one_product():
     assert_allclose(step, np.linalg.solve(matrix, -grad), rtol=1e-9)
 
 
+def _medium_fit(X_medium, y, weights, alpha, **kwargs):
+    from skdiv._solvers import minimize
+
+    risk = linear_risk(
+        get_objective("cross_entropy"), X_medium, y, n_outputs=5,
+        sample_weight=weights, alpha=alpha, **kwargs,
+    )
+    params, _ = minimize(risk, np.zeros(risk.n_params), tol=1e-10, max_iter=200)
+    return risk, params
+
+
 @pytest.mark.parametrize("alpha", [1e-3, 1e-6])
 def test_preconditioned_fit_is_the_jacobi_fit(monkeypatch, alpha):
-    # The formed preconditioner changes how CG gets there, not where: the
-    # same coefficients, intercepts (no drift along their flat common shift)
-    # and objective as the fit preconditioned by the diagonal alone.
+    # The formed preconditioner changes how CG gets there, not where: with
+    # exact (float64) products the same coefficients, intercepts (no drift
+    # along their flat common shift) and objective as the fit preconditioned
+    # by the diagonal alone.
     X_medium, y, weights = _medium()
     calls = []
     original = dense_module.DenseForms._outer_hessian
@@ -317,18 +330,35 @@ def test_preconditioned_fit_is_the_jacobi_fit(monkeypatch, alpha):
         return original(self, raw_hessian)
 
     monkeypatch.setattr(dense_module.DenseForms, "_outer_hessian", counted)
-    formed = DivergenceClassifier(alpha=alpha, tol=1e-10).fit(
-        X_medium, y, sample_weight=weights
-    )
+    risk, formed = _medium_fit(X_medium, y, weights, alpha,
+                               hessian_precision="double")
     assert calls, "the fit never formed its preconditioner"
     monkeypatch.setattr(dense_module, "PRECONDITIONER_MAX_PARAMS", 0)
-    jacobi = DivergenceClassifier(alpha=alpha, tol=1e-10).fit(
-        X_medium, y, sample_weight=weights
-    )
-    scale = np.abs(jacobi.coef_).max()
-    assert_allclose(formed.coef_, jacobi.coef_, rtol=0, atol=1e-8 * scale)
-    assert_allclose(formed.intercept_, jacobi.intercept_, rtol=0, atol=1e-8 * scale)
-    assert formed.objective_ == pytest.approx(jacobi.objective_, rel=1e-12)
+    _, jacobi = _medium_fit(X_medium, y, weights, alpha, hessian_precision="double")
+    coef, intercept = risk.unpack(formed)
+    jacobi_coef, jacobi_intercept = risk.unpack(jacobi)
+    scale = np.abs(jacobi_coef).max()
+    assert_allclose(coef, jacobi_coef, rtol=0, atol=1e-8 * scale)
+    assert_allclose(intercept, jacobi_intercept, rtol=0, atol=1e-8 * scale)
+    assert risk.loss(formed) == pytest.approx(risk.loss(jacobi), rel=1e-12)
+
+
+@pytest.mark.parametrize("alpha", [1e-3, 1e-6])
+def test_float32_products_reach_the_same_optimum(alpha):
+    # Products on a centred float32 copy of the rows (the default here) are
+    # exact to ~1e-7: the fit stops where tol says, at the optimum of the
+    # exact-product fit up to the curvature's conditioning.
+    X_medium, y, weights = _medium()
+    risk, single = _medium_fit(X_medium, y, weights, alpha)
+    assert risk.model.hessian_rows.X.dtype == np.float32
+    _, double = _medium_fit(X_medium, y, weights, alpha, hessian_precision="double")
+    assert risk.gradient_norm(risk.loss_gradient(single)[1]) <= 1e-10
+    proba = {}
+    for name, params in (("single", single), ("double", double)):
+        coef, intercept = risk.unpack(params)
+        proba[name] = softmax(X_medium @ coef.T + intercept, axis=1)
+    assert_allclose(proba["single"], proba["double"], rtol=0, atol=1e-6)
+    assert risk.loss(single) == pytest.approx(risk.loss(double), rel=1e-10)
 
 
 def test_float32_data_keep_the_jacobi_preconditioner():
@@ -351,7 +381,9 @@ def test_float32_data_keep_the_jacobi_preconditioner():
                     atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["multinomial-whiten", "multinomial-diagonal", "binary"])
+@pytest.mark.parametrize(
+    "name", ["multinomial-whiten", "multinomial-diagonal", "binary"]
+)
 @pytest.mark.parametrize("alpha", [0.05, 0.0])
 def test_penalty_and_projector_entries_are_their_matrices(name, alpha):
     from skdiv._adapter import _projector_entries

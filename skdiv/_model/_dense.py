@@ -369,6 +369,9 @@ class DenseForms:
                 rows_hessian.matrix, self.coordinates, self._blocks,
                 self.fit_intercept, self._layout(),
             ))
+        # All rows stored centred, float32, for the products: the curvature
+        # is the same.
+        rows_hessian = getattr(rows_hessian, "centred", rows_hessian)
         if not isinstance(rows_hessian, RowsHessian):
             return {}
         raw = rows_hessian.raw_hessian

@@ -147,7 +147,7 @@ choose_change_of_variables`); a tuple is another model's
             )
         self.hessian_rows = HessianRows(
             X, sample_weight, self.coordinates, hessian_stride, hessian_precision,
-            in_memory=self._in_memory,
+            in_memory=self._in_memory, single_copy=not self.dense,
         )
         self.preconditioned = self.preconditioner_affordable()
         self._dense_rows = None
@@ -364,10 +364,13 @@ choose_change_of_variables`); a tuple is another model's
         """:meth:`_data_terms` and the Hessian of the sum over the Hessian's rows."""
         rows = self.hessian_rows
         if rows.rows is None:
-            return data_terms_hessian(
+            *terms, hessian = data_terms_hessian(
                 objective, coef, intercept, self.X, y, sample_weight,
                 hessian_X=rows.X,
             )
+            if rows.centre is not None:
+                hessian = CentredRowsHessian(hessian, rows.centre)
+            return (*terms, hessian)
         terms = self._data_terms(objective, y, sample_weight, coef, intercept)
         y_rows, sw_rows = rows.take(y), rows.take(sample_weight)
         if rows.centre is None:
