@@ -163,8 +163,7 @@ class EmpiricalRisk:
             model = self.model
             penalty = None
             if self.alpha:
-                penalty = (model.penalty_entries() if hasattr(model, "penalty_entries")
-                           else _nonzeros(model.penalty_dense()))
+                penalty = model.penalty_entries()
             flat = model.flat_directions(bool(self.alpha))
             if not flat.shape[1]:
                 flat = None

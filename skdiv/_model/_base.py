@@ -171,6 +171,15 @@ class Model:
         """The penalty's Hessian as a matrix (models that form Hessians whole)."""
         raise NotImplementedError
 
+    def penalty_entries(self):
+        """:meth:`penalty_dense`'s nonzeros as ``(flat index, value)``, C order.
+
+        Models with a structured penalty build them without the matrix.
+        """
+        matrix = self.penalty_dense()
+        index = np.flatnonzero(matrix)
+        return index, matrix.ravel()[index]
+
     def flat_directions(self, penalised):
         """Orthonormal directions along which the loss does not change.
 

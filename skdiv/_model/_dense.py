@@ -31,6 +31,7 @@ import numpy as np
 import scipy.linalg.blas
 import scipy.sparse as sp
 
+from ._hessian_rows import CentredRowsHessian
 from ._kernels import RowsHessian
 
 # The Hessian is formed whole only up to this many parameters (its Cholesky
@@ -369,9 +370,10 @@ class DenseForms:
                 rows_hessian.matrix, self.coordinates, self._blocks,
                 self.fit_intercept, self._layout(),
             ))
-        # All rows stored centred, float32, for the products: the curvature
-        # is the same.
-        rows_hessian = getattr(rows_hessian, "centred", rows_hessian)
+        if isinstance(rows_hessian, CentredRowsHessian):
+            # All rows stored centred, float32, for the products: the
+            # curvature is the same.
+            rows_hessian = rows_hessian.centred
         if not isinstance(rows_hessian, RowsHessian):
             return {}
         raw = rows_hessian.raw_hessian
