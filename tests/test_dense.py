@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import softmax
 from sklearn.datasets import load_digits, load_iris
 from sklearn.exceptions import ConvergenceWarning
@@ -266,25 +266,71 @@ def test_outer_form_hessian_is_the_block_products_hessian():
         assert_allclose(formed, formed.T, rtol=0, atol=0)
 
 
-def test_medium_softmax_offers_its_hessian_as_a_preconditioner():
+def _medium_preconditioner(monkeypatch, dropped):
     X_medium, y, weights = _medium()
+    monkeypatch.setattr(dense_module, "PRECONDITIONER_DROPPED_TRACE", dropped)
     risk = linear_risk(
         get_objective("cross_entropy"), X_medium, y, n_outputs=5,
         sample_weight=weights, alpha=1e-3,
     )
     assert not risk.model.dense and risk.model.preconditioned
-    x = _point(risk, 0.2)
-    _, _, hessian = risk.loss_gradient_hessian(x)
+    _, _, hessian = risk.loss_gradient_hessian(_point(risk, 0.2))
     assert not hessian.has_dense and hessian.has_preconditioner
     by_products = np.column_stack([hessian.matvec(e) for e in np.eye(risk.n_params)])
     flat = hessian.flat_directions
     assert flat.shape == (risk.n_params, 1)
     projector = np.eye(risk.n_params) - flat @ flat.T
-    matrix = projector @ hessian.preconditioner() @ projector
-    assert_allclose(matrix, by_products, rtol=0,
+    formed = hessian.preconditioner()
+    assert formed.dtype == np.float32
+    assert hessian.preconditioner_cost == pytest.approx(
+        dense_module.preconditioner_cost(41, 5)
+    )
+    return risk, X_medium, weights, by_products, projector @ formed @ projector
+
+
+def test_medium_softmax_offers_its_hessian_as_a_preconditioner(monkeypatch):
+    # With every row kept, the formed matrix is the Hessian (up to its
+    # float32 sums) on the directions off the flat one.
+    _, _, _, by_products, formed = _medium_preconditioner(monkeypatch, 0.0)
+    assert_allclose(formed, by_products, rtol=0,
                     atol=1e-5 * np.abs(by_products).max())
-    cost = dense_module.preconditioner_cost(41, 5)
-    assert hessian.preconditioner_cost == pytest.approx(cost)
+
+
+def test_preconditioner_leaves_out_the_least_curved_rows(monkeypatch):
+    # The default preconditioner is the Hessian less the rows of least
+    # curvature carrying at most 1% of its trace: checked against those
+    # rows' Hessian written out here, sum_i H_i (x) r_i r_i^T over them.
+    risk, X_medium, weights, by_products, formed = _medium_preconditioner(
+        monkeypatch, 0.01
+    )
+    coef, intercept = risk.unpack(_point(risk, 0.2))
+    q = softmax(X_medium @ coef.T + intercept, axis=1)
+    blocks = weights[:, None, None] * (
+        np.einsum("ik,kl->ikl", q, np.eye(5)) - q[:, :, None] * q[:, None, :]
+    )
+    coordinates = risk.model.coordinates
+    rows = np.column_stack([(X_medium - coordinates.x_mean) @ coordinates.whitener,
+                            np.ones(len(X_medium))])
+    share = np.trace(blocks, axis1=1, axis2=2) * (rows**2).sum(axis=1)
+    order = np.argsort(share)
+    n_dropped = np.searchsorted(np.cumsum(share[order]), 0.01 * share.sum(),
+                                side="right")
+    assert 0 < n_dropped < len(share) // 2
+    dropped = order[:n_dropped]
+    left_out = dense_module.dense_hessian(
+        rows[dropped], blocks[dropped], dense_module.layout(5, 40, True)
+    ) / weights.sum()
+    assert np.trace(left_out) <= 0.01 * np.trace(by_products) * (1 + 1e-9)
+    assert_allclose(formed, by_products - left_out, rtol=0,
+                    atol=1e-5 * np.abs(by_products).max())
+
+
+def test_curved_rows_keep_all_but_the_fraction():
+    weight = np.array([5.0, 0.01, 3.0, 0.02, 0.0, 2.0])
+    # 1% of 10.03 is 0.1003: 0.0, 0.01 and 0.02 go, in any order of the rows.
+    assert_array_equal(dense_module.curved_rows(weight, 0.01), [0, 2, 5])
+    assert_array_equal(dense_module.curved_rows(weight, 0.0), [0, 1, 2, 3, 5])
+    assert_array_equal(dense_module.curved_rows(weight, -1.0), np.arange(6))
 
 
 def test_cg_preconditioned_by_the_exact_hessian_takes_one_product():

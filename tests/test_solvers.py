@@ -396,3 +396,56 @@ def test_newton_warns_when_rounding_stops_it_short_of_tol():
         x, n_iter = newton_cg(fun_hess, np.zeros(3), tol=1e-12, max_iter=500)
     assert n_iter < 500
     assert 1e-12 < np.abs(x - 1.0).max() < 1e-2
+
+
+def test_float32_factor_preconditions_cg_to_the_float64_solution():
+    # A formed preconditioner comes in float32 (its factor and solves are
+    # twice as fast): CG by its factor needs one product, and its step
+    # solves the float64 system to float32's rounding times the condition
+    # number, well inside the forcing term.
+    from skdiv._solvers._newton import _cholesky
+
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(40, 40))
+    matrix = A @ A.T + 0.5 * np.eye(40)
+    grad = rng.normal(size=40)
+    factor = _cholesky(matrix.astype(np.float32))
+    assert factor.dtype == np.float32
+    step, products = truncated_cg(
+        HessianOperator(lambda v: matrix @ v), grad, factor=factor,
+        return_products=True,
+    )
+    assert step.dtype == np.float64
+    assert products == 1
+    exact = np.linalg.solve(matrix, -grad)
+    error = np.linalg.norm(step - exact) / np.linalg.norm(exact)
+    assert error <= np.linalg.cond(matrix) * 10 * np.finfo(np.float32).eps
+    assert error < 1e-3
+
+
+def test_preconditioner_factor_shifts_a_matrix_that_is_not_definite():
+    from skdiv._solvers._newton import _PRECONDITIONER_SHIFTS, _preconditioner_factor
+
+    rng = np.random.default_rng(4)
+    B = rng.normal(size=(30, 10))
+    singular = (B @ B.T).astype(np.float32)  # rank 10 of 30
+    mean_diagonal = np.trace(singular) / 30
+    expected = None
+    for shift in _PRECONDITIONER_SHIFTS:
+        try:
+            expected = np.linalg.cholesky(
+                singular.astype(np.float64) + shift * mean_diagonal * np.eye(30)
+            )
+        except np.linalg.LinAlgError:
+            continue
+        break
+    assert shift > 0, "the test needs a matrix that the first shift cannot factor"
+    factor = _preconditioner_factor(singular.copy())
+    lower = np.tril(factor)
+    np.testing.assert_allclose(lower @ lower.T, expected @ expected.T,
+                               rtol=0, atol=1e-4 * mean_diagonal)
+    # The caller's matrix is left as it was, and no shift fixes an
+    # indefinite one.
+    np.testing.assert_array_equal(singular, (B @ B.T).astype(np.float32))
+    assert _preconditioner_factor(-np.eye(5, dtype=np.float32)) is None
+    assert _preconditioner_factor(np.full((3, 3), np.nan)) is None

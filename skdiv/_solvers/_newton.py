@@ -32,6 +32,11 @@ _EXTRAPOLATE = 0.2
 # take a few products instead.
 _FORM_AFTER = 0.3
 
+# Diagonal shifts, relative to the mean diagonal entry, that a formed
+# preconditioner which is not numerically positive definite is factorised
+# with: the first that succeeds.
+_PRECONDITIONER_SHIFTS = (0.0, 1e-6, 1e-4, 1e-2)
+
 # Newton-CG keeps its Jacobi diagonal once a step lowers the objective by less
 # than this fraction of itself: the sparse 20,000 x 50,000 fit then computes it
 # 4 times instead of 6, with the same 36 CG steps, 3% faster.
@@ -79,14 +84,18 @@ def truncated_cg(hessian, grad, *, floor=0.0, max_iter=200, inverse_diagonal=Non
         inverse_diagonal = inverse_diagonal.astype(dtype, copy=False)
 
     flat = hessian.flat_directions
-    trsv = scipy.linalg.blas.dtrsv
+    if factor is not None:
+        # The factor's precision (float32 for a formed preconditioner).
+        trsv = (scipy.linalg.blas.strsv if factor.dtype == np.float32
+                else scipy.linalg.blas.dtrsv)
 
     def precondition(r, out=None):
         # z = M^-1 r (r itself without a preconditioner).
         if factor is not None:
-            # Two triangular solves: LAPACK's dpotrs costs twice as much
+            # Two triangular solves: LAPACK's potrs costs twice as much
             # for one right-hand side.
-            z = trsv(factor, trsv(factor, r, lower=1), lower=1, trans=1)
+            z = trsv(factor, trsv(factor, r.astype(factor.dtype), lower=1),
+                     lower=1, trans=1).astype(np.float64, copy=False)
             if flat is not None:
                 # The factor's rounding reaches into the flat directions.
                 z -= flat @ (flat.T @ z)
@@ -157,18 +166,43 @@ def direct_step(hessian, grad):
 def _cholesky(matrix):
     """The lower Cholesky factor of symmetric ``matrix`` (overwritten), or None.
 
-    None when it is not numerically positive definite.
+    In the matrix's precision (float64, or float32 for a formed
+    preconditioner); None when it is not numerically positive definite.
     """
     if not np.all(np.isfinite(matrix)):
         return None
     if not matrix.flags.f_contiguous:
         # The same matrix (symmetric) in LAPACK's order: no copy.
         matrix = matrix.T
-    # LAPACK directly: the scipy.linalg wrappers cost more than the
-    # factorisation of a small matrix.
-    factor, info = scipy.linalg.lapack.dpotrf(matrix, lower=True, clean=False,
-                                              overwrite_a=True)
+    # LAPACK directly (the scipy.linalg wrappers, get_lapack_funcs too, cost
+    # more than the factorisation of a small matrix).
+    potrf = (scipy.linalg.lapack.spotrf if matrix.dtype == np.float32
+             else scipy.linalg.lapack.dpotrf)
+    factor, info = potrf(matrix, lower=True, clean=False, overwrite_a=True)
     return factor if info == 0 else None
+
+
+def _preconditioner_factor(matrix):
+    r"""The Cholesky factor of a formed preconditioner, shifted if need be.
+
+    A preconditioner need not be the Hessian: when ``matrix`` is not
+    numerically positive definite (float32 sums of a nearly singular
+    Hessian, a tiny penalty) it is factorised as :math:`P + s\,
+    \bar p\, I`, with :math:`\bar p` its mean diagonal entry and :math:`s`
+    the first of :data:`_PRECONDITIONER_SHIFTS` that succeeds; None if none
+    does.
+    """
+    if not np.all(np.isfinite(matrix)):
+        return None
+    mean_diagonal = np.trace(matrix) / matrix.shape[0]
+    diagonal = np.diag_indices_from(matrix)
+    for shift in _PRECONDITIONER_SHIFTS:
+        trial = matrix.copy(order="K")
+        trial[diagonal] += shift * mean_diagonal
+        factor = _cholesky(trial)
+        if factor is not None:
+            return factor
+    return None
 
 
 def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=None):
@@ -238,7 +272,7 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
             if form:
                 # Kept until it goes stale: a factor that fails (an indefinite
                 # Hessian far from a non-convex optimum) leaves Jacobi's.
-                factor, form = _cholesky(hessian.preconditioner()), False
+                factor, form = _preconditioner_factor(hessian.preconditioner()), False
             # Any positive diagonal keeps preconditioned CG exact; once a step
             # changes the objective by less than _STALE_DIAGONAL of itself the
             # curvature has settled, and the last diagonal is kept (it costs a
