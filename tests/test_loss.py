@@ -379,3 +379,34 @@ def test_beta_potential_is_bounded_below_where_the_nll_is_not():
         potential.loss(y, np.array([[1.0, -600.0]])), [-1 / (2 * 0.5 * 2)],
         rtol=1e-15,
     )
+
+
+@pytest.mark.parametrize("raw_order", ["C", "F", "strided"])
+@pytest.mark.parametrize("proba_order", ["C", "F", "strided"])
+@pytest.mark.parametrize("shape", [(7, 3), (1, 4), (5, 1)])
+def test_hard_label_entries_in_any_memory_layout(raw_order, proba_order, shape):
+    # The loss and gradient read and write the labels' entries by one flat
+    # gather in the arrays' memory order: the same numbers as indexing by
+    # row and column, and the gradient written into the array given.
+    from skdiv._loss._classification import softmax_lse
+
+    def laid_out(values, order):
+        if order == "strided":
+            wide = np.zeros((values.shape[0], 2 * values.shape[1]))
+            wide[:, ::2] = values
+            return wide[:, ::2]
+        return np.array(values, order=order)
+
+    rng = np.random.default_rng(sum(shape))
+    n, k = shape
+    raw = laid_out(rng.normal(size=shape), raw_order)
+    labels = rng.integers(0, k, size=n)
+    proba, lse = softmax_lse(raw)
+    proba = laid_out(proba, proba_order)
+    expected_grad = proba.copy()
+    expected_grad[np.arange(n), labels] -= 1
+    expected_loss = lse - raw[np.arange(n), labels]
+    loss, grad = CrossEntropy._multinomial_from(labels, raw, proba, lse)
+    assert grad is proba
+    np.testing.assert_array_equal(grad, expected_grad)
+    np.testing.assert_array_equal(loss, expected_loss)

@@ -61,6 +61,22 @@ def class_sums(y_true, sample_weight, n_classes):
     return np.bincount(y_true, weights=sw, minlength=n_classes)
 
 
+def _label_entries(array, labels):
+    """``(flat, index)`` with ``flat[index]`` the entries ``array[i, labels[i]]``.
+
+    ``flat`` is a view of ``array`` in its memory order, so that the entries
+    are read, and written, by one flat gather: twice as fast as indexing by
+    row and column. Other layouts (not C- or Fortran-contiguous) get
+    ``(array, (rows, labels))``, indexing by row and column.
+    """
+    n, k = array.shape
+    if array.flags.f_contiguous:
+        return array.T.reshape(-1), labels * n + np.arange(n)
+    if array.flags.c_contiguous:
+        return array.reshape(-1), np.arange(n) * k + labels
+    return array, (np.arange(n), labels)
+
+
 class SoftmaxHessian(RawHessian):
     r"""The softmax's per-sample Hessian :math:`\mathrm{diag}(q_i) - q_i q_i^\top`.
 
@@ -179,8 +195,10 @@ class CrossEntropy(Objective):
             hessian = DiagonalHessian(weighted(proba * (1.0 - proba), sample_weight))
         else:
             proba, lse = softmax_lse(raw_prediction)
+            # The copy in proba's (Fortran) order: the gradient's product
+            # with X reads it transposed, in place.
             loss, grad = self._multinomial_from(
-                y_true, raw_prediction, proba.copy(), lse
+                y_true, raw_prediction, proba.copy(order="K"), lse
             )
             hessian = SoftmaxHessian(proba, weighted(proba, sample_weight))
         offset = self.target_offset(y_true)
@@ -242,10 +260,15 @@ class CrossEntropy(Objective):
         formed, and with hard labels the loss is ``lse(z_i) - z_{i y_i}``.
         """
         if y_true.ndim == 1:
-            idx = y_true.astype(np.intp, copy=False)
-            rows = np.arange(proba.shape[0])
-            loss = lse - raw[rows, idx]
-            proba[rows, idx] -= 1
+            labels = y_true.astype(np.intp, copy=False)
+            proba_flat, at = _label_entries(proba, labels)
+            if raw.strides == proba.strides and proba_flat is not proba:
+                # The same contiguous layout (softmax_lse keeps raw's): one index.
+                raw_flat, raw_at = raw.reshape(-1, order="A"), at
+            else:
+                raw_flat, raw_at = _label_entries(raw, labels)
+            loss = lse - raw_flat[raw_at]
+            proba_flat[at] -= 1
             return loss, proba
         loss = lse * y_true.sum(axis=1) - np.einsum("ij,ij->i", y_true, raw)
         proba -= y_true
