@@ -603,3 +603,73 @@ def test_kl_evaluates_the_cross_entropy_and_adds_the_entropy_once(k, sparse):
         v = rng.normal(size=kl.n_params)
         np.testing.assert_array_equal(hessp(v), hessp_ce(v))
     assert calls == [1]
+
+
+def _raw_hessians(n, rng):
+    """One raw-space Hessian of each kind, with its raw predictions."""
+    weights = rng.uniform(0.5, 2.0, size=n)
+    softmax_raw = rng.normal(size=(n, 4))
+    labels = rng.integers(0, 4, size=n)
+    gaussian_raw = np.column_stack([rng.normal(size=n), rng.normal(size=n) * 0.3])
+    cases = {
+        "softmax": (CrossEntropy(), labels, softmax_raw),
+        "sigmoid": (CrossEntropy(), rng.integers(0, 2, size=n), rng.normal(size=n)),
+        "gaussian": (GaussianNLL(), rng.normal(size=n), gaussian_raw),
+        "sum-zero": (SumZero(CrossEntropy(), sum_zero_basis(4)), labels,
+                     softmax_raw @ sum_zero_basis(4)),
+    }
+    for name, (objective, y, raw) in cases.items():
+        hessian = objective.loss_gradient_hessian(y, raw, weights)[2]
+        yield name, hessian, raw
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blocked_hessian_products_equal_one_product(monkeypatch, dtype):
+    # Tall dense rows are multiplied in row blocks (each within OpenBLAS's
+    # small-matrix size): the sum over the blocks is the product over all
+    # rows, sum_i x_i (H_i (x_i V^T + v)), written out here per sample.
+    import skdiv._model._kernels as kernels
+
+    monkeypatch.setattr(kernels, "SMALL_PRODUCT_WORK", 1)  # 256-row blocks
+    rng = np.random.default_rng(7)
+    n, d = 1100, 6
+    X = np.asfortranarray(rng.normal(size=(n, d))).astype(dtype)
+    for name, raw_hessian, raw in _raw_hessians(n, rng):
+        k = 1 if raw.ndim == 1 else raw.shape[1]
+        v_coef, v_intercept = rng.normal(size=(k, d)), rng.normal(size=k)
+        blocks = raw_hessian.sample_blocks(raw.shape)  # (n, k, k)
+        direction = X.astype(np.float64) @ v_coef.T + v_intercept
+        per_sample = np.einsum("ikl,il->ik", blocks, direction)
+        expected_coef = per_sample.T @ X.astype(np.float64)
+        expected_intercept = per_sample.sum(axis=0)
+        rows_hessian = kernels.RowsHessian(raw_hessian, X)
+        h_coef, h_intercept = rows_hessian.matvec(v_coef, v_intercept)
+        assert len(rows_hessian._blocks) == 5, name  # 4 x 256 rows and 76
+        assert h_coef.dtype == dtype
+        rtol = 1e-4 if dtype == np.float32 else 1e-12
+        scale = np.abs(expected_coef).max()
+        np.testing.assert_allclose(h_coef, expected_coef, rtol=0, atol=rtol * scale)
+        np.testing.assert_allclose(h_intercept, expected_intercept, rtol=0,
+                                   atol=rtol * np.abs(expected_intercept).max())
+        # The blocks' raw Hessians are the whole one's restricted rows.
+        part = slice(256, 512)
+        restricted = raw_hessian.rows(part)
+        unit = rng.normal(size=raw.shape)
+        np.testing.assert_allclose(restricted.matvec(unit[part]),
+                                   raw_hessian.matvec(unit)[part], rtol=1e-13)
+
+
+def test_small_and_sparse_rows_are_multiplied_whole():
+    import skdiv._model._kernels as kernels
+
+    rng = np.random.default_rng(8)
+    n = 3000
+    hessian = next(_raw_hessians(n, rng))[1]  # softmax, 4 outputs
+    dense = kernels.RowsHessian(hessian, rng.normal(size=(n, 20)))
+    dense.matvec(np.ones((4, 20)), np.zeros(4))
+    # 1e6 / (4 x 20) = 12,500 rows a block: 3,000 rows are one product.
+    assert dense._blocks == []
+    sparse = kernels.RowsHessian(hessian, sp.random(n, 2000, density=0.01,
+                                                    format="csr", random_state=0))
+    sparse.matvec(np.ones((4, 2000)), np.zeros(4))
+    assert sparse._blocks == []

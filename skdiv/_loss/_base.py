@@ -71,6 +71,14 @@ class RawHessian:
         """Diagonal of each sample's block, the shape of the raw predictions."""
         raise NotImplementedError
 
+    def rows(self, index):
+        """The same Hessian restricted to the samples ``index`` (a slice).
+
+        Hessian products over blocks of rows that stay in cache
+        (:class:`skdiv._model._kernels.RowsHessian`) take one per block.
+        """
+        raise NotImplementedError
+
     def diagonal_in(self, basis):
         """Per sample, :math:`b^\\top H_i b` for each column ``b`` of ``basis``."""
         raise NotImplementedError(
@@ -113,6 +121,9 @@ class DiagonalHessian(RawHessian):
 
     def diagonal(self):
         return self.curvature
+
+    def rows(self, index):
+        return DiagonalHessian(self.curvature[index])
 
     def sample_blocks(self, shape):
         h = np.asarray(self.curvature, dtype=np.float64)

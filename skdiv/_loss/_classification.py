@@ -90,6 +90,9 @@ class SoftmaxHessian(RawHessian):
         self.weighted_proba = weighted_proba
         self._factors = in_precision(weighted_proba, proba)
 
+    def rows(self, index):
+        return SoftmaxHessian(self.proba[index], self.weighted_proba[index])
+
     def matvec(self, v):
         weighted_q, q = self._factors(v.dtype)
         qv = weighted_q * v
@@ -342,6 +345,10 @@ class _ReducedHessian(RawHessian):
 
     def matvec(self, v):
         return self._reduce(self.inner.matvec(self._expand(v)))
+
+    def rows(self, index):
+        return _ReducedHessian(self.inner.rows(index), self._reduce, self._expand,
+                               self._basis)
 
     def diagonal(self):
         # diag(Q^T H_i Q) per sample, from the objective's closed form.

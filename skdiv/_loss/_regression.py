@@ -37,6 +37,9 @@ class GaussianHessian(RawHessian):
     def diagonal(self):
         return np.column_stack([self.h_mm, self.h_ee])
 
+    def rows(self, index):
+        return GaussianHessian(self.h_mm[index], self.h_me[index], self.h_ee[index])
+
     def sample_blocks(self, shape):
         out = np.empty((len(self.h_mm), 2, 2))
         out[:, 0, 0], out[:, 1, 1] = self.h_mm, self.h_ee
