@@ -630,7 +630,8 @@ def test_blocked_hessian_products_equal_one_product(monkeypatch, dtype):
     # rows, sum_i x_i (H_i (x_i V^T + v)), written out here per sample.
     import skdiv._model._kernels as kernels
 
-    monkeypatch.setattr(kernels, "SMALL_PRODUCT_WORK", 1)  # 256-row blocks
+    # Blocks of 256-550 rows (2 to 4 of them, by the number of outputs).
+    monkeypatch.setattr(kernels, "SMALL_PRODUCT_WORK", 4 * 6 * 256)
     rng = np.random.default_rng(7)
     n, d = 1100, 6
     X = np.asfortranarray(rng.normal(size=(n, d))).astype(dtype)
@@ -644,7 +645,8 @@ def test_blocked_hessian_products_equal_one_product(monkeypatch, dtype):
         expected_intercept = per_sample.sum(axis=0)
         rows_hessian = kernels.RowsHessian(raw_hessian, X)
         h_coef, h_intercept = rows_hessian.matvec(v_coef, v_intercept)
-        assert len(rows_hessian._blocks) == 5, name  # 4 x 256 rows and 76
+        sizes = [block.shape[0] for block, _ in rows_hessian._blocks]
+        assert len(sizes) >= 2 and sum(sizes) == n and min(sizes) >= 256, name
         assert h_coef.dtype == dtype
         rtol = 1e-4 if dtype == np.float32 else 1e-12
         scale = np.abs(expected_coef).max()
@@ -665,10 +667,20 @@ def test_small_and_sparse_rows_are_multiplied_whole():
     rng = np.random.default_rng(8)
     n = 3000
     hessian = next(_raw_hessians(n, rng))[1]  # softmax, 4 outputs
-    dense = kernels.RowsHessian(hessian, rng.normal(size=(n, 20)))
+    dense = kernels.RowsHessian(hessian, np.asfortranarray(rng.normal(size=(n, 20))))
     dense.matvec(np.ones((4, 20)), np.zeros(4))
-    # 1e6 / (4 x 20) = 12,500 rows a block: 3,000 rows are one product.
+    # 3,000 x 4 x 20 multiply-adds and 480 KB: one product.
     assert dense._blocks == []
+    # 1,800 x 4 x 150 > 1e6 (and 1.1 MB of float32 rows): two blocks of 900.
+    wide_rows = np.asfortranarray(rng.normal(size=(1800, 150)).astype(np.float32))
+    wide = kernels.RowsHessian(hessian.rows(slice(0, 1800)), wide_rows)
+    wide.matvec(np.ones((4, 150)), np.zeros(4))
+    assert [block.shape[0] for block, _ in wide._blocks] == [900, 900]
+    # C-ordered rows (X itself, not a copy) are multiplied whole.
+    own = kernels.RowsHessian(hessian.rows(slice(0, 1800)),
+                              np.ascontiguousarray(wide_rows))
+    own.matvec(np.ones((4, 150)), np.zeros(4))
+    assert own._blocks == []
     sparse = kernels.RowsHessian(hessian, sp.random(n, 2000, density=0.01,
                                                     format="csr", random_state=0))
     sparse.matvec(np.ones((4, 2000)), np.zeros(4))

@@ -126,26 +126,34 @@ class RowsHessian:
     def _row_blocks(self, n_outputs):
         """``[(rows of X, their raw Hessian)]`` for blocked products, or ``[]``.
 
-        Made at the first product, for dense ``X`` of at least two blocks.
-        A block has at least 256 rows, and at most as many as keep its
-        products with ``n_outputs`` columns within
-        :data:`SMALL_PRODUCT_WORK` multiply-adds and its rows within
-        :data:`PRODUCT_BLOCK_BYTES`. On float32 rows of 8,000-30,000 x
-        50-400 with 2 to 10 outputs a product then took 0.55-0.77 of its
-        time over all rows at once (``benchmarks/README.md``).
+        Made at the first product, for dense Fortran-ordered ``X`` (the
+        model's float32 copies of its rows) whose products with
+        ``n_outputs`` columns take more than :data:`SMALL_PRODUCT_WORK`
+        multiply-adds: the fewest equal blocks (of at least 256 rows) within
+        that and within :data:`PRODUCT_BLOCK_BYTES`. On float32 rows of
+        1,800-40,000 x 20-400 with 2 to 10 outputs a product then took
+        0.48-0.80 of its time over all rows at once (digits' 0.13 -> 0.09
+        ms; ``docs/developers.rst``).
         """
         if self._blocks is None:
             X = self.X
             self._blocks = []
-            if sp.issparse(X):
+            if sp.issparse(X) or X.flags.c_contiguous:
+                # C-ordered rows (X itself, where no copy is made for the
+                # Hessian) gained 5-18% only, and float32 data at the
+                # default tol sit at their noise floor, where the products'
+                # rounding decides whether the fit reaches tol: left whole.
                 return self._blocks
-            d = max(X.shape[1], 1)
-            size = max(256, min(SMALL_PRODUCT_WORK // (n_outputs * d),
-                                PRODUCT_BLOCK_BYTES // (X.itemsize * d)))
-            if X.shape[0] >= 2 * size:
+            n, d = X.shape
+            n_blocks = -(-n * n_outputs * d // SMALL_PRODUCT_WORK)
+            if n_blocks >= 2:
+                n_blocks = max(n_blocks, -(-X.nbytes // PRODUCT_BLOCK_BYTES))
+            n_blocks = min(n_blocks, n // 256)
+            if n_blocks >= 2:
+                size = -(-n // n_blocks)
                 self._blocks = [
                     (X[rows], self.raw_hessian.rows(rows))
-                    for rows in (slice(i, i + size) for i in range(0, X.shape[0], size))
+                    for rows in (slice(i, i + size) for i in range(0, n, size))
                 ]
         return self._blocks
 
