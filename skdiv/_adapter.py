@@ -108,6 +108,10 @@ class EmpiricalRisk:
     def product_work(self):
         return self.model.product_work
 
+    @property
+    def value_precision(self):
+        return self.model.value_precision
+
     def pack(self, *args, **kwargs):
         return self.model.pack(*args, **kwargs)
 
@@ -299,6 +303,10 @@ class ZeroInterceptConstraint:
     @property
     def product_work(self):
         return self.risk.product_work
+
+    @property
+    def value_precision(self):
+        return self.risk.value_precision
 
     def _full(self, theta):
         d = self._d

@@ -667,20 +667,15 @@ def test_small_and_sparse_rows_are_multiplied_whole():
     rng = np.random.default_rng(8)
     n = 3000
     hessian = next(_raw_hessians(n, rng))[1]  # softmax, 4 outputs
-    dense = kernels.RowsHessian(hessian, np.asfortranarray(rng.normal(size=(n, 20))))
+    dense = kernels.RowsHessian(hessian, rng.normal(size=(n, 20)))
     dense.matvec(np.ones((4, 20)), np.zeros(4))
     # 3,000 x 4 x 20 multiply-adds and 480 KB: one product.
     assert dense._blocks == []
     # 1,800 x 4 x 150 > 1e6 (and 1.1 MB of float32 rows): two blocks of 900.
-    wide_rows = np.asfortranarray(rng.normal(size=(1800, 150)).astype(np.float32))
+    wide_rows = rng.normal(size=(1800, 150)).astype(np.float32)
     wide = kernels.RowsHessian(hessian.rows(slice(0, 1800)), wide_rows)
     wide.matvec(np.ones((4, 150)), np.zeros(4))
     assert [block.shape[0] for block, _ in wide._blocks] == [900, 900]
-    # C-ordered rows (X itself, not a copy) are multiplied whole.
-    own = kernels.RowsHessian(hessian.rows(slice(0, 1800)),
-                              np.ascontiguousarray(wide_rows))
-    own.matvec(np.ones((4, 150)), np.zeros(4))
-    assert own._blocks == []
     sparse = kernels.RowsHessian(hessian, sp.random(n, 2000, density=0.01,
                                                     format="csr", random_state=0))
     sparse.matvec(np.ones((4, 2000)), np.zeros(4))

@@ -133,6 +133,19 @@ class Model:
             return 0
         return X.shape[0] * self.n_params
 
+    @property
+    def value_precision(self):
+        """The relative rounding of the values computed from the rows.
+
+        Their dtype's machine epsilon (float32 data: 1.2e-7), float64's for
+        anything else. Solvers then tell a change of the objective from its
+        rounding (:func:`skdiv._solvers.newton_cg`).
+        """
+        dtype = getattr(self.X, "dtype", None)
+        if dtype is None or not np.issubdtype(dtype, np.floating):
+            return float(np.finfo(np.float64).eps)
+        return float(np.finfo(dtype).eps)
+
     def forward(self, params, X=None):
         """Raw predictions at ``params`` for rows ``X`` (the model's own if None)."""
         raise NotImplementedError

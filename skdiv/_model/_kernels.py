@@ -126,23 +126,19 @@ class RowsHessian:
     def _row_blocks(self, n_outputs):
         """``[(rows of X, their raw Hessian)]`` for blocked products, or ``[]``.
 
-        Made at the first product, for dense Fortran-ordered ``X`` (the
-        model's float32 copies of its rows) whose products with
+        Made at the first product, for dense ``X`` whose products with
         ``n_outputs`` columns take more than :data:`SMALL_PRODUCT_WORK`
         multiply-adds: the fewest equal blocks (of at least 256 rows) within
-        that and within :data:`PRODUCT_BLOCK_BYTES`. On float32 rows of
-        1,800-40,000 x 20-400 with 2 to 10 outputs a product then took
-        0.48-0.80 of its time over all rows at once (digits' 0.13 -> 0.09
-        ms; ``docs/developers.rst``).
+        that and within :data:`PRODUCT_BLOCK_BYTES`. On Fortran-ordered
+        float32 rows (the model's copies) of 1,800-40,000 x 20-400 with 2 to
+        10 outputs a product then took 0.48-0.75 of its time over all rows
+        at once (digits' 0.13 -> 0.09 ms), on C-ordered rows (``X`` itself,
+        where no copy is made) 0.82-0.95 (``docs/developers.rst``).
         """
         if self._blocks is None:
             X = self.X
             self._blocks = []
-            if sp.issparse(X) or X.flags.c_contiguous:
-                # C-ordered rows (X itself, where no copy is made for the
-                # Hessian) gained 5-18% only, and float32 data at the
-                # default tol sit at their noise floor, where the products'
-                # rounding decides whether the fit reaches tol: left whole.
+            if sp.issparse(X):
                 return self._blocks
             n, d = X.shape
             n_blocks = -(-n * n_outputs * d // SMALL_PRODUCT_WORK)

@@ -319,8 +319,12 @@ choose_change_of_variables`); a tuple is another model's
             scale2 = (self.x_scale**2).astype(v.dtype, copy=False)
             np.multiply(v_coef, scale2, out=out[: k * d].reshape(k, d))
         else:
-            whitener = self.coordinates.whitener
-            out[: k * d] = ((v_coef @ whitener) @ whitener).ravel()
+            if getattr(self, "_whitener_squared", None) is None:
+                # M^2, once per fit: one product per Hessian product, not two.
+                whitener = self.coordinates.whitener
+                self._whitener_squared = whitener @ whitener
+            squared = self._whitener_squared.astype(v.dtype, copy=False)
+            np.matmul(v_coef, squared, out=out[: k * d].reshape(k, d))
         return out
 
     def penalty_diagonal(self):

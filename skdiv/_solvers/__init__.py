@@ -68,7 +68,10 @@ def minimize(problem, x0, *, solver="auto", max_iter=1000, tol=1e-4, verbose=0):
     with blas_threads(getattr(problem, "product_work", 0)):
         if solver == "lbfgs":
             return lbfgs(problem.loss_gradient, x0, **options)
-        return newton_cg(problem.loss_gradient_hessian, x0, **options)
+        return newton_cg(
+            problem.loss_gradient_hessian, x0,
+            value_precision=getattr(problem, "value_precision", None), **options,
+        )
 
 
 __all__ = [

@@ -205,7 +205,22 @@ def _preconditioner_factor(matrix):
     return None
 
 
-def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=None):
+def _value_rounding(value, value_precision):
+    """How much of a change of ``value`` is rounding.
+
+    64 float64 roundings of ``max(|value|, 1)``, plus, for values computed
+    from float32 data (``value_precision`` above float64's epsilon), 4 of
+    ``|value|`` at that precision: the float32 products' rounding, which
+    the mean over the rows brings to about one rounding of the value.
+    """
+    rounding = 64 * np.finfo(float).eps * max(abs(value), 1.0)
+    if value_precision is not None and value_precision > np.finfo(float).eps:
+        rounding += 4 * value_precision * abs(value)
+    return rounding
+
+
+def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=None,
+              value_precision=None):
     r"""Minimise by a truncated Newton method with a backtracking line search.
 
     Each iteration solves the Newton system :math:`H p = -g` approximately by
@@ -244,6 +259,11 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
         Print one line per iteration when positive.
     gradient_norm : callable, default=None
         Maps the gradient to the stopping measure; the max-norm by default.
+    value_precision : float, default=None
+        The relative rounding of the values (``problem.value_precision``:
+        float32 data's epsilon); float64's when None. A step that raises the
+        value by no more than its rounding is taken when it lowers the
+        gradient.
 
     Returns
     -------
@@ -290,13 +310,17 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
             )
         slope = grad @ step
         rounding = 64 * np.finfo(float).eps * max(abs(value), 1.0)
+        # A step within the value's rounding (float32 data's, where the data
+        # are float32) that lowers the gradient is progress the value cannot
+        # show.
+        resolution = _value_rounding(value, value_precision)
         t = 1.0
         for _ in range(50):
             x_new = x + t * step
             value_new, grad_new, hessian_new = fun_hess(x_new)
             norm_new = gradient_norm(grad_new)
             if value_new <= value + 1e-4 * t * slope or (
-                value_new <= value + rounding and norm_new < norm
+                value_new <= value + resolution and norm_new < norm
             ):
                 break
             t *= 0.5
