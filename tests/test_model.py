@@ -680,3 +680,38 @@ def test_small_and_sparse_rows_are_multiplied_whole():
                                                     format="csr", random_state=0))
     sparse.matvec(np.ones((4, 2000)), np.zeros(4))
     assert sparse._blocks == []
+
+
+@pytest.mark.parametrize(
+    "fit_intercept", [True, False], ids=["intercept", "no-intercept"]
+)
+@pytest.mark.parametrize("problem", ["softmax-hard", "sigmoid", "gaussian"])
+def test_whitened_rows_give_the_hessian_in_solver_coordinates(problem, fit_intercept):
+    # A whitened fit whose Hessian uses all rows (neither formed whole nor
+    # subsampled) keeps them as (X - mu) M in float32 and multiplies in the
+    # solver's coordinates directly: the float64 Hessian through unpack and
+    # pullback, to float32's rounding.
+    rng = np.random.default_rng(15)
+    n, d = 600, 130  # over 128 parameters: above the exact steps' size
+    X = rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) * 0.1 + 1.0
+    objective, y, k = _problems(rng, X)[problem]
+    common = dict(n_outputs=k, sample_weight=rng.uniform(0.2, 2.0, size=n),
+                  alpha=0.01, fit_intercept=fit_intercept, precondition="whiten",
+                  sum_zero=False)
+    single = linear_risk(objective, X, y, **common)
+    double = linear_risk(objective, X, y, hessian_precision="double", **common)
+    rows = single.model.hessian_rows
+    assert not single.model.dense and rows.rows is None and rows.solver_rows
+    coordinates = single.model.coordinates
+    np.testing.assert_allclose(
+        rows.X, (X - coordinates.x_mean) @ coordinates.whitener, rtol=0,
+        atol=1e-6 * np.abs(rows.X).max(),
+    )
+    assert rows.X.dtype == np.float32 and not double.model.hessian_rows.solver_rows
+    params = rng.normal(size=single.n_params) * 0.3
+    _, _, hessp = single.loss_gradient_hessian(params)
+    _, _, expected = double.loss_gradient_hessian(params)
+    for v in rng.normal(size=(3, single.n_params)):
+        reference = expected(v)
+        np.testing.assert_allclose(hessp(v), reference, rtol=0,
+                                   atol=1e-5 * np.abs(reference).max())

@@ -438,15 +438,23 @@ class DenseForms:
         trace = np.maximum((diagonal - outer**2).sum(axis=1), 0.0)
         keep = curved_rows(trace * self._solver_row_norms(),
                            PRECONDITIONER_DROPPED_TRACE)
-        X, diagonal, outer = self.X[keep], diagonal[keep], outer[keep]
-        # Rows in solver coordinates a block at a time (no copy of X is
-        # kept), about 1 MB of V each: V then stays in cache from its
-        # construction to the rank update (blocks of 4 MB were a third slower).
+        diagonal, outer = diagonal[keep], outer[keep]
+        # Rows in solver coordinates a block at a time, about 1 MB of V each:
+        # V then stays in cache from its construction to the rank update
+        # (blocks of 4 MB were a third slower). The Hessian's own rows when
+        # they are the solver rows already, else made from X per block.
         step = max(1, (1 << 20) // (4 * self._blocks * width))
-        blocks = (
-            (rows, solver_rows(X[rows], self.coordinates, False).astype(np.float32))
-            for rows in (slice(i, i + step) for i in range(0, X.shape[0], step))
-        )
+        slices = [slice(i, i + step) for i in range(0, keep.size, step)]
+        if self.hessian_rows.solver_rows:
+            kept = self.hessian_rows.X[keep]
+            blocks = ((rows, kept[rows]) for rows in slices)
+        else:
+            X = self.X[keep]
+            blocks = (
+                (rows, solver_rows(X[rows], self.coordinates, False)
+                 .astype(np.float32))
+                for rows in slices
+            )
         return dense_hessian_outer(blocks, diagonal, outer, self.fit_intercept)
 
     def _solver_row_norms(self):
@@ -460,7 +468,10 @@ class DenseForms:
             norms = np.full(n, float(self.fit_intercept))
             for start in range(0, n, 4096):
                 rows = slice(start, start + 4096)
-                r = solver_rows(self.X[rows], self.coordinates, False)
+                if self.hessian_rows.solver_rows:
+                    r = self.hessian_rows.X[rows].astype(np.float64)
+                else:
+                    r = solver_rows(self.X[rows], self.coordinates, False)
                 norms[rows] += np.einsum("ij,ij->i", r, r)
             self._row_norms = norms
         return self._row_norms
