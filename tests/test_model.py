@@ -701,13 +701,13 @@ def test_whitened_rows_give_the_hessian_in_solver_coordinates(problem, fit_inter
     single = linear_risk(objective, X, y, **common)
     double = linear_risk(objective, X, y, hessian_precision="double", **common)
     rows = single.model.hessian_rows
-    assert not single.model.dense and rows.rows is None and rows.solver_rows
+    assert not single.model.dense and rows.rows is None and rows.whitened_copy
     coordinates = single.model.coordinates
     np.testing.assert_allclose(
         rows.X, (X - coordinates.x_mean) @ coordinates.whitener, rtol=0,
         atol=1e-6 * np.abs(rows.X).max(),
     )
-    assert rows.X.dtype == np.float32 and not double.model.hessian_rows.solver_rows
+    assert rows.X.dtype == np.float32 and not double.model.hessian_rows.whitened_copy
     params = rng.normal(size=single.n_params) * 0.3
     _, _, hessp = single.loss_gradient_hessian(params)
     _, _, expected = double.loss_gradient_hessian(params)

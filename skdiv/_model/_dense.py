@@ -31,7 +31,6 @@ import numpy as np
 import scipy.linalg.blas
 import scipy.sparse as sp
 
-from ._hessian_rows import CentredRowsHessian
 from ._kernels import RowsHessian
 
 # The Hessian is formed whole only up to this many parameters (its Cholesky
@@ -391,10 +390,6 @@ class DenseForms:
                 rows_hessian.matrix, self.coordinates, self._blocks,
                 self.fit_intercept, self._layout(),
             ))
-        if isinstance(rows_hessian, CentredRowsHessian):
-            # All rows stored centred, float32, for the products: the
-            # curvature is the same.
-            rows_hessian = rows_hessian.centred
         if not isinstance(rows_hessian, RowsHessian):
             return {}
         raw = rows_hessian.raw_hessian
@@ -445,7 +440,7 @@ class DenseForms:
         # they are the solver rows already, else made from X per block.
         step = max(1, (1 << 20) // (4 * self._blocks * width))
         slices = [slice(i, i + step) for i in range(0, keep.size, step)]
-        if self.hessian_rows.solver_rows:
+        if self.hessian_rows.whitened_copy:
             kept = self.hessian_rows.X[keep]
             blocks = ((rows, kept[rows]) for rows in slices)
         else:
@@ -468,7 +463,7 @@ class DenseForms:
             norms = np.full(n, float(self.fit_intercept))
             for start in range(0, n, 4096):
                 rows = slice(start, start + 4096)
-                if self.hessian_rows.solver_rows:
+                if self.hessian_rows.whitened_copy:
                     r = self.hessian_rows.X[rows].astype(np.float64)
                 else:
                     r = solver_rows(self.X[rows], self.coordinates, False)

@@ -17,16 +17,18 @@ Chin, Neveitt and Nocedal, SIAM J. Optim. 21(3), 2011).
 
 **Single precision.** An approximate Hessian needs no float64. With
 whitening (dense ``X``) the subsample's rows are stored once, centred, in
-float32. Under a diagonal scaling they are stored uncentred in float32 (for
+float32; all rows (no subsample, a copy of at most ``MAX_SINGLE_COPY``
+bytes), centred and whitened, :math:`(X - \mu) M`, in float32. Under a
+diagonal scaling they are stored uncentred in float32 (for
 sparse ``X``, a copy of the values sharing ``X``'s index arrays, also when
 the stride is 1) when the centring cannot amplify rounding by more than
 1000 (:meth:`HessianRows.single_precision_ok`). On float32 rows the
 curvature and the raw-space products are float32 as well.
 
 **Solver coordinates.** Under a diagonal scaling the rows are stored
-scaled, :math:`X M`, and products are taken in the solver's coordinates
-directly (:meth:`skdiv._model.LinearModel._solver_hessian`), in the rows'
-precision.
+scaled, :math:`X M`, and the whitened copy of all rows as :math:`(X - \mu)
+M`; products on either are taken in the solver's coordinates directly
+(:meth:`skdiv._model.LinearModel._solver_hessian`), in the rows' precision.
 """
 
 import numpy as np
@@ -79,9 +81,9 @@ class HessianRows:
     solver_centre : ndarray or None
         :math:`\\mu M` when the rows are stored in solver coordinates (zero
         for rows stored centred, :math:`(X - \\mu) M`).
-    solver_rows : bool
+    whitened_copy : bool
         Whether :attr:`X` is all rows as :math:`(X - \\mu) M` (whitened,
-        float32): the rows the Hessian is formed from.
+        float32): the solver rows the Hessian is also formed from.
     """
 
     def __init__(self, X, sample_weight, coordinates, stride, precision,
@@ -94,7 +96,7 @@ class HessianRows:
         self.coordinates = coordinates
         self._source = X
         self.rows = self.centre = self.solver_centre = None
-        self.solver_rows = False  # X is (X - mu) M, all rows
+        self.whitened_copy = False  # X is (X - mu) M, all rows
         self.weight_sum = None
         self._centred_square = None  # for the Jacobi diagonal, when sparse
         self.X = X
@@ -115,7 +117,7 @@ class HessianRows:
                 self.solver_centre = np.zeros(X.shape[1])
                 whitened_rows = (X - coordinates.x_mean) @ coordinates.whitener
                 self.X = np.asfortranarray(whitened_rows, dtype=np.float32)
-                self.solver_rows = True
+                self.whitened_copy = True
             return
         rows = slice(None, None, stride)
         sw = None if sample_weight is None else sample_weight[rows]
@@ -212,7 +214,7 @@ class HessianRows:
 
 
 class CentredRowsHessian:
-    """Products on rows stored as :math:`x_i - c` (whitened float32 rows).
+    """Products on rows stored as :math:`x_i - c` (the whitened float32 subsample).
 
     :math:`x W^\\top + b = (x - c) W^\\top + (b + W c)`, and the coefficient
     part of a product comes back as :math:`\\sum_i g_i (x_i - c)`.

@@ -368,12 +368,11 @@ choose_change_of_variables`); a tuple is another model's
         """:meth:`_data_terms` and the Hessian of the sum over the Hessian's rows."""
         rows = self.hessian_rows
         if rows.rows is None:
+            # All rows: the value's pass gives the curvature too.
             *terms, hessian = data_terms_hessian(
                 objective, coef, intercept, self.X, y, sample_weight,
                 hessian_X=rows.X,
             )
-            if rows.centre is not None:
-                hessian = CentredRowsHessian(hessian, rows.centre)
             return (*terms, hessian)
         terms = self._data_terms(objective, y, sample_weight, coef, intercept)
         y_rows, sw_rows = rows.take(y), rows.take(sample_weight)

@@ -94,7 +94,7 @@ def truncated_cg(hessian, grad, *, floor=0.0, max_iter=200, inverse_diagonal=Non
         if factor is not None:
             # Two triangular solves: LAPACK's potrs costs twice as much
             # for one right-hand side.
-            z = trsv(factor, trsv(factor, r.astype(factor.dtype), lower=1),
+            z = trsv(factor, trsv(factor, r.astype(factor.dtype, copy=False), lower=1),
                      lower=1, trans=1).astype(np.float64, copy=False)
             if flat is not None:
                 # The factor's rounding reaches into the flat directions.
