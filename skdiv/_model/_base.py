@@ -44,8 +44,9 @@ class HessianOperator:
         one more, unverified, Newton step at the end for nothing.
     preconditioner : callable or None, default=None
         ``preconditioner() -> P``, an ``(n_params, n_params)`` approximation
-        of ``H`` (rounded sums), for problems where forming it costs too much
-        to do at every iteration but less than many products: a solver
+        of ``H`` (rounded sums) in its lower triangle (LAPACK's lower
+        storage: the upper one is not read), for problems where forming it
+        costs too much to do at every iteration but less than many products: a solver
         factorises it when conjugate gradients need many products and
         preconditions the following solves with it.
     preconditioner_cost : float, default=inf
@@ -100,7 +101,7 @@ class HessianOperator:
         return self._preconditioner is not None
 
     def preconditioner(self):
-        """An approximation of the Hessian as an array, or None."""
+        """An approximation of the Hessian as an array (its lower triangle), or None."""
         return None if self._preconditioner is None else self._preconditioner()
 
 

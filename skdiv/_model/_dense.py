@@ -191,7 +191,8 @@ def dense_hessian_outer(row_blocks, diagonal, outer, fit_intercept):
     then the intercepts), so no gather follows. The sums run in float32
     over ``row_blocks`` (pairs of a slice and those rows of the centred,
     scaled :func:`solver_rows`, float32, without the intercept column: the
-    copies of ``V`` stay bounded) and the matrix is returned in float32: a
+    copies of ``V`` stay bounded) and the matrix is returned in float32 and
+    in its lower triangle (LAPACK's lower storage; the upper one is zero): a
     preconditioner, whose rounding costs conjugate gradients nothing but a
     step now and then, and whose Cholesky factor and triangular solves are
     then twice as fast as in float64. ``(d, u)`` is a softmax's
@@ -225,9 +226,8 @@ def dense_hessian_outer(row_blocks, diagonal, outer, fit_intercept):
         if fit_intercept:
             full[k * d + a, coef] += cross[a]
             full[k * d + a, k * d + a] += diagonal[:, a].sum(dtype=np.float64)
-    # The lower triangle mirrored: the diagonal is in both.
-    full += full.T
-    full[np.diag_indices_from(full)] *= 0.5
+    # The lower triangle only: the Cholesky factorisation reads no more, and
+    # mirroring it was 3-5% of a digits fit.
     return full
 
 
