@@ -46,9 +46,9 @@ class HessianOperator:
         ``preconditioner() -> P``, an ``(n_params, n_params)`` approximation
         of ``H`` (rounded sums) in its lower triangle (LAPACK's lower
         storage: the upper one is not read), for problems where forming it
-        costs too much to do at every iteration but less than many products: a solver
-        factorises it when conjugate gradients need many products and
-        preconditions the following solves with it.
+        costs too much to do at every iteration but less than many products:
+        a solver factorises it when conjugate gradients need many products
+        and preconditions the following solves with it.
     preconditioner_cost : float, default=inf
         What :meth:`preconditioner` costs, in products (:meth:`matvec`).
     flat_directions : ndarray of shape (n_params, m) or None, default=None
