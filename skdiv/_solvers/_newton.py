@@ -9,6 +9,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._common import max_abs, warn_not_converged
 
+_EPS = float(np.finfo(np.float64).eps)
+
 # The largest relative CG residual a Newton step accepts. Eisenstat and Walker
 # use 0.5; far from the optimum that leaves CG at one or two steps, and the
 # extra Newton iterations (a full pass each) cost more than the CG steps saved:
@@ -213,8 +215,8 @@ def _value_rounding(value, value_precision):
     ``|value|`` at that precision: the float32 products' rounding, which
     the mean over the rows brings to about one rounding of the value.
     """
-    rounding = 64 * np.finfo(float).eps * max(abs(value), 1.0)
-    if value_precision is not None and value_precision > np.finfo(float).eps:
+    rounding = 64 * _EPS * max(abs(value), 1.0)
+    if value_precision is not None and value_precision > _EPS:
         rounding += 4 * value_precision * abs(value)
     return rounding
 
@@ -309,7 +311,7 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
                 products > _FORM_AFTER * hessian.preconditioner_cost
             )
         slope = grad @ step
-        rounding = 64 * np.finfo(float).eps * max(abs(value), 1.0)
+        rounding = 64 * _EPS * max(abs(value), 1.0)
         # A step within the value's rounding (float32 data's, where the data
         # are float32) that lowers the gradient is progress the value cannot
         # show.
@@ -374,7 +376,7 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
         # predicted decrease, half the Newton decrement, below the value's
         # rounding), so that it needs no check.
         step = direct_step(hessian, grad)
-        rounding = 64 * np.finfo(float).eps * max(abs(value), 1.0)
+        rounding = 64 * _EPS * max(abs(value), 1.0)
         if step is not None and -(grad @ step) <= rounding:
             x = x + step
     elif norm > tol and (resolved or stalled >= 5):
