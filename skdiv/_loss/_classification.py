@@ -114,8 +114,9 @@ class SoftmaxHessian(RawHessian):
 
         :math:`s_i (\mathrm{diag}(q_i) - q_i q_i^\top) = \mathrm{diag}(d_i)
         - u_i u_i^\top` with :math:`d_i = s_i q_i` and :math:`u_i =
-        \sqrt{s_i}\, q_i = \sqrt{d_i \odot q_i}`: a model then forms its
-        Hessian from one Gram matrix instead of one per pair of classes
+        \sqrt{s_i}\, q_i = \sqrt{d_i \odot q_i}`: a model then forms the
+        diagonal blocks from :math:`d_i - u_i^2` and couples two classes by
+        :math:`u_{ia} u_{ib}` only where both are likely
         (:func:`skdiv._model._dense.dense_hessian_outer`).
         """
         weighted_q = np.asarray(self.weighted_proba, dtype=np.float64)

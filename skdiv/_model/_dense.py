@@ -18,17 +18,16 @@ that is cheaper than the products conjugate gradients would take.
 On a medium problem (digits: 650 parameters) forming costs a few dozen
 products, too many for every iteration, but near the optimum of a
 near-separable fit conjugate gradients take 40-90 products per Newton
-iteration. There a softmax's Hessian is formed, in float32 and by one
-rank-``n`` update (:func:`dense_hessian_outer`), only when a solve took
-many products, and its Cholesky factor preconditions the next solves
-(:class:`DenseForms`, :func:`skdiv._solvers._newton.newton_cg`).
+iteration. There a softmax's Hessian is formed, in float32 and coupling
+only the likely classes of each row (:func:`dense_hessian_outer`), only
+when a solve took many products, and its Cholesky factor preconditions the
+next solves (:class:`DenseForms`, :func:`skdiv._solvers._newton.newton_cg`).
 
 Parameters are laid out as the linear model's: the ``k`` coefficient blocks
 of ``d`` entries, then the ``k`` intercepts.
 """
 
 import numpy as np
-import scipy.linalg.blas
 import scipy.sparse as sp
 
 from ._kernels import RowsHessian
@@ -47,14 +46,19 @@ DENSE_MAX_WORK = 3e7
 # need many products (its Cholesky factor, n_params^3 / 3, and its 8 n_params^2
 # bytes stay affordable next to the products it saves).
 PRECONDITIONER_MAX_PARAMS = 2048
-# How much faster a multiply-add of dense_hessian_outer's float32 rank-n update
-# is than one of a Hessian-vector product's two products with k columns.
+# How much faster a multiply-add of forming the float32 Hessian is than one of
+# a Hessian-vector product's two products with k columns.
 FORMATION_SPEEDUP = 3.0
 # The preconditioner leaves out the least curved rows that together carry at
 # most this fraction of the Hessian's trace (confidently fitted rows of a
 # near-separable fit carry almost none): its formation costs in proportion
 # to the rows it keeps.
 PRECONDITIONER_DROPPED_TRACE = 0.01
+# ... and couples two classes in a row only where both are likely enough:
+# each class of at least this share of the row's probability outside its most
+# probable class (coupled_classes). A row of a near-separable fit has a few
+# such classes, and the formation costs in proportion to the pairs of them.
+PRECONDITIONER_COUPLED_SHARE = 0.01
 
 
 def dense_affordable(n_samples, n_features, n_blocks, fit_intercept):
@@ -173,62 +177,88 @@ def _pair_gather(k, width):
     return gather.ravel()
 
 
-def dense_hessian_outer(row_blocks, diagonal, outer, fit_intercept):
+def dense_hessian_outer(rows, diagonal, outer, coupled, fit_intercept):
     r"""The Hessian for :math:`H_i = \mathrm{diag}(d_i) - u_i u_i^\top`, float32 sums.
 
-    With :math:`v_i = u_i \otimes [r_i, 1]` (row ``i`` of ``V``),
+    With :math:`\tilde u_i` the entries of :math:`u_i` in the ``coupled``
+    classes of row :math:`i` (the others zero) and :math:`\tilde r_i = [r_i,
+    1]`, the matrix formed is
 
     .. math::
 
-        \sum_i H_i \otimes [r_i, 1] [r_i, 1]^\top
-            = \mathrm{blockdiag}_a \Big(\sum_i d_{ia}\, [r_i, 1] [r_i, 1]^\top\Big)
-            - V^\top V :
+        P = \sum_i \big(\mathrm{diag}(d_i) - \tilde u_i \tilde u_i^\top\big)
+            \otimes \tilde r_i \tilde r_i^\top ,
 
-    one symmetric rank-``n`` update (BLAS ``ssyrk``, at matrix-matrix
-    speed) and one product for the ``k`` diagonal blocks side by side, in
-    place of :func:`dense_hessian`'s ``k (k + 1) / 2`` products. ``V``'s
-    columns are in the parameters' layout (the ``k`` coefficient blocks,
-    then the intercepts), so no gather follows. The sums run in float32
-    over ``row_blocks`` (pairs of a slice and those rows of the centred,
-    scaled :func:`solver_rows`, float32, without the intercept column: the
-    copies of ``V`` stay bounded) and the matrix is returned in float32 and
-    in its lower triangle (LAPACK's lower storage; the upper one is zero): a
-    preconditioner, whose rounding costs conjugate gradients nothing but a
-    step now and then, and whose Cholesky factor and triangular solves are
-    then twice as fast as in float64. ``(d, u)`` is a softmax's
-    :meth:`~skdiv._loss._classification.SoftmaxHessian.outer_form`.
+    block by block: the diagonal block of class :math:`a` sums
+    :math:`d_{ia} - \tilde u_{ia}^2` over all rows, the block of classes
+    :math:`a \neq b` sums :math:`-\tilde u_{ia} \tilde u_{ib}` over the
+    rows that couple both, so its cost is in proportion to those rows. With
+    every class coupled everywhere it is the Hessian. Otherwise it stays
+    positive semidefinite: for a softmax :math:`d_i = s_i q_i` and
+    :math:`u_i = \sqrt{s_i}\, q_i`, and :math:`\mathrm{diag}(d_i) -
+    \tilde u_i \tilde u_i^\top` is semidefinite because the coupled
+    :math:`q_{ik}` sum to at most 1. ``rows`` are the rows in solver
+    coordinates (float32, without the intercept column), ``(d, u)`` a
+    softmax's :meth:`~skdiv._loss._classification.SoftmaxHessian.outer_form`
+    and ``coupled`` a boolean mask of their shape. The matrix is returned in
+    float32, in the parameters' layout and in its lower triangle (LAPACK's
+    lower storage; the upper one is zero): a preconditioner, whose rounding
+    costs conjugate gradients nothing but a step now and then, and whose
+    Cholesky factor and triangular solves are then twice as fast as in
+    float64.
     """
+    n, d = rows.shape
     k = diagonal.shape[1]
-    gram = sides = cross = None
-    diagonal = diagonal.astype(np.float32)
-    outer = outer.astype(np.float32)
-    for block, r in row_blocks:
-        n_rows, d = r.shape
-        size = k * (d + int(fit_intercept))
-        if gram is None:
-            gram = np.zeros((size, size), dtype=np.float32, order="F")
-            sides = np.zeros((d, k * d), dtype=np.float32)
-            cross = np.zeros((k, d))
-        v = np.empty((n_rows, size), dtype=np.float32)
-        np.multiply(outer[block, :, None], r[:, None, :],
-                    out=v[:, : k * d].reshape(n_rows, k, d))
+    width = d + int(fit_intercept)
+    extended = np.empty((n, width), dtype=np.float32)
+    extended[:, :d] = rows
+    if fit_intercept:
+        extended[:, d] = 1.0
+    coupling = np.where(coupled, outer, 0.0)
+    own = (diagonal - coupling**2).astype(np.float32)
+    coupling = coupling.astype(np.float32)
+    full = np.zeros((k * width, k * width), dtype=np.float32, order="F")
+
+    def put(b, a, block):
+        # Block (b, a), b >= a, into the lower triangle of the layout: the
+        # coefficients of b against those of a, the intercept of b against
+        # the coefficients of a, and the other way round, and the intercepts.
+        coef_a, coef_b = slice(a * d, (a + 1) * d), slice(b * d, (b + 1) * d)
+        full[coef_b, coef_a] += np.tril(block[:d, :d]) if a == b else block[:d, :d]
         if fit_intercept:
-            v[:, k * d :] = outer[block]
-        # v.T is Fortran-ordered: ssyrk reads it in place. The lower triangle.
-        gram = scipy.linalg.blas.ssyrk(-1.0, v.T, c=gram, beta=1.0, trans=0,
-                                       lower=1, overwrite_c=1)
-        sides += r.T @ (diagonal[block, :, None] * r[:, None, :]).reshape(n_rows, -1)
-        cross += diagonal[block].T @ r
-    full = gram
+            full[k * d + b, coef_a] += block[d, :d]
+            if a != b:
+                full[k * d + a, coef_b] += block[:d, d]
+            full[k * d + b, k * d + a] += block[d, d]
+
     for a in range(k):
-        coef = slice(a * d, (a + 1) * d)
-        full[coef, coef] += np.tril(sides[:, coef])
-        if fit_intercept:
-            full[k * d + a, coef] += cross[a]
-            full[k * d + a, k * d + a] += diagonal[:, a].sum(dtype=np.float64)
-    # The lower triangle only: the Cholesky factorisation reads no more, and
-    # mirroring it was 3-5% of a digits fit.
+        put(a, a, (extended.T * own[:, a]) @ extended)
+        for b in range(a + 1, k):
+            both = np.flatnonzero(coupled[:, a] & coupled[:, b])
+            if both.size:
+                pair = extended[both]
+                weight = coupling[both, a] * coupling[both, b]
+                put(b, a, -((pair.T * weight) @ pair))
     return full
+
+
+def coupled_classes(diagonal, outer, share):
+    r"""Which classes of each row :func:`dense_hessian_outer` couples.
+
+    A row's most probable class and each class whose probability is at
+    least ``share`` of the row's probability outside that class: the
+    coupling :math:`q_{ia} q_{ib}` of two classes is then at least
+    ``share`` times the smaller one's part of the row's curvature,
+    :math:`\mathrm{tr}(H_i) \approx 2 s_i (1 - \max_k q_{ik})` for a
+    confident row. ``(d, u)`` as for :func:`dense_hessian_outer`
+    (:math:`q = u^2 / d`).
+    """
+    q = np.divide(outer**2, diagonal, out=np.zeros_like(diagonal),
+                  where=diagonal > 0)
+    top = q.max(axis=1, keepdims=True)
+    # The others' sum as such: 1 - max q cancels for confident rows.
+    rest = np.where(q == top, 0.0, q).sum(axis=1, keepdims=True)
+    return (q == top) | ((q >= share * rest) & (q > 0))
 
 
 def curved_rows(weight, fraction):
@@ -247,11 +277,14 @@ def curved_rows(weight, fraction):
 
 
 def preconditioner_cost(width, n_blocks):
-    """:func:`dense_hessian_outer`'s cost in Hessian-vector products.
+    """The cost of forming the Hessian with every coupling, in products.
 
     Forming takes about :math:`n (kD)^2 / 2 + n k D^2` multiply-adds, a
     product :math:`2 n k D`, at :data:`FORMATION_SPEEDUP` times their speed:
-    the ratio does not depend on ``n``.
+    the ratio does not depend on ``n``. :func:`dense_hessian_outer` costs
+    less where rows couple few classes; Newton-CG forms the preconditioner
+    once a solve took more than a fraction of this (``_FORM_AFTER``), a
+    schedule tuned with this measure.
     """
     return (n_blocks * width / 4 + width / 2) / FORMATION_SPEEDUP
 
@@ -427,30 +460,18 @@ class DenseForms:
         curvature, and leaving out rows that add almost none makes the
         formation cheaper in proportion.
         """
-        width = self.n_features + int(self.fit_intercept)
         diagonal, outer = raw_hessian.outer_form()
         # tr(diag(d_i) - u_i u_i^T) = sum_k d_ik - u_ik^2, times |r_i|^2.
         trace = np.maximum((diagonal - outer**2).sum(axis=1), 0.0)
         keep = curved_rows(trace * self._solver_row_norms(),
                            PRECONDITIONER_DROPPED_TRACE)
         diagonal, outer = diagonal[keep], outer[keep]
-        # Rows in solver coordinates a block at a time, about 1 MB of V each:
-        # V then stays in cache from its construction to the rank update
-        # (blocks of 4 MB were a third slower). The Hessian's own rows when
-        # they are the solver rows already, else made from X per block.
-        step = max(1, (1 << 20) // (4 * self._blocks * width))
-        slices = [slice(i, i + step) for i in range(0, keep.size, step)]
         if self.hessian_rows.whitened_copy:
-            kept = self.hessian_rows.X[keep]
-            blocks = ((rows, kept[rows]) for rows in slices)
+            rows = self.hessian_rows.X[keep]
         else:
-            X = self.X[keep]
-            blocks = (
-                (rows, solver_rows(X[rows], self.coordinates, False)
-                 .astype(np.float32))
-                for rows in slices
-            )
-        return dense_hessian_outer(blocks, diagonal, outer, self.fit_intercept)
+            rows = solver_rows(self.X[keep], self.coordinates, False).astype(np.float32)
+        coupled = coupled_classes(diagonal, outer, PRECONDITIONER_COUPLED_SHARE)
+        return dense_hessian_outer(rows, diagonal, outer, coupled, self.fit_intercept)
 
     def _solver_row_norms(self):
         r""":math:`\lVert r_i \rVert^2` of the rows in solver coordinates.
