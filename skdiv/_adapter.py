@@ -188,7 +188,9 @@ class EmpiricalRisk:
             out = data.matvec(v)
             out /= weight_sum
             if alpha:
-                out += alpha * model.penalty_hessian(v)
+                penalty = model.penalty_hessian(v)
+                penalty *= alpha
+                out += penalty
             return out
 
         def diagonal():

@@ -313,17 +313,20 @@ choose_change_of_variables`); a tuple is another model's
         diagonal scaling), zero on the intercepts.
         """
         k, d = self._blocks, self.n_features
-        out = np.zeros_like(v)
+        out = np.empty_like(v)
+        out[k * d :] = 0.0
         v_coef = v[: k * d].reshape(k, d)
         if self.coordinates.is_diagonal:
             scale2 = (self.x_scale**2).astype(v.dtype, copy=False)
             np.multiply(v_coef, scale2, out=out[: k * d].reshape(k, d))
         else:
-            if getattr(self, "_whitener_squared", None) is None:
-                # M^2, once per fit: one product per Hessian product, not two.
+            squared = getattr(self, "_whitener_squared", None)
+            if squared is None or squared.dtype != v.dtype:
+                # M^2, once per fit (and precision): one product per Hessian
+                # product, not two.
                 whitener = self.coordinates.whitener
-                self._whitener_squared = whitener @ whitener
-            squared = self._whitener_squared.astype(v.dtype, copy=False)
+                squared = (whitener @ whitener).astype(v.dtype)
+                self._whitener_squared = squared
             np.matmul(v_coef, squared, out=out[: k * d].reshape(k, d))
         return out
 
@@ -455,22 +458,31 @@ choose_change_of_variables`); a tuple is another model's
         flat = k > 1 and self._flat_direction
         dtype = np.dtype(np.float64 if flat else self.hessian_rows.X.dtype)
         centre = self.hessian_rows.solver_centre.astype(dtype)
+        # The whitened copy is centred already (c = 0): no terms in c.
+        centred = bool(centre.any())
         n_params, fit_intercept = self.n_params, self.fit_intercept
+        no_intercept = np.zeros(k, dtype=dtype)
 
         def matvec(direction):
             v_coef = direction[: k * d].reshape(k, d)
-            v_intercept = -(v_coef @ centre)
-            if fit_intercept:
-                v_intercept += direction[k * d :]
+            if centred:
+                v_intercept = -(v_coef @ centre)
+                if fit_intercept:
+                    v_intercept += direction[k * d :]
+            else:
+                v_intercept = direction[k * d :] if fit_intercept else no_intercept
             h_coef, h_intercept = rows_hessian.matvec(v_coef, v_intercept)
             if flat:
                 h_intercept = h_intercept.astype(np.float64)
-                h_intercept -= h_intercept.mean()
+                h_intercept -= h_intercept.sum() / k
             out = np.empty(n_params, dtype=dtype)
-            np.subtract(
-                h_coef, np.outer(h_intercept, centre),
-                out=out[: k * d].reshape(k, d), casting="unsafe",
-            )
+            if centred:
+                np.subtract(
+                    h_coef, np.outer(h_intercept, centre),
+                    out=out[: k * d].reshape(k, d), casting="unsafe",
+                )
+            else:
+                out[: k * d].reshape(k, d)[...] = h_coef
             if fit_intercept:
                 out[k * d :] = h_intercept
             return out
