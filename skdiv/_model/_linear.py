@@ -300,11 +300,15 @@ choose_change_of_variables`); a tuple is another model's
 
     # ---------------------------------------------------------- penalty
     def penalty(self, params):
-        r"""``(value, gradient)`` of :math:`\tfrac12 \lVert W \rVert_F^2`."""
-        coef, _ = self._unpack(params)
-        return 0.5 * float(np.vdot(coef, coef)), self._pullback(
-            coef, np.zeros(self._blocks)
-        )
+        r"""``(value, gradient)`` of :math:`\tfrac12 \lVert W \rVert_F^2`.
+
+        A quadratic in the solver parameters :math:`\theta`, :math:`\tfrac12
+        \theta^\top P \theta` with :math:`P` the penalty's Hessian
+        (:meth:`penalty_hessian`): the gradient is :math:`P \theta` and the
+        value half its product with :math:`\theta`.
+        """
+        gradient = self.penalty_hessian(params)
+        return 0.5 * float(params @ gradient), gradient
 
     def penalty_hessian(self, v):
         r"""The penalty's Hessian applied to ``v``, in ``v``'s precision.
