@@ -253,13 +253,12 @@ def test_outer_form_hessian_is_the_block_products_hessian():
     assert_allclose(by_hand, blocks, rtol=1e-12, atol=1e-15)
     centred = RNG.normal(size=(N, 3))
     # Every class coupled: the Hessian. Some couplings left out: the same
-    # sum with those entries of u_i zeroed, written out per sample here.
+    # sum with those entries of d_i and u_i zeroed, written out per sample.
     some = RNG.uniform(size=outer.shape) < 0.6
     for coupled in (np.ones(outer.shape, dtype=bool), some):
         kept = np.where(coupled, outer, 0.0)
-        by_hand = np.einsum("ik,kl->ikl", diagonal, np.eye(4)) - (
-            kept[:, :, None] * kept[:, None, :]
-        )
+        by_hand = np.einsum("ik,kl->ikl", np.where(coupled, diagonal, 0.0),
+                            np.eye(4)) - kept[:, :, None] * kept[:, None, :]
         for fit_intercept in (True, False):
             rows = np.column_stack([centred, np.ones(N)]) if fit_intercept else centred
             index = dense_module.layout(4, 3, fit_intercept)
@@ -270,13 +269,12 @@ def test_outer_form_hessian_is_the_block_products_hessian():
             # float32 sums: rounding relative to the largest entry. The lower
             # triangle only (what the Cholesky factorisation reads).
             assert formed.dtype == np.float32 and formed.flags.f_contiguous
-            assert_allclose(formed, np.tril(expected), rtol=0,
+            assert_allclose(np.tril(formed), np.tril(expected), rtol=0,
                             atol=1e-6 * np.abs(expected).max())
-            assert not np.triu(formed, 1).any()
             # A softmax's blocks with couplings left out stay semidefinite.
-            symmetric = np.tril(expected) + np.tril(expected, -1).T
-            assert np.linalg.eigvalsh(symmetric).min() >= -1e-12 * np.abs(
-                symmetric).max()
+            symmetric = np.tril(formed) + np.tril(formed, -1).T
+            assert np.linalg.eigvalsh(symmetric.astype(np.float64)).min() >= (
+                -1e-6 * np.abs(symmetric).max())
 
 
 def test_coupled_classes_are_the_likely_ones():
@@ -331,9 +329,9 @@ def test_medium_softmax_offers_its_hessian_as_a_preconditioner(monkeypatch):
 
 def test_preconditioner_leaves_out_the_least_curved_rows(monkeypatch):
     # The default preconditioner is the Hessian less the rows of least
-    # curvature carrying at most 1% of its trace, with the couplings of the
-    # unlikely classes left out: checked against sum_i H_i (x) r_i r_i^T
-    # over the rows kept, with those couplings zeroed, written out here.
+    # curvature carrying at most 1% of its trace, with the unlikely classes
+    # of each row left out: checked against sum_i H_i (x) r_i r_i^T over the
+    # rows kept, with those classes' q_ik zeroed in H_i, written out here.
     # (A coupled share of 0.1, not the default 0.01 under which these mild
     # probabilities keep 99% of the couplings.)
     risk, X_medium, weights, by_products, formed = _medium_preconditioner(
@@ -360,7 +358,7 @@ def test_preconditioner_leaves_out_the_least_curved_rows(monkeypatch):
     assert 0.3 < coupled.mean() < 0.9
     q_coupled = np.where(coupled, q, 0.0)
     approximate = weights[:, None, None] * (
-        np.einsum("ik,kl->ikl", q, np.eye(5))
+        np.einsum("ik,kl->ikl", q_coupled, np.eye(5))
         - q_coupled[:, :, None] * q_coupled[:, None, :]
     )
     index = dense_module.layout(5, 40, True)

@@ -180,32 +180,33 @@ def _pair_gather(k, width):
 def dense_hessian_outer(rows, diagonal, outer, coupled, fit_intercept):
     r"""The Hessian for :math:`H_i = \mathrm{diag}(d_i) - u_i u_i^\top`, float32 sums.
 
-    With :math:`\tilde u_i` the entries of :math:`u_i` in the ``coupled``
-    classes of row :math:`i` (the others zero) and :math:`\tilde r_i = [r_i,
-    1]`, the matrix formed is
+    With :math:`\tilde d_i, \tilde u_i` the entries of :math:`d_i, u_i` in
+    the ``coupled`` classes of row :math:`i` (the others zero) and
+    :math:`\tilde r_i = [r_i, 1]`, the matrix formed is
 
     .. math::
 
-        P = \sum_i \big(\mathrm{diag}(d_i) - \tilde u_i \tilde u_i^\top\big)
+        P = \sum_i \big(\mathrm{diag}(\tilde d_i) - \tilde u_i \tilde u_i^\top\big)
             \otimes \tilde r_i \tilde r_i^\top ,
 
     block by block: the diagonal block of class :math:`a` sums
-    :math:`d_{ia} - \tilde u_{ia}^2` over all rows, the block of classes
-    :math:`a \neq b` sums :math:`-\tilde u_{ia} \tilde u_{ib}` over the
-    rows that couple both, so its cost is in proportion to those rows. With
-    every class coupled everywhere it is the Hessian. Otherwise it stays
-    positive semidefinite: for a softmax :math:`d_i = s_i q_i` and
-    :math:`u_i = \sqrt{s_i}\, q_i`, and :math:`\mathrm{diag}(d_i) -
-    \tilde u_i \tilde u_i^\top` is semidefinite because the coupled
-    :math:`q_{ik}` sum to at most 1. ``rows`` are the rows in solver
-    coordinates (float32, without the intercept column), ``(d, u)`` a
-    softmax's :meth:`~skdiv._loss._classification.SoftmaxHessian.outer_form`
-    and ``coupled`` a boolean mask of their shape. The matrix is returned in
-    float32, in the parameters' layout and in its lower triangle (LAPACK's
-    lower storage; the upper one is zero): a preconditioner, whose rounding
-    costs conjugate gradients nothing but a step now and then, and whose
-    Cholesky factor and triangular solves are then twice as fast as in
-    float64.
+    :math:`d_{ia} - u_{ia}^2` over the rows coupling :math:`a`, the block of
+    classes :math:`a \neq b` sums :math:`-u_{ia} u_{ib}` over the rows
+    coupling both, so its cost is in proportion to those rows. With every
+    class coupled everywhere it is the Hessian. Otherwise it stays positive
+    semidefinite: for a softmax :math:`d_i = s_i q_i` and :math:`u_i =
+    \sqrt{s_i}\, q_i`, and :math:`\mathrm{diag}(\tilde d_i) - \tilde u_i
+    \tilde u_i^\top` is semidefinite because the coupled :math:`q_{ik}` sum
+    to at most 1. ``rows`` are the rows in solver coordinates (float32,
+    without the intercept column), ``(d, u)`` a softmax's
+    :meth:`~skdiv._loss._classification.SoftmaxHessian.outer_form` and
+    ``coupled`` a boolean mask of their shape. The matrix is returned in
+    float32 and in the parameters' layout; its lower triangle holds it
+    (LAPACK's lower storage: the upper one is not read, and holds the upper
+    halves of the diagonal blocks, zeros elsewhere): a preconditioner, whose
+    rounding costs conjugate gradients nothing but a step now and then, and
+    whose Cholesky factor and triangular solves are then twice as fast as
+    in float64.
     """
     n, d = rows.shape
     k = diagonal.shape[1]
@@ -214,25 +215,29 @@ def dense_hessian_outer(rows, diagonal, outer, coupled, fit_intercept):
     extended[:, :d] = rows
     if fit_intercept:
         extended[:, d] = 1.0
-    coupling = np.where(coupled, outer, 0.0)
-    own = (diagonal - coupling**2).astype(np.float32)
-    coupling = coupling.astype(np.float32)
+    coupling = np.where(coupled, outer, 0.0).astype(np.float32)
+    own = (diagonal - outer**2).astype(np.float32)
     full = np.zeros((k * width, k * width), dtype=np.float32, order="F")
 
     def put(b, a, block):
         # Block (b, a), b >= a, into the lower triangle of the layout: the
         # coefficients of b against those of a, the intercept of b against
         # the coefficients of a, and the other way round, and the intercepts.
+        # Each entry is written once; a diagonal block whole (the upper
+        # triangle is not read).
         coef_a, coef_b = slice(a * d, (a + 1) * d), slice(b * d, (b + 1) * d)
-        full[coef_b, coef_a] += np.tril(block[:d, :d]) if a == b else block[:d, :d]
+        full[coef_b, coef_a] = block[:d, :d]
         if fit_intercept:
-            full[k * d + b, coef_a] += block[d, :d]
+            full[k * d + b, coef_a] = block[d, :d]
             if a != b:
-                full[k * d + a, coef_b] += block[:d, d]
-            full[k * d + b, k * d + a] += block[d, d]
+                full[k * d + a, coef_b] = block[:d, d]
+            full[k * d + b, k * d + a] = block[d, d]
 
     for a in range(k):
-        put(a, a, (extended.T * own[:, a]) @ extended)
+        rows_a = np.flatnonzero(coupled[:, a])
+        if rows_a.size:
+            own_rows = extended[rows_a]
+            put(a, a, (own_rows.T * own[rows_a, a]) @ own_rows)
         for b in range(a + 1, k):
             both = np.flatnonzero(coupled[:, a] & coupled[:, b])
             if both.size:
