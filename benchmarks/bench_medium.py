@@ -52,6 +52,7 @@ import statistics
 import sys
 import time
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -183,7 +184,7 @@ def main():
             for round_ in range(args.repeats + 1):  # the first is the warm-up
                 for label, (estimator, variant) in fits.items():
                     counts["products"] = 0
-                    with variant if variant is not None else _nothing():
+                    with variant if variant is not None else nullcontext():
                         start = time.perf_counter()
                         estimator.fit(X, y)
                         elapsed = time.perf_counter() - start
@@ -234,14 +235,6 @@ def main():
               f"({variant_total / skdiv_total:.3f} of it)")
     print(f"\nload average at end: {load_average()}")
     write_record(record)
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 if __name__ == "__main__":
