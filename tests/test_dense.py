@@ -264,7 +264,7 @@ def test_outer_form_hessian_is_the_block_products_hessian():
             index = dense_module.layout(4, 3, fit_intercept)
             expected = dense_module.dense_hessian(rows, by_hand, index)
             formed = dense_module.dense_hessian_outer(
-                centred.astype(np.float32), diagonal, outer, coupled, fit_intercept,
+                rows.astype(np.float32), diagonal, outer, coupled, fit_intercept,
             )
             # float32 sums: rounding relative to the largest entry. The lower
             # triangle only (what the Cholesky factorisation reads).

@@ -703,9 +703,14 @@ def test_whitened_rows_give_the_hessian_in_solver_coordinates(problem, fit_inter
     rows = single.model.hessian_rows
     assert not single.model.dense and rows.rows is None and rows.whitened_copy
     coordinates = single.model.coordinates
+    # [(X - mu) M, 1]: the intercept's ones as a last column, if any.
+    expected_rows = (X - coordinates.x_mean) @ coordinates.whitener
+    if fit_intercept:
+        expected_rows = np.column_stack([expected_rows, np.ones(n)])
+    assert rows.intercept_column == fit_intercept
+    assert rows.X.shape == expected_rows.shape and rows.X.flags.f_contiguous
     np.testing.assert_allclose(
-        rows.X, (X - coordinates.x_mean) @ coordinates.whitener, rtol=0,
-        atol=1e-6 * np.abs(rows.X).max(),
+        rows.X, expected_rows, rtol=0, atol=1e-6 * np.abs(rows.X).max(),
     )
     assert rows.X.dtype == np.float32 and not double.model.hessian_rows.whitened_copy
     params = rng.normal(size=single.n_params) * 0.3

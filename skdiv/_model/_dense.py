@@ -198,7 +198,8 @@ def dense_hessian_outer(rows, diagonal, outer, coupled, fit_intercept):
     \sqrt{s_i}\, q_i`, and :math:`\mathrm{diag}(\tilde d_i) - \tilde u_i
     \tilde u_i^\top` is semidefinite because the coupled :math:`q_{ik}` sum
     to at most 1. ``rows`` are the rows in solver coordinates (float32,
-    without the intercept column), ``(d, u)`` a softmax's
+    with the intercept's column of ones last when ``fit_intercept``: the
+    :math:`\tilde r_i`), ``(d, u)`` a softmax's
     :meth:`~skdiv._loss._classification.SoftmaxHessian.outer_form` and
     ``coupled`` a boolean mask of their shape. The matrix is returned in
     float32 and in the parameters' layout; its lower triangle holds it
@@ -208,13 +209,10 @@ def dense_hessian_outer(rows, diagonal, outer, coupled, fit_intercept):
     whose Cholesky factor and triangular solves are then twice as fast as
     in float64.
     """
-    n, d = rows.shape
+    n, width = rows.shape
     k = diagonal.shape[1]
-    width = d + int(fit_intercept)
-    extended = np.empty((n, width), dtype=np.float32)
-    extended[:, :d] = rows
-    if fit_intercept:
-        extended[:, d] = 1.0
+    d = width - int(fit_intercept)
+    extended = np.asarray(rows, dtype=np.float32)
     coupling = np.where(coupled, outer, 0.0).astype(np.float32)
     own = (diagonal - outer**2).astype(np.float32)
     full = np.zeros((k * width, k * width), dtype=np.float32, order="F")
@@ -472,9 +470,10 @@ class DenseForms:
                            PRECONDITIONER_DROPPED_TRACE)
         diagonal, outer = diagonal[keep], outer[keep]
         if self.hessian_rows.whitened_copy:
-            rows = self.hessian_rows.X[keep]
+            rows = self.hessian_rows.X[keep]  # with the ones, if an intercept
         else:
-            rows = solver_rows(self.X[keep], self.coordinates, False).astype(np.float32)
+            rows = solver_rows(self.X[keep], self.coordinates,
+                               self.fit_intercept).astype(np.float32)
         coupled = coupled_classes(diagonal, outer, PRECONDITIONER_COUPLED_SHARE)
         return dense_hessian_outer(rows, diagonal, outer, coupled, self.fit_intercept)
 
@@ -486,13 +485,15 @@ class DenseForms:
         """
         if getattr(self, "_row_norms", None) is None:
             n = self.X.shape[0]
-            norms = np.full(n, float(self.fit_intercept))
+            norms = np.zeros(n)
             for start in range(0, n, 4096):
                 rows = slice(start, start + 4096)
                 if self.hessian_rows.whitened_copy:
+                    # With the ones already, if there is an intercept.
                     r = self.hessian_rows.X[rows].astype(np.float64)
                 else:
-                    r = solver_rows(self.X[rows], self.coordinates, False)
+                    r = solver_rows(self.X[rows], self.coordinates,
+                                    self.fit_intercept)
                 norms[rows] += np.einsum("ij,ij->i", r, r)
             self._row_norms = norms
         return self._row_norms

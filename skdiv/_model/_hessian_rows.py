@@ -18,7 +18,8 @@ Chin, Neveitt and Nocedal, SIAM J. Optim. 21(3), 2011).
 **Single precision.** An approximate Hessian needs no float64. With
 whitening (dense ``X``) the subsample's rows are stored once, centred, in
 float32; all rows (no subsample, a copy of at most ``MAX_SINGLE_COPY``
-bytes), centred and whitened, :math:`(X - \mu) M`, in float32. Under a
+bytes), centred and whitened, :math:`(X - \mu) M`, in float32, with the
+intercept's column of ones when there is one. Under a
 diagonal scaling they are stored uncentred in float32 (for
 sparse ``X``, a copy of the values sharing ``X``'s index arrays, also when
 the stride is 1) when the centring cannot amplify rounding by more than
@@ -82,12 +83,17 @@ class HessianRows:
         :math:`\\mu M` when the rows are stored in solver coordinates (zero
         for rows stored centred, :math:`(X - \\mu) M`).
     whitened_copy : bool
-        Whether :attr:`X` is all rows as :math:`(X - \\mu) M` (whitened,
-        float32): the solver rows the Hessian is also formed from.
+        Whether :attr:`X` is all rows as :math:`[(X - \\mu) M, 1]` (whitened,
+        float32, with the intercept's column of ones when there is an
+        intercept): the solver rows the Hessian is also formed from.
+    intercept_column : bool
+        Whether the last column of :attr:`X` is the intercept's ones (the
+        whitened copy of a model with an intercept): products then take the
+        intercepts in the same two products as the coefficients.
     """
 
     def __init__(self, X, sample_weight, coordinates, stride, precision,
-                 in_memory=True, single_copy=False):
+                 in_memory=True, single_copy=False, fit_intercept=True):
         if precision not in ("auto", "double"):
             raise ValueError(
                 f"hessian_precision must be 'auto' or 'double', got {precision!r}."
@@ -96,7 +102,8 @@ class HessianRows:
         self.coordinates = coordinates
         self._source = X
         self.rows = self.centre = self.solver_centre = None
-        self.whitened_copy = False  # X is (X - mu) M, all rows
+        self.whitened_copy = False  # X is [(X - mu) M, 1], all rows
+        self.intercept_column = False
         self.weight_sum = None
         self._centred_square = None  # for the Jacobi diagonal, when sparse
         self.X = X
@@ -114,10 +121,20 @@ class HessianRows:
                 # at twice the speed, for problems whose Hessian is neither
                 # formed for exact steps nor subsampled, taken in the solver's
                 # coordinates directly (no change of variables per product).
-                self.solver_centre = np.zeros(X.shape[1])
-                whitened_rows = (X - coordinates.x_mean) @ coordinates.whitener
-                self.X = np.asfortranarray(whitened_rows, dtype=np.float32)
+                # With the intercept's column of ones: a product's intercept
+                # terms come with its two matrix products, not as a broadcast
+                # addition and a column sum per row block.
+                d = X.shape[1]
+                self.solver_centre = np.zeros(d)
+                rows = np.empty((X.shape[0], d + int(fit_intercept)),
+                                dtype=np.float32, order="F")
+                np.matmul(X - coordinates.x_mean, coordinates.whitener,
+                          out=rows[:, :d], casting="unsafe")
+                if fit_intercept:
+                    rows[:, d] = 1.0
+                self.X = rows
                 self.whitened_copy = True
+                self.intercept_column = bool(fit_intercept)
             return
         rows = slice(None, None, stride)
         sw = None if sample_weight is None else sample_weight[rows]
@@ -229,3 +246,38 @@ class CentredRowsHessian:
         )
         h_coef += np.outer(h_intercept, self.centre)
         return h_coef, h_intercept
+
+
+def whitened_matvec(rows_hessian, rows, n_blocks, n_features, n_params, dtype, flat):
+    r"""Hessian products in solver coordinates on the whitened copy of the rows.
+
+    The copy is :math:`[(X - \mu) M, 1]` (:attr:`HessianRows.whitened_copy`,
+    the ones when there is an intercept), so a solver direction enters as
+    one ``k x (d + 1)`` matrix :math:`[V', v']` and the product comes back
+    as one, :math:`G^\top [R, 1]`, whose last column is the intercepts'
+    part: its intercept terms come with the two matrix products instead of
+    as a broadcast addition and a column sum per row block. The product is
+    returned in ``dtype``, its intercepts projected off their common shift
+    when ``flat`` (a softmax in all ``k`` classes).
+    """
+    k, d = n_blocks, n_features
+    ones = rows.intercept_column
+
+    def matvec(direction):
+        if ones:
+            extended = np.empty((k, d + 1), dtype=direction.dtype)
+            extended[:, :d] = direction[: k * d].reshape(k, d)
+            extended[:, d] = direction[k * d :]
+        else:
+            extended = direction[: k * d].reshape(k, d)
+        product = rows_hessian.matvec(extended, None)[0]
+        out = np.empty(n_params, dtype=dtype)
+        out[: k * d].reshape(k, d)[...] = product[:, :d]
+        if ones:
+            out[k * d :] = product[:, d]
+            if flat:
+                intercepts = out[k * d :]
+                intercepts -= intercepts.sum() / k
+        return out
+
+    return matvec

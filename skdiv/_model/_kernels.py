@@ -107,27 +107,42 @@ class RowsHessian:
         self._blocks = None
 
     def matvec(self, v_coef, v_intercept):
+        """``(H_coef, H_intercept)`` of the direction ``(v_coef, v_intercept)``.
+
+        ``v_intercept=None`` for rows that carry the intercept's ones as a
+        column (its coefficient is then in ``v_coef``): no intercept terms,
+        and ``H_intercept`` is None.
+        """
         dtype = self.X.dtype
         blocks = self._row_blocks(v_coef.shape[0])
         if not blocks:
-            raw = raw_prediction(self.X, v_coef, v_intercept, dtype=dtype)
-            return back(self.X, self.raw_hessian.matvec(raw), dtype=dtype)
+            intercept = 0.0 if v_intercept is None else v_intercept
+            raw = raw_prediction(self.X, v_coef, intercept, dtype=dtype)
+            h_coef, h_intercept = back(self.X, self.raw_hessian.matvec(raw),
+                                       dtype=dtype)
+            return h_coef, None if v_intercept is None else h_intercept
         # Dense rows by blocks: the direction cast once, each block's two
         # products by BLAS directly (raw_prediction's and back's checks and
         # copies cost a fifth of these small products).
         coef = v_coef.astype(dtype, copy=False)
-        intercept = np.asarray(v_intercept, dtype=dtype)
-        h_coef = np.zeros(coef.shape[::-1], dtype=dtype)
-        h_intercept = np.zeros(coef.shape[0], dtype=dtype)
+        intercept = None if v_intercept is None else np.asarray(v_intercept, dtype)
+        h_coef = h_intercept = None
         single = coef.shape[0] == 1
         for X_block, raw_hessian in blocks:
             # Fortran-ordered raw directions, n x k (as raw_prediction's).
             raw = (coef @ X_block.T).T
-            raw += intercept
+            if intercept is not None:
+                raw += intercept
             grad_raw = raw_hessian.matvec(raw[:, 0] if single else raw)
             grad_raw = grad_raw[:, None] if grad_raw.ndim == 1 else grad_raw
-            h_coef += X_block.T @ grad_raw
-            h_intercept += grad_raw.sum(axis=0)
+            if h_coef is None:
+                h_coef = X_block.T @ grad_raw
+                if intercept is not None:
+                    h_intercept = grad_raw.sum(axis=0)
+            else:
+                h_coef += X_block.T @ grad_raw
+                if intercept is not None:
+                    h_intercept += grad_raw.sum(axis=0)
         return h_coef.T, h_intercept
 
     def _row_blocks(self, n_outputs):

@@ -23,6 +23,7 @@ from ._hessian_rows import (
     CentredRowsHessian,
     HessianRows,
     auto_stride,
+    whitened_matvec,
 )
 from ._kernels import (
     back,
@@ -148,6 +149,7 @@ choose_change_of_variables`); a tuple is another model's
         self.hessian_rows = HessianRows(
             X, sample_weight, self.coordinates, hessian_stride, hessian_precision,
             in_memory=self._in_memory, single_copy=not self.dense,
+            fit_intercept=fit_intercept,
         )
         self.preconditioned = self.preconditioner_affordable()
         self._dense_rows = None
@@ -461,32 +463,27 @@ choose_change_of_variables`); a tuple is another model's
         k, d = self._blocks, self.n_features
         flat = k > 1 and self._flat_direction
         dtype = np.dtype(np.float64 if flat else self.hessian_rows.X.dtype)
-        centre = self.hessian_rows.solver_centre.astype(dtype)
-        # The whitened copy is centred already (c = 0): no terms in c.
-        centred = bool(centre.any())
         n_params, fit_intercept = self.n_params, self.fit_intercept
-        no_intercept = np.zeros(k, dtype=dtype)
+        if self.hessian_rows.whitened_copy:
+            # Centred already (c = 0), the intercept's ones as a column.
+            return whitened_matvec(rows_hessian, self.hessian_rows, k, d,
+                                   n_params, dtype, flat), dtype
+        centre = self.hessian_rows.solver_centre.astype(dtype)
 
         def matvec(direction):
             v_coef = direction[: k * d].reshape(k, d)
-            if centred:
-                v_intercept = -(v_coef @ centre)
-                if fit_intercept:
-                    v_intercept += direction[k * d :]
-            else:
-                v_intercept = direction[k * d :] if fit_intercept else no_intercept
+            v_intercept = -(v_coef @ centre)
+            if fit_intercept:
+                v_intercept += direction[k * d :]
             h_coef, h_intercept = rows_hessian.matvec(v_coef, v_intercept)
             if flat:
                 h_intercept = h_intercept.astype(np.float64)
                 h_intercept -= h_intercept.sum() / k
             out = np.empty(n_params, dtype=dtype)
-            if centred:
-                np.subtract(
-                    h_coef, np.outer(h_intercept, centre),
-                    out=out[: k * d].reshape(k, d), casting="unsafe",
-                )
-            else:
-                out[: k * d].reshape(k, d)[...] = h_coef
+            np.subtract(
+                h_coef, np.outer(h_intercept, centre),
+                out=out[: k * d].reshape(k, d), casting="unsafe",
+            )
             if fit_intercept:
                 out[k * d :] = h_intercept
             return out
