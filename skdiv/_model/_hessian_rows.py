@@ -126,13 +126,18 @@ class HessianRows:
                 # addition and a column sum per row block.
                 d = X.shape[1]
                 self.solver_centre = np.zeros(d)
-                rows = np.empty((X.shape[0], d + int(fit_intercept)),
-                                dtype=np.float32, order="F")
-                np.matmul(X - coordinates.x_mean, coordinates.whitener,
-                          out=rows[:, :d], casting="unsafe")
+                whitened_rows = np.asfortranarray(
+                    (X - coordinates.x_mean) @ coordinates.whitener, dtype=np.float32
+                )
                 if fit_intercept:
+                    # Cast and transposed first, then copied column by column:
+                    # assigning the C-ordered float64 product into the wider
+                    # array directly took twice as long.
+                    rows = np.empty((X.shape[0], d + 1), dtype=np.float32, order="F")
+                    rows[:, :d] = whitened_rows
                     rows[:, d] = 1.0
-                self.X = rows
+                    whitened_rows = rows
+                self.X = whitened_rows
                 self.whitened_copy = True
                 self.intercept_column = bool(fit_intercept)
             return
