@@ -249,12 +249,14 @@ def coupled_classes(diagonal, outer, share):
     r"""Which classes of each row :func:`dense_hessian_outer` couples.
 
     A row's most probable class and each class whose probability is at
-    least ``share`` of the row's probability outside that class: the
-    coupling :math:`q_{ia} q_{ib}` of two classes is then at least
-    ``share`` times the smaller one's part of the row's curvature,
-    :math:`\mathrm{tr}(H_i) \approx 2 s_i (1 - \max_k q_{ik})` for a
-    confident row. ``(d, u)`` as for :func:`dense_hessian_outer`
-    (:math:`q = u^2 / d`).
+    least ``share`` of the row's probability outside that class,
+    :math:`m_i = \sum_{k \neq \mathrm{top}} q_{ik}`. A class left out has
+    :math:`q_{ib} < \mathrm{share}\; m_i`, so each of its couplings
+    :math:`q_{ia} q_{ib}` and its own curvature :math:`q_{ib}(1 - q_{ib})`
+    are below ``share`` times :math:`m_i`, about half the row's trace
+    :math:`\mathrm{tr}(H_i) / s_i \approx 2 m_i` when the row is
+    confident. ``(d, u)`` as for :func:`dense_hessian_outer` (:math:`q =
+    u^2 / d`).
     """
     q = np.divide(outer**2, diagonal, out=np.zeros_like(diagonal),
                   where=diagonal > 0)
