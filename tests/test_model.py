@@ -653,6 +653,19 @@ def test_blocked_hessian_products_equal_one_product(monkeypatch, dtype):
         np.testing.assert_allclose(h_coef, expected_coef, rtol=0, atol=rtol * scale)
         np.testing.assert_allclose(h_intercept, expected_intercept, rtol=0,
                                    atol=rtol * np.abs(expected_intercept).max())
+        # Rows carrying the intercept's ones as a last column (the whitened
+        # copy's), the intercept's coefficient in the direction: the same
+        # product, the intercepts' part in the last column, none returned.
+        ones = np.asfortranarray(np.column_stack([X, np.ones(n, dtype=dtype)]))
+        extended = kernels.RowsHessian(raw_hessian, ones)
+        h_extended, h_none = extended.matvec(
+            np.column_stack([v_coef, v_intercept]), None
+        )
+        assert h_none is None and len(extended._blocks) >= 2
+        np.testing.assert_allclose(h_extended[:, :d], expected_coef, rtol=0,
+                                   atol=rtol * scale)
+        np.testing.assert_allclose(h_extended[:, d], expected_intercept, rtol=0,
+                                   atol=rtol * np.abs(expected_intercept).max())
         # The blocks' raw Hessians are the whole one's restricted rows.
         part = slice(256, 512)
         restricted = raw_hessian.rows(part)
