@@ -733,3 +733,34 @@ def test_whitened_rows_give_the_hessian_in_solver_coordinates(problem, fit_inter
         reference = expected(v)
         np.testing.assert_allclose(hessp(v), reference, rtol=0,
                                    atol=1e-5 * np.abs(reference).max())
+
+
+@pytest.mark.parametrize("precondition", ["whiten", "diagonal"])
+@pytest.mark.parametrize("sum_zero", [False, True])
+def test_penalty_is_half_the_squared_norm_of_the_coefficients(precondition, sum_zero):
+    # In the solver's parameters the penalty is the quadratic theta^T P theta
+    # / 2: its value is 1/2 |W|_F^2 of the coefficients in X's units (from
+    # unpack, written out here), its gradient P theta that quadratic's, by
+    # central differences, and P v the same in float32 after float64 (the
+    # model keeps M^2 per precision).
+    rng = np.random.default_rng(21)
+    X = rng.normal(size=(300, 6)) @ rng.normal(size=(6, 6)) + 3.0
+    y = rng.integers(0, 4, size=300)
+    risk = linear_risk(CrossEntropy(), X, y, n_outputs=4, alpha=0.1,
+                       precondition=precondition, sum_zero=sum_zero)
+    params = rng.normal(size=risk.n_params)
+    value, gradient = risk.model.penalty(params)
+    coef, _ = risk.unpack(params)
+    assert value == pytest.approx(0.5 * np.sum(coef**2), rel=1e-12)
+    step = 1e-6
+    numeric = np.array([
+        (risk.model.penalty(params + step * e)[0]
+         - risk.model.penalty(params - step * e)[0]) / (2 * step)
+        for e in np.eye(risk.n_params)
+    ])
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-8)
+    single = risk.model.penalty_hessian(params.astype(np.float32))
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single, gradient, rtol=1e-5,
+                               atol=1e-5 * np.abs(gradient).max())
+    np.testing.assert_array_equal(risk.model.penalty_hessian(params), gradient)

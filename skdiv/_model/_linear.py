@@ -326,13 +326,14 @@ choose_change_of_variables`); a tuple is another model's
             scale2 = (self.x_scale**2).astype(v.dtype, copy=False)
             np.multiply(v_coef, scale2, out=out[: k * d].reshape(k, d))
         else:
-            squared = getattr(self, "_whitener_squared", None)
-            if squared is None or squared.dtype != v.dtype:
-                # M^2, once per fit (and precision): one product per Hessian
-                # product, not two.
+            # M^2 once per fit and precision (float64 for the penalty's value
+            # and gradient, the rows' for float32 CG products, which
+            # alternate): one product per Hessian product, not two.
+            cache = self.__dict__.setdefault("_whitener_squared", {})
+            squared = cache.get(v.dtype)
+            if squared is None:
                 whitener = self.coordinates.whitener
-                squared = (whitener @ whitener).astype(v.dtype)
-                self._whitener_squared = squared
+                squared = cache[v.dtype] = (whitener @ whitener).astype(v.dtype)
             np.matmul(v_coef, squared, out=out[: k * d].reshape(k, d))
         return out
 
