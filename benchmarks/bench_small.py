@@ -15,7 +15,8 @@ scikit-learn, standardised (``StandardScaler``), and one synthetic set:
   noise=1, random_state=0)``, ``X`` standardised, ``y`` as given.
 
 What it times, per data set, in one process, alternating the models
-round by round (skdiv, scikit-learn, skdiv, ...) after one warm-up fit each,
+round by round (in a new seeded random order each round) after one warm-up
+fit each,
 ``time.perf_counter`` (wall) and ``time.process_time`` (CPU of all the
 process's threads) around ``fit`` only; the median of ``--repeats`` rounds:
 
@@ -59,6 +60,7 @@ Run (from the repository root)::
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import time
@@ -114,18 +116,27 @@ def load_regression(name):
 def alternate(models, X, y, repeats):
     """Fit each of ``models`` (label -> factory) ``repeats`` times, in turn.
 
-    One warm-up fit each first. Returns, per label, the wall and CPU times
-    of every fit, their medians, whether any fit warned (a
-    ``ConvergenceWarning``, say), and the last fitted estimator.
+    One warm-up fit each first. Each round fits the models in a new random
+    order (seeded), so that no model always follows the same one: a fit
+    that follows a multithreaded one pays for that one's BLAS threads,
+    which spin for a while after it returns (at the default threads, a
+    1.2 ms ``GaussianRegressor`` fit took 2.8-3.1 ms right after a
+    ``LinearRegression`` or ``BayesianRidge`` fit). Returns, per label, the
+    wall and CPU times of every fit, their medians, whether any fit warned
+    (a ``ConvergenceWarning``, say), and the last fitted estimator.
     """
     out = {label: {"wall": [], "cpu": [], "warnings": set()} for label in models}
+    labels = list(models)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for make in models.values():
             make().fit(X, y)
         caught.clear()
+        order = random.Random(0)
         for _ in range(repeats):
-            for label, make in models.items():
+            order.shuffle(labels)
+            for label in labels:
+                make = models[label]
                 est = make()
                 before = len(caught)
                 cpu = time.process_time()

@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 import scipy.optimize
 import scipy.sparse as sp
+from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 
 from skdiv._adapter import linear_risk
 from skdiv._loss import CrossEntropy, GaussianNLL, KLDivergence
 from skdiv._model import HessianOperator
 from skdiv._solvers import lbfgs, minimize, newton_cg, truncated_cg
+from skdiv._solvers._newton import _MODEL_FORCING_CAP, model_forcing
 
 
 def _features(kind, rng, n=300, d=6):
@@ -203,6 +205,66 @@ def test_cg_solves_an_approximate_hessian_only_as_far_as_its_forcing_floor():
     assert 0.1 < relative <= 0.3
     assert n_rough < n_exact
     assert grad @ rough < 0
+
+
+def test_model_forcing_is_the_relative_error_of_the_quadratic_model():
+    # |  |g_new| - |g + H p|  | / |g|, Eisenstat and Walker's choice 1.
+    assert model_forcing(2.0, 0.5, 0.1, previous=0.2) == pytest.approx(0.2)
+    assert model_forcing(2.0, 0.1, 0.5, previous=0.2) == pytest.approx(0.2)
+    # Safeguard: not below previous ** golden ratio while that is above 0.1.
+    golden = (1 + np.sqrt(5)) / 2
+    assert model_forcing(2.0, 0.02, 0.0, previous=0.25) == pytest.approx(0.25**golden)
+    # ... and not applied below 0.1 (0.2 ** golden = 0.074).
+    assert model_forcing(2.0, 0.02, 0.0, previous=0.2) == pytest.approx(0.01)
+    # Capped.
+    assert model_forcing(2.0, 3.0, 0.1, previous=0.2) == _MODEL_FORCING_CAP
+
+
+def test_cg_stops_at_the_forcing_it_is_given_and_reports_its_residual():
+    rng = np.random.default_rng(7)
+    eigenvalues = np.logspace(0, 3, 200)
+    grad = rng.normal(size=200)
+    operator = HessianOperator(lambda v: eigenvalues * v)
+    rough, rough_products, rough_residual = truncated_cg(
+        operator, grad, forcing=0.25, return_products=True
+    )
+    tight, tight_products, tight_residual = truncated_cg(
+        operator, grad, forcing=1e-6, return_products=True
+    )
+    for step, residual in ((rough, rough_residual), (tight, tight_residual)):
+        assert_allclose(residual, np.linalg.norm(eigenvalues * step + grad), rtol=1e-6)
+    assert rough_residual <= 0.25 * np.linalg.norm(grad)
+    assert tight_residual <= 1e-6 * np.linalg.norm(grad)
+    assert rough_products < tight_products
+
+
+def test_newton_solves_exactly_once_the_model_is_exact():
+    # On a quadratic the model after the first step is exact (its error is
+    # 0), so the second solve goes down to the floor and Newton stops after
+    # two iterations; the forcing sequence's min(0.1, sqrt|g|) alone would
+    # take one iteration per decade or so. A subsampled (approximate)
+    # Hessian keeps that sequence: its disagreement with the objective is
+    # its own error.
+    rng = np.random.default_rng(8)
+    eigenvalues = np.logspace(0, 2, 300)
+    b = rng.normal(size=300)
+    products = []
+
+    def fun_hess(x, forcing_floor):
+        def matvec(v):
+            products.append(1)
+            return eigenvalues * v
+
+        grad = eigenvalues * x - b
+        value = 0.5 * x @ (eigenvalues * x) - b @ x
+        return value, grad, HessianOperator(matvec, forcing_floor=forcing_floor)
+
+    x, n_iter = newton_cg(lambda x: fun_hess(x, 0.0), np.zeros(300), tol=1e-10)
+    assert n_iter == 2
+    assert_allclose(x, b / eigenvalues, rtol=1e-9)
+    x, n_iter = newton_cg(lambda x: fun_hess(x, 1e-12), np.zeros(300), tol=1e-10)
+    assert n_iter > 2
+    assert_allclose(x, b / eigenvalues, rtol=1e-9)
 
 
 def test_newton_keeps_its_jacobi_diagonal_once_the_objective_settles():
@@ -413,12 +475,14 @@ def test_float32_factor_preconditions_cg_to_the_float64_solution():
     grad = rng.normal(size=40)
     factor = _cholesky(matrix.astype(np.float32))
     assert factor.dtype == np.float32
-    step, products = truncated_cg(
+    step, products, residual = truncated_cg(
         HessianOperator(lambda v: matrix @ v), grad, factor=factor,
         return_products=True,
     )
     assert step.dtype == np.float64
     assert products == 1
+    # The residual CG reports is the Newton system's, g + H p.
+    assert_allclose(residual, np.linalg.norm(grad + matrix @ step), rtol=1e-6)
     exact = np.linalg.solve(matrix, -grad)
     error = np.linalg.norm(step - exact) / np.linalg.norm(exact)
     assert error <= np.linalg.cond(matrix) * 10 * np.finfo(np.float32).eps

@@ -19,6 +19,19 @@ _EPS = float(np.finfo(np.float64).eps)
 # to 10 (benchmarks/bench_classifier.py).
 _FORCING_CAP = 0.1
 
+# After a full Newton step with an exact Hessian (all rows), the next forcing
+# term is Eisenstat and Walker's first choice: how far the step's quadratic
+# model was from the objective. Far from a near-separable fit's optimum that
+# is 0.3-0.6, and solving CG to 0.03-0.1 there buys nothing; near the optimum
+# it falls with the model's error. Capped here, since a looser solve costs a
+# Newton iteration more often than it saves one (bench_medium.py: caps 0.2,
+# 0.5 and 0.9 were slower than 0.3).
+_MODEL_FORCING_CAP = 0.3
+# ... and kept above the previous term to this power while that is above 0.1
+# (their safeguard: the sequence may not fall faster than the quadratic
+# convergence it is meant to preserve).
+_GOLDEN = (1 + 5**0.5) / 2
+
 # A line-search step below this fraction of the Newton step counts as "short".
 _SHORT_STEP = 1e-8
 
@@ -46,7 +59,7 @@ _STALE_DIAGONAL = 1e-3
 
 
 def truncated_cg(hessian, grad, *, floor=0.0, max_iter=200, inverse_diagonal=None,
-                 factor=None, return_products=False):
+                 factor=None, forcing=None, return_products=False):
     """Approximately solve ``H p = -grad`` by (preconditioned) conjugate gradients.
 
     The inner tolerance follows the forcing sequence ``min(0.1,
@@ -66,7 +79,10 @@ def truncated_cg(hessian, grad, *, floor=0.0, max_iter=200, inverse_diagonal=Non
     the lower Cholesky factor of a formed approximation :math:`P` of the
     Hessian, preconditions by :math:`P^{-1}` instead (two triangular solves
     per step, and the operator's ``flat_directions`` projected out).
-    ``return_products`` also returns the number of Hessian products made.
+    ``forcing`` replaces the forcing sequence's term (Newton-CG passes
+    :func:`model_forcing`'s); the operator's floor still applies.
+    ``return_products`` also returns the number of Hessian products made
+    and the 2-norm of the final residual :math:`\\lVert g + H p \rVert`.
 
     CG works in ``hessian.dtype`` (float32 for
     Hessian products on float32 rows: half the memory traffic per vector
@@ -75,7 +91,8 @@ def truncated_cg(hessian, grad, *, floor=0.0, max_iter=200, inverse_diagonal=Non
     """
     dtype = hessian.dtype
     grad_norm = np.sqrt(grad @ grad)
-    forcing = min(_FORCING_CAP, np.sqrt(grad_norm))
+    if forcing is None:
+        forcing = min(_FORCING_CAP, np.sqrt(grad_norm))
     forcing = max(forcing, hessian.forcing_floor)
     inner_tol = max(forcing * grad_norm, floor)
     if factor is not None:
@@ -120,7 +137,9 @@ def truncated_cg(hessian, grad, *, floor=0.0, max_iter=200, inverse_diagonal=Non
         curvature = direction @ h_direction
         if curvature <= 1e-12 * (direction @ direction):
             step = (direction if i == 0 else step).astype(np.float64, copy=False)
-            return (step, products) if return_products else step
+            if return_products:
+                return step, products, float(np.sqrt(residual @ residual))
+            return step
         a = rz / curvature
         step = _axpy(a, direction, step)
         residual = _axpy(-a, h_direction, residual)
@@ -131,13 +150,41 @@ def truncated_cg(hessian, grad, *, floor=0.0, max_iter=200, inverse_diagonal=Non
         direction = _axpy(1.0, z, direction)
         rz = rz_new
     step = step.astype(np.float64, copy=False)
-    return (step, products) if return_products else step
+    if return_products:
+        return step, products, float(np.sqrt(residual @ residual))
+    return step
 
 
 def _axpy(a, x, y):
     """``y += a * x`` in place (float64 or float32 ``y``), returning ``y``."""
     axpy = scipy.linalg.blas.saxpy if y.dtype == np.float32 else scipy.linalg.blas.daxpy
     return axpy(x, y, a=a)
+
+
+def model_forcing(grad_norm, new_grad_norm, residual_norm, previous):
+    r"""Eisenstat and Walker's first forcing term, safeguarded and capped.
+
+    After a full step :math:`p` from a point with gradient :math:`g`, CG's
+    residual :math:`g + H p` is the gradient the quadratic model predicted,
+    and
+
+    .. math::
+
+        \eta = \frac{\bigl|\, \lVert g_{\mathrm{new}} \rVert
+                - \lVert g + H p \rVert \,\bigr|}{\lVert g \rVert}
+
+    is how far the model was from the objective, relative to the gradient
+    (Eisenstat and Walker, SIAM J. Sci. Comput. 17(1), 1996, choice 1):
+    solving the next system much more exactly than that is wasted. The
+    term is kept above :math:`\eta_{\mathrm{previous}}^{(1 + \sqrt 5)/2}`
+    while that is above 0.1, and capped at :data:`_MODEL_FORCING_CAP`. All
+    norms are 2-norms.
+    """
+    eta = abs(new_grad_norm - residual_norm) / grad_norm
+    safeguard = previous**_GOLDEN
+    if safeguard > 0.1:
+        eta = max(eta, safeguard)
+    return min(eta, _MODEL_FORCING_CAP)
 
 
 def _inverse_diagonal(hessian):
@@ -282,6 +329,7 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
     resolved = False
     inverse_diagonal, decrease = None, np.inf
     factor, form = None, False
+    forcing = None  # the forcing sequence's own term (see truncated_cg)
     while norm > tol and n_iter < max_iter and stalled < 5 and short < 5:
         n_iter += 1
         # CG's residual is about the next gradient: aim it at 0.1 tol in the
@@ -303,10 +351,12 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
                 inverse_diagonal is None or decrease > _STALE_DIAGONAL * abs(value)
             ):
                 inverse_diagonal = _inverse_diagonal(hessian)
-            step, products = truncated_cg(
+            step, products, residual_norm = truncated_cg(
                 hessian, grad, floor=floor, inverse_diagonal=inverse_diagonal,
-                factor=factor, return_products=True,
+                factor=factor, forcing=forcing, return_products=True,
             )
+            if forcing is None:
+                forcing = min(_FORCING_CAP, np.sqrt(np.sqrt(grad @ grad)))
             form = hessian.has_preconditioner and (
                 products > _FORM_AFTER * hessian.preconditioner_cost
             )
@@ -350,6 +400,15 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
         # shrink to zero on exactly fitted samples). Stop rather than crawl.
         short = short + 1 if t < _SHORT_STEP else 0
         decrease = value - value_new
+        if not exact and t == 1.0 and hessian.forcing_floor == 0.0:
+            # The model's error sets the next solve's accuracy. Not after a
+            # cut step (the model was wrong at that length) nor on an
+            # approximate (subsampled) Hessian, whose disagreement with the
+            # objective is its own error, which a looser solve adds to.
+            forcing = model_forcing(np.sqrt(grad @ grad), np.sqrt(grad_new @ grad_new),
+                                    residual_norm, forcing)
+        else:
+            forcing = None
         x, value, grad, hessian = x_new, value_new, grad_new, hessian_new
         norm = norm_new
         if verbose:
