@@ -44,8 +44,9 @@ _EXTRAPOLATE = 0.2
 # A formed preconditioner (HessianOperator.preconditioner) is formed, and
 # factorised, once a solve took more products than this fraction of what
 # forming it costs: the next solves, on a Hessian that has changed a little,
-# take a few products instead.
-_FORM_AFTER = 0.3
+# take a few products instead. 0.3 before the model-based forcing terms (whose
+# looser far-phase solves take fewer products), 0.25 since (bench_medium.py).
+_FORM_AFTER = 0.25
 
 # Diagonal shifts, relative to the mean diagonal entry, that a formed
 # preconditioner which is not numerically positive definite is factorised
