@@ -15,7 +15,7 @@ from skdiv._loss import (
     sum_zero_basis,
 )
 from skdiv._model._hessian_rows import SUBSAMPLED_FORCING_FLOOR
-from skdiv._model._kernels import back, centred_square_terms, data_terms
+from skdiv._model._kernels import centred_square_terms, data_terms
 from skdiv._solvers import newton_cg
 
 PRECONDITIONERS = ["none", "diagonal", "whiten"]
@@ -514,21 +514,6 @@ def test_dense_value_and_gradient_in_row_blocks_equal_one_pass(weighted):
     assert blocked[0] + adapter._offset_sum == pytest.approx(whole[0], rel=1e-13)
     np.testing.assert_allclose(blocked[1], whole[1], rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(blocked[2], whole[2], rtol=1e-11, atol=1e-11)
-
-
-@pytest.mark.parametrize("n_outputs", [1, 10])
-def test_gradient_product_in_small_row_blocks_is_the_whole_product(n_outputs):
-    # 1,797 x 64 x 10 (digits' size) is above the small-matrix work: the
-    # gradient's product G^T X is summed over two row blocks; one output is
-    # below it and taken whole. Both are G^T X and the column sums, written
-    # out per sample here.
-    rng = np.random.default_rng(21)
-    X = rng.normal(size=(1797, 64))
-    G = np.asfortranarray(rng.normal(size=(1797, n_outputs)))
-    grad_coef, grad_intercept = back(X, G[:, 0] if n_outputs == 1 else G)
-    expected = sum(np.outer(G[i], X[i]) for i in range(X.shape[0]))
-    np.testing.assert_allclose(grad_coef, expected, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(grad_intercept, G.sum(axis=0), rtol=1e-12)
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])

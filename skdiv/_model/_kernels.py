@@ -85,19 +85,7 @@ def back(X, grad_raw, dtype=np.float64):
         # X Fortran-ordered (the Hessian's float32 rows).
         product = (X.T @ grad_raw_2d.astype(X.dtype, copy=False)).T
     else:
-        G = grad_raw_2d.astype(X.dtype, copy=False)
-        n, d = X.shape
-        n_blocks = min(-(-n * d * G.shape[1] // SMALL_PRODUCT_WORK), n // 256)
-        if n_blocks < 2:
-            product = G.T @ X
-        else:
-            # Row blocks within OpenBLAS's small-matrix size, summed: digits'
-            # 1,797 x 64 x 10 product took 49 us instead of 87 us. (The
-            # forward product W X^T gains nothing so: it packs X^T either way.)
-            size = -(-n // n_blocks)
-            product = G[:size].T @ X[:size]
-            for start in range(size, n, size):
-                product += G[start : start + size].T @ X[start : start + size]
+        product = grad_raw_2d.astype(X.dtype, copy=False).T @ X
     grad_coef = np.ascontiguousarray(product, dtype=dtype)
     return grad_coef, column_sums(grad_raw_2d).astype(dtype, copy=False)
 
