@@ -368,7 +368,7 @@ class GaussianRegressor(CachedParamNames, DocLinkMixin, RegressorMixin,
         if y_std is not None:
             second_moment = second_moment + target[:, 1] ** 2
         var_intercept = constant_log_variance(
-            float(np.average(second_moment, weights=sample_weight)), self.min_std
+            float(sample_weight @ second_moment) / sample_weight.sum(), self.min_std
         )
         var_coef = np.zeros_like(coef)
         n_iter = 1

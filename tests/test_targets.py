@@ -32,6 +32,7 @@ from skdiv._targets import (
     smooth,
     target_scaling,
 )
+from skdiv._targets._least_squares import _cholesky_solver, ridge_normal_equations
 from skdiv.metrics import cross_entropy, entropy, gaussian_kl, gaussian_nll
 
 RNG = np.random.default_rng(0)
@@ -286,6 +287,37 @@ def test_closed_form_start_matches_ridge(kind, n, d, fit_intercept):
     ridge.fit(X, y, sample_weight=sw)
     assert_allclose(coef, ridge.coef_, rtol=1e-7, atol=1e-10)
     assert_allclose(intercept, ridge.intercept_, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("collinear", [False, True])
+def test_penalised_normal_equations_by_cholesky_match_the_augmented_lstsq(collinear):
+    # alpha > 0 factors the penalised Gram matrix by Cholesky; the reference
+    # is least squares on the weighted, centred system augmented with
+    # sqrt(alpha S) I, solved by an SVD. Nearly collinear columns (a
+    # condition number of the Gram matrix near 1e10) need the refinement.
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(300, 6)) + 3.0
+    if collinear:
+        X[:, 5] = X[:, 4] + 1e-5 * rng.normal(size=300)
+    y = X @ rng.normal(size=6) + rng.normal(size=300)
+    sw = rng.uniform(0.5, 2.0, size=300)
+    alpha = 1e-6
+    x_mean = sw @ X / sw.sum()
+    y_mean = sw @ y / sw.sum()
+    coef = ridge_normal_equations(X, y - y_mean, sw, x_mean, alpha)
+    root = np.sqrt(sw)[:, None]
+    design = np.vstack([(X - x_mean) * root, np.sqrt(alpha * sw.sum()) * np.eye(6)])
+    target = np.concatenate([(y - y_mean) * root[:, 0], np.zeros(6)])
+    reference = np.linalg.lstsq(design, target, rcond=None)[0]
+    assert_allclose(coef, reference, rtol=1e-9, atol=1e-12)
+
+
+def test_cholesky_solver_hands_an_indefinite_matrix_back():
+    assert _cholesky_solver(np.array([[1.0, 2.0], [2.0, 1.0]])) is None
+    matrix = np.array([[4.0, 1.0], [1.0, 3.0]])
+    rhs = np.array([1.0, 2.0])
+    assert_allclose(_cholesky_solver(matrix)(rhs), np.linalg.solve(matrix, rhs),
+                    rtol=1e-14)
 
 
 @pytest.mark.parametrize("kind, n, d", [("dense", 80, 5), ("sparse", 80, 5)],

@@ -131,7 +131,8 @@ class HessianRows:
                 # pass: on digits 0.43 ms against 1.0 ms for a C-ordered
                 # product cast and transposed.
                 product = (coordinates.whitener.T @ (X - coordinates.x_mean).T).T
-                rows = np.empty((n, d + int(fit_intercept)), dtype=np.float32, order="F")
+                width = d + int(fit_intercept)
+                rows = np.empty((n, width), dtype=np.float32, order="F")
                 rows[:, :d] = product
                 if fit_intercept:
                     rows[:, d] = 1.0

@@ -2,6 +2,7 @@
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.lapack
 import scipy.sparse as sp
 
 from .._model._kernels import row_blocks
@@ -12,9 +13,10 @@ def ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
 
     Solves :math:`(X_c^\top S X_c + \lambda I) w = X_c^\top S t` with
     :math:`X_c = X - \bar x`, :math:`\lambda = \alpha \sum_i s_i`, the Gram
-    matrix accumulated over row blocks and factored by ``eigh``
-    (pseudo-inverse when :math:`\lambda = 0` and :math:`X_c` is rank
-    deficient, giving the minimum-norm solution as ``LinearRegression``). One
+    matrix accumulated over row blocks and factored by Cholesky when
+    :math:`\lambda > 0`, by ``eigh`` otherwise (pseudo-inverse when
+    :math:`X_c` is rank deficient, giving the minimum-norm solution as
+    ``LinearRegression``). One
     step of iterative refinement on the true residual recovers the digits
     that forming the Gram matrix loses.
     """
@@ -25,13 +27,17 @@ def ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
         block = X[rows]
         gram += block.T @ (block * sample_weight[rows, None])
     gram -= sw_sum * np.outer(x_mean, x_mean)
-    gram[np.diag_indices_from(gram)] += alpha * sw_sum
-    eigval, eigvec = np.linalg.eigh((gram + gram.T) / 2)
-    cutoff = np.finfo(np.float64).eps * n_samples * max(eigval.max(), 0.0)
-    inverse = np.where(eigval > cutoff, 1.0 / np.where(eigval > 0, eigval, 1.0), 0.0)
+    gram.flat[:: n_features + 1] += alpha * sw_sum
+    gram = (gram + gram.T) / 2
+    solve = _cholesky_solver(gram) if alpha > 0 else None
+    if solve is None:
+        eigval, eigvec = np.linalg.eigh(gram)
+        cutoff = np.finfo(np.float64).eps * n_samples * max(eigval.max(), 0.0)
+        safe = np.where(eigval > 0, eigval, 1.0)
+        inverse = np.where(eigval > cutoff, 1.0 / safe, 0.0)
 
-    def solve(rhs):
-        return eigvec @ (inverse * (eigvec.T @ rhs))
+        def solve(rhs):
+            return eigvec @ (inverse * (eigvec.T @ rhs))
 
     def normal_residual(coef):
         residual = sample_weight * (target - (X @ coef - x_mean @ coef))
@@ -39,6 +45,24 @@ def ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
 
     coef = solve(normal_residual(np.zeros(n_features)))
     return coef + solve(normal_residual(coef))
+
+
+def _cholesky_solver(matrix):
+    """``solve(rhs)`` by the Cholesky factor of ``matrix``, or None if it fails.
+
+    For the penalised Gram matrix, positive definite (its least eigenvalue
+    is at least the penalty): a factorisation and two triangular solves, a
+    sixth of ``eigh``'s time at 10 features. None (not numerically positive
+    definite) hands over to the eigendecomposition.
+    """
+    factor, info = scipy.linalg.lapack.dpotrf(matrix, lower=True, clean=True)
+    if info != 0:
+        return None
+
+    def solve(rhs):
+        return scipy.linalg.lapack.dpotrs(factor, rhs, lower=True)[0]
+
+    return solve
 
 
 def ridge_dual(X, target, sample_weight, x_mean, alpha):
@@ -151,7 +175,7 @@ def penalised_least_squares(X, y, sample_weight, alpha, fit_intercept):
     sw_sum = sample_weight.sum()
     if fit_intercept:
         x_mean = np.asarray(X.T @ sample_weight).ravel() / sw_sum
-        y_mean = float(np.average(y, weights=sample_weight))
+        y_mean = float(sample_weight @ y) / sw_sum
     else:
         x_mean = np.zeros(n_features)
         y_mean = 0.0
