@@ -118,10 +118,11 @@ def alternate(models, X, y, repeats):
 
     One warm-up fit each first. Each round fits the models in a new random
     order (seeded), so that no model always follows the same one: a fit
-    that follows a multithreaded one pays for that one's BLAS threads,
-    which spin for a while after it returns (at the default threads, a
-    1.2 ms ``GaussianRegressor`` fit took 2.8-3.1 ms right after a
-    ``LinearRegression`` or ``BayesianRidge`` fit). Returns, per label, the
+    can depend on the one before it (at the default threads the
+    constant-variance ``GaussianRegressor``, while its closed form still
+    ran on two BLAS threads, took 2.8-3.1 ms right after a
+    ``LinearRegression`` or ``BayesianRidge`` fit, whose threads were still
+    spinning, and 1.2 ms after itself). Returns, per label, the
     wall and CPU times of every fit, their medians, whether any fit warned
     (a ``ConvergenceWarning``, say), and the last fitted estimator.
     """

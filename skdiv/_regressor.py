@@ -27,6 +27,7 @@ from ._targets import (
     prepare_regression,
     target_scaling,
 )
+from ._threads import blas_threads
 from ._validation import store_fitted, validate_fit_data
 
 
@@ -360,9 +361,13 @@ class GaussianRegressor(CachedParamNames, DocLinkMixin, RegressorMixin,
         target, objective = prepared.target, prepared.objective
         y_tilde = prepared.mean_target
 
-        coef, intercept = penalised_least_squares(
-            X, y_tilde, sample_weight, self.alpha, self.fit_intercept
-        )
+        # The Gram matrix's product (n d^2) runs on the threads its size pays
+        # for, as a solve's products do (skdiv._threads): on small data one.
+        work = X.shape[0] * X.shape[1] ** 2 if isinstance(X, np.ndarray) else 0
+        with blas_threads(work):
+            coef, intercept = penalised_least_squares(
+                X, y_tilde, sample_weight, self.alpha, self.fit_intercept
+            )
         residual = y_tilde - (X @ coef + intercept)
         second_moment = residual**2
         if y_std is not None:

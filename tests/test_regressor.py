@@ -685,3 +685,42 @@ def test_warm_start_reaches_the_cold_optimum_in_fewer_iterations(params):
     assert clone(warm).set_params(warm_start=False).fit(X, y).n_iter_ == cold.n_iter_
     narrow = GaussianRegressor(tol=1e-10, **params).fit(X[:, :4], y)
     assert warm.fit(X[:, :4], y).n_iter_ == narrow.n_iter_
+
+
+def test_closed_form_least_squares_keeps_to_the_thread_policy(monkeypatch):
+    # A small problem's Gram product runs on one BLAS thread, as a solve's
+    # products do (skdiv._threads), whatever the pools are set to; a large
+    # one may use what the user allows. Two threads for a 5,000 x 20 Gram
+    # matrix made the fit several times slower right after another
+    # library's multithreaded fit (benchmarks/bench_small.py).
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import skdiv._regressor as regressor
+    import skdiv._threads as threads
+
+    def blas():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    if not blas():
+        pytest.skip("no BLAS thread pool found")
+    seen = []
+    original = regressor.penalised_least_squares
+
+    def recorded(*args, **kwargs):
+        seen.append(blas())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(regressor, "penalised_least_squares", recorded)
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 5))
+    y = X @ rng.normal(size=5) + rng.normal(size=500)
+    with threadpool_limits(limits=2, user_api="blas"):
+        GaussianRegressor(variance="constant").fit(X, y)
+        assert seen == [{1}]
+        assert blas() == {2}  # restored after the fit
+        # 200,000 x 20: 8e7 multiply-adds, above the one-thread size.
+        X_large = rng.normal(size=(200_000, 20))
+        y_large = X_large @ rng.normal(size=20) + rng.normal(size=200_000)
+        GaussianRegressor(variance="constant").fit(X_large, y_large)
+        assert seen[1] == {2}
