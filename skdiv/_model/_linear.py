@@ -138,19 +138,20 @@ choose_change_of_variables`); a tuple is another model's
         )
         if self.dense and convex and precondition in ("auto", True):
             precondition = "diagonal"
-        # The moments' product (n d^2) and the covariance's eigendecomposition
-        # (d^3) run on BLAS threads as the solve's products would.
+        # The moments' product (n d^2), the covariance's eigendecomposition
+        # (d^3) and the whitened copy's product (n d^2) run on BLAS threads as
+        # the solve's products would.
         work = X.shape[0] * self.n_features**2 if isinstance(X, np.ndarray) else 0
         with blas_threads(work):
             self.coordinates = choose_change_of_variables(
                 precondition, self.n_features, fit_intercept, alpha,
                 self._feature_moments,
             )
-        self.hessian_rows = HessianRows(
-            X, sample_weight, self.coordinates, hessian_stride, hessian_precision,
-            in_memory=self._in_memory, single_copy=not self.dense,
-            fit_intercept=fit_intercept,
-        )
+            self.hessian_rows = HessianRows(
+                X, sample_weight, self.coordinates, hessian_stride,
+                hessian_precision, in_memory=self._in_memory,
+                single_copy=not self.dense, fit_intercept=fit_intercept,
+            )
         self.preconditioned = self.preconditioner_affordable()
         self._dense_rows = None
 
