@@ -559,3 +559,34 @@ def test_float32_data_reach_tol_where_the_value_cannot_show_progress(alpha):
     assert single.n_iter_ <= 10
     np.testing.assert_allclose(single.predict_proba(X), double.predict_proba(X),
                                rtol=0, atol=1e-5)
+
+
+def test_set_up_copies_keep_to_the_thread_policy(monkeypatch):
+    # The whitened float32 copy is a product of X with the whitener (n d^2):
+    # on a problem whose set-up is small it runs on one BLAS thread, as the
+    # moments and the solve do, whatever the pools are set to. Left at the
+    # pools' two threads, its worker spun through the whole fit.
+    from threadpoolctl import threadpool_limits
+
+    import skdiv._model._linear as linear
+    import skdiv._threads as threads
+
+    if not _blas_threads():
+        pytest.skip("no BLAS thread pool found")
+    seen = []
+    original = linear.HessianRows
+
+    def recorded(*args, **kwargs):
+        seen.append(set(_blas_threads()))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(linear, "HessianRows", recorded)
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 30))
+    y = rng.integers(0, 5, size=600)
+    with threadpool_limits(limits=2, user_api="blas"):
+        risk = linear_risk(CrossEntropy(), X, y, n_outputs=5, alpha=1e-4)
+        assert risk.model.hessian_rows.whitened_copy
+        assert seen == [{1}]
+        assert set(_blas_threads()) == {2}
