@@ -13,7 +13,7 @@ from skdiv._adapter import linear_risk
 from skdiv._loss import CrossEntropy, GaussianNLL, KLDivergence
 from skdiv._model import HessianOperator
 from skdiv._solvers import lbfgs, minimize, newton_cg, truncated_cg
-from skdiv._solvers._newton import _MODEL_FORCING_CAP, model_forcing
+from skdiv._solvers._newton import _MODEL_FORCING_CAP, _backtrack, model_forcing
 
 
 def _features(kind, rng, n=300, d=6):
@@ -124,17 +124,74 @@ def test_max_iter_reached_warns(solver):
 
 
 def test_newton_stops_when_line_searches_keep_cutting_the_step():
-    # A Hessian model wrong by a factor 1e10: every Newton step must be cut
-    # below 1e-8 of its length. Five such steps in a row stop the solver with
-    # a ConvergenceWarning instead of crawling to max_iter (on an unbounded
-    # beta-NLL this took 1000 iterations of ~40 line-search evaluations).
-    def wrong_curvature(x):
-        return 0.5 * x @ x, x, HessianOperator(lambda v: 1e-10 * v)
+    # A Hessian model wrong by a factor 1e10 or more: every Newton step must
+    # be cut below 1e-8 of its length. Five such steps in a row stop the
+    # solver with a ConvergenceWarning instead of crawling to max_iter (on an
+    # unbounded beta-NLL this took 1000 iterations of ~40 line-search
+    # evaluations). The curvatures span 1e4, so that even the best step along
+    # each (steepest-descent) direction leaves most of the way to go.
+    eigenvalues = np.logspace(0, 4, 10)
 
+    def wrong_curvature(x):
+        return (0.5 * x @ (eigenvalues * x), eigenvalues * x,
+                HessianOperator(lambda v: 1e-10 * v))
+
+    start = np.ones(10)
     with pytest.warns(ConvergenceWarning, match="five line searches"):
-        x, n_iter = newton_cg(wrong_curvature, np.ones(3), tol=1e-12, max_iter=1000)
+        x, n_iter = newton_cg(wrong_curvature, start, tol=1e-12, max_iter=1000)
     assert n_iter == 5
-    assert np.all(np.abs(x) < 1.0)  # every accepted step still descended
+    # Every accepted step still descended.
+    assert x @ (eigenvalues * x) < start @ (eigenvalues * start)
+
+
+def test_backtracking_lands_on_the_minimum_of_a_cubic_along_the_step():
+    # phi(t) = f(x + t p) a cubic: matched with its slope at 0 and at the
+    # failed trial, the interpolant is phi itself, so the next trial is its
+    # minimiser (within [0.1 t, 0.5 t]); halving when there is none.
+    def phi(t):
+        return 1.0 - 2.0 * t + 3.0 * t**2 + 2.0 * t**3
+
+    def slope(t):
+        return -2.0 + 6.0 * t + 6.0 * t**2
+
+    t = 1.0
+    minimiser = (-6.0 + np.sqrt(36.0 + 48.0)) / 12.0  # slope(t) = 0, t > 0
+    assert _backtrack(t, phi(0), slope(0), phi(t), slope(t)) == pytest.approx(
+        minimiser, rel=1e-12
+    )
+    # A much longer failed trial: clamped to a tenth of it.
+    assert _backtrack(40.0, phi(0), slope(0), phi(40.0), slope(40.0)) == 4.0
+    assert _backtrack(1.0, 0.0, -1.0, np.inf, np.nan) == 0.5
+
+
+def test_soft_labels_far_from_their_optimum_need_few_evaluations():
+    # Smoothed labels on near-separable data: the confident rows' logits
+    # pass their targets' and the full Newton step overshoots by far. The
+    # interpolating line search finds the step in a few evaluations where
+    # halving took six per step (and 26 Newton iterations on digits).
+    from sklearn.datasets import load_digits
+
+    from skdiv._adapter import linear_risk
+    from skdiv._loss import get_objective
+
+    X, y = load_digits(return_X_y=True)
+    X = (X - X.mean(axis=0)) / np.maximum(X.std(axis=0), 1e-12)
+    Y = np.full((len(y), 10), 0.01)
+    Y[np.arange(len(y)), y] = 0.91
+    risk = linear_risk(get_objective("cross_entropy"), X, Y, n_outputs=10,
+                       alpha=1e-4)
+    calls = []
+    original = risk.loss_gradient_hessian
+
+    def counted(params):
+        calls.append(1)
+        return original(params)
+
+    x, n_iter = newton_cg(counted, np.zeros(risk.n_params), tol=1e-8,
+                          gradient_norm=risk.gradient_norm)
+    assert risk.gradient_norm(risk.loss_gradient(x)[1]) <= 1e-8
+    assert n_iter <= 16
+    assert len(calls) <= 2 * n_iter + 1
 
 
 def test_unbounded_nll_stops_early_with_one_warning():
