@@ -228,7 +228,9 @@ class EmpiricalRisk:
                 (lambda: dense(data.preconditioner)) if data.has_preconditioner
                 else None
             ),
-            preconditioner_cost=data.preconditioner_cost,
+            # Read when the solver asks (it may look at the data).
+            preconditioner_cost=lambda: data.preconditioner_cost,
+            least_preconditioner_cost=data.least_preconditioner_cost,
             flat_directions=self._dense_parts()[1] if data.has_preconditioner else None,
         )
         return value, grad, operator

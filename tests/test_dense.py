@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import skdiv._model._dense as dense_module
+import skdiv._model._preconditioner as preconditioner_module
 from skdiv import DivergenceClassifier, GaussianRegressor
 from skdiv._adapter import linear_risk
 from skdiv._loss import get_objective
@@ -263,7 +264,7 @@ def test_outer_form_hessian_is_the_block_products_hessian():
             rows = np.column_stack([centred, np.ones(N)]) if fit_intercept else centred
             index = dense_module.layout(4, 3, fit_intercept)
             expected = dense_module.dense_hessian(rows, by_hand, index)
-            formed = dense_module.dense_hessian_outer(
+            formed = preconditioner_module.dense_hessian_outer(
                 rows.astype(np.float32), diagonal, outer, coupled, fit_intercept,
             )
             # float32 sums: rounding relative to the largest entry. The lower
@@ -286,19 +287,19 @@ def test_coupled_classes_are_the_likely_ones():
     weight = np.array([[2.0], [1.0], [0.5]])
     diagonal, outer = weight * q, np.sqrt(weight) * q
     assert_array_equal(
-        dense_module.coupled_classes(diagonal, outer, 0.01),
+        preconditioner_module.coupled_classes(diagonal, outer, 0.01),
         [[True, True, True, True, False],
          [True, True, True, True, False],
          [True, False, False, False, False]],
     )
-    assert_array_equal(dense_module.coupled_classes(diagonal, outer, 0.1)[0],
+    assert_array_equal(preconditioner_module.coupled_classes(diagonal, outer, 0.1)[0],
                        [True, True, True, False, False])
 
 
 def _medium_preconditioner(monkeypatch, dropped, share=0.0):
     X_medium, y, weights = _medium()
-    monkeypatch.setattr(dense_module, "PRECONDITIONER_DROPPED_TRACE", dropped)
-    monkeypatch.setattr(dense_module, "PRECONDITIONER_COUPLED_SHARE", share)
+    monkeypatch.setattr(preconditioner_module, "PRECONDITIONER_DROPPED_TRACE", dropped)
+    monkeypatch.setattr(preconditioner_module, "PRECONDITIONER_COUPLED_SHARE", share)
     risk = linear_risk(
         get_objective("cross_entropy"), X_medium, y, n_outputs=5,
         sample_weight=weights, alpha=1e-3,
@@ -313,18 +314,31 @@ def _medium_preconditioner(monkeypatch, dropped, share=0.0):
     lower = np.tril(hessian.preconditioner())  # the upper triangle is not read
     assert lower.dtype == np.float32
     formed = lower + np.tril(lower, -1).T
-    assert hessian.preconditioner_cost == pytest.approx(
-        dense_module.preconditioner_cost(41, 5)
-    )
-    return risk, X_medium, weights, by_products, projector @ formed @ projector
+    return risk, X_medium, weights, by_products, projector @ formed @ projector, hessian
+
+
+def _formation_cost(block_rows, n_rows=600, width=41, k=5):
+    # D^2 multiply-adds per (row, block) the formation sums, (kD)^3 / 6 for
+    # the Cholesky factor, over a product's 2 n k D, and the blocks' calls.
+    n_params = k * width
+    work = block_rows * width**2 + n_params**3 / 6
+    calls = preconditioner_module.FORMATION_BLOCK_CALL * k * (k + 1) / 2
+    return work / (2 * n_rows * n_params) + calls
 
 
 def test_medium_softmax_offers_its_hessian_as_a_preconditioner(monkeypatch):
     # With every row and every coupling kept, the formed matrix is the
     # Hessian (up to its float32 sums) on the directions off the flat one.
-    _, _, _, by_products, formed = _medium_preconditioner(monkeypatch, 0.0)
+    _, _, _, by_products, formed, hessian = _medium_preconditioner(monkeypatch, 0.0)
     assert_allclose(formed, by_products, rtol=0,
                     atol=1e-5 * np.abs(by_products).max())
+    # Every row adds to all k (k + 1) / 2 = 15 blocks: the estimate, above
+    # the schedule's nominal cost (the bound the solver compares first).
+    nominal = preconditioner_module.nominal_preconditioner_cost(41, 5)
+    assert nominal == pytest.approx((5 * 41 / 4 + 41 / 2) / 3)
+    assert hessian.least_preconditioner_cost == pytest.approx(nominal)
+    assert _formation_cost(600 * 15) > nominal
+    assert hessian.preconditioner_cost == pytest.approx(_formation_cost(600 * 15))
 
 
 def test_preconditioner_leaves_out_the_least_curved_rows(monkeypatch):
@@ -334,7 +348,7 @@ def test_preconditioner_leaves_out_the_least_curved_rows(monkeypatch):
     # rows kept, with those classes' q_ik zeroed in H_i, written out here.
     # (A coupled share of 0.1, not the default 0.01 under which these mild
     # probabilities keep 99% of the couplings.)
-    risk, X_medium, weights, by_products, formed = _medium_preconditioner(
+    risk, X_medium, weights, by_products, formed, hessian = _medium_preconditioner(
         monkeypatch, 0.01, share=0.1
     )
     coef, intercept = risk.unpack(_point(risk, 0.2))
@@ -356,6 +370,13 @@ def test_preconditioner_leaves_out_the_least_curved_rows(monkeypatch):
     coupled = (q >= 0.1 * rest[:, None]) & (q > 0)
     coupled[np.arange(len(q)), top] = True
     assert 0.3 < coupled.mean() < 0.9
+    # The formation's cost counts a kept row once per block it adds to (and
+    # is never below the nominal one).
+    count = coupled[kept].sum(axis=1)
+    assert hessian.preconditioner_cost == pytest.approx(max(
+        _formation_cost((count * (count + 1) // 2).sum()),
+        preconditioner_module.nominal_preconditioner_cost(41, 5),
+    ))
     q_coupled = np.where(coupled, q, 0.0)
     approximate = weights[:, None, None] * (
         np.einsum("ik,kl->ikl", q_coupled, np.eye(5))
@@ -377,9 +398,9 @@ def test_preconditioner_leaves_out_the_least_curved_rows(monkeypatch):
 def test_curved_rows_keep_all_but_the_fraction():
     weight = np.array([5.0, 0.01, 3.0, 0.02, 0.0, 2.0])
     # 1% of 10.03 is 0.1003: 0.0, 0.01 and 0.02 go, in any order of the rows.
-    assert_array_equal(dense_module.curved_rows(weight, 0.01), [0, 2, 5])
-    assert_array_equal(dense_module.curved_rows(weight, 0.0), [0, 1, 2, 3, 5])
-    assert_array_equal(dense_module.curved_rows(weight, -1.0), np.arange(6))
+    assert_array_equal(preconditioner_module.curved_rows(weight, 0.01), [0, 2, 5])
+    assert_array_equal(preconditioner_module.curved_rows(weight, 0.0), [0, 1, 2, 3, 5])
+    assert_array_equal(preconditioner_module.curved_rows(weight, -1.0), np.arange(6))
 
 
 def test_cg_preconditioned_by_the_exact_hessian_takes_one_product():
@@ -422,9 +443,9 @@ def test_preconditioned_fit_is_the_jacobi_fit(monkeypatch, alpha):
     calls = []
     original = dense_module.DenseForms._outer_hessian
 
-    def counted(self, raw_hessian):
+    def counted(self, selection):
         calls.append(1)
-        return original(self, raw_hessian)
+        return original(self, selection)
 
     monkeypatch.setattr(dense_module.DenseForms, "_outer_hessian", counted)
     # tol=1e-12: a fit stops just below tol, and the bound must be tight

@@ -117,7 +117,7 @@ class SoftmaxHessian(RawHessian):
         \sqrt{s_i}\, q_i = \sqrt{d_i \odot q_i}`: a model then forms the
         diagonal blocks from :math:`d_i - u_i^2` and couples two classes by
         :math:`u_{ia} u_{ib}` only where both are likely
-        (:func:`skdiv._model._dense.dense_hessian_outer`).
+        (:func:`skdiv._model._preconditioner.dense_hessian_outer`).
         """
         weighted_q = np.asarray(self.weighted_proba, dtype=np.float64)
         q = np.asarray(self.proba, dtype=np.float64)

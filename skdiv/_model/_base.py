@@ -49,8 +49,14 @@ class HessianOperator:
         costs too much to do at every iteration but less than many products:
         a solver factorises it when conjugate gradients need many products
         and preconditions the following solves with it.
-    preconditioner_cost : float, default=inf
-        What :meth:`preconditioner` costs, in products (:meth:`matvec`).
+    preconditioner_cost : float or callable, default=inf
+        What :meth:`preconditioner` costs, in products (:meth:`matvec`). A
+        callable is asked once, when the cost is first read: it may look at
+        the data (a softmax's Hessian costs in proportion to the pairs of
+        classes its rows couple).
+    least_preconditioner_cost : float or None, default=None
+        A lower bound of that cost known without asking, which a solver may
+        compare first (None: the cost itself when it is a number, else 0).
     flat_directions : ndarray of shape (n_params, m) or None, default=None
         Orthonormal directions along which the objective is constant (a
         softmax's common shifts): the gradient has no component there, and
@@ -61,13 +67,18 @@ class HessianOperator:
     def __init__(self, matvec, *, diagonal=None, dtype=np.float64,
                  forcing_floor=0.0, weight_sum=None, dense=None, dense_free=False,
                  preconditioner=None, preconditioner_cost=np.inf,
-                 flat_directions=None):
+                 least_preconditioner_cost=None, flat_directions=None):
         self._matvec = matvec
         self._diagonal = diagonal
         self._dense = dense
         self.dense_free = dense_free and dense is not None
         self._preconditioner = preconditioner
-        self.preconditioner_cost = preconditioner_cost
+        self._preconditioner_cost = preconditioner_cost
+        if least_preconditioner_cost is None:
+            least_preconditioner_cost = (
+                0.0 if callable(preconditioner_cost) else preconditioner_cost
+            )
+        self.least_preconditioner_cost = least_preconditioner_cost
         self.flat_directions = flat_directions
         self.dtype = np.dtype(dtype)
         self.forcing_floor = forcing_floor
@@ -95,6 +106,13 @@ class HessianOperator:
     def dense(self):
         """The Hessian as an ``(n_params, n_params)`` array, or None."""
         return None if self._dense is None else self._dense()
+
+    @property
+    def preconditioner_cost(self):
+        """What :meth:`preconditioner` costs, in products (asked once)."""
+        if callable(self._preconditioner_cost):
+            self._preconditioner_cost = float(self._preconditioner_cost())
+        return self._preconditioner_cost
 
     @property
     def has_preconditioner(self):

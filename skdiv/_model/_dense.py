@@ -19,9 +19,10 @@ On a medium problem (digits: 650 parameters) forming costs a few dozen
 products, too many for every iteration, but near the optimum of a
 near-separable fit conjugate gradients take 40-90 products per Newton
 iteration. There a softmax's Hessian is formed, in float32 and coupling
-only the likely classes of each row (:func:`dense_hessian_outer`), only
-when a solve took many products, and its Cholesky factor preconditions the
-next solves (:class:`DenseForms`, :func:`skdiv._solvers._newton.newton_cg`).
+only the likely classes of each row (:mod:`skdiv._model._preconditioner`),
+only when a solve took many products for what forming it costs, and its
+Cholesky factor preconditions the next solves (:class:`DenseForms`,
+:func:`skdiv._solvers._newton.newton_cg`).
 
 Parameters are laid out as the linear model's: the ``k`` coefficient blocks
 of ``d`` entries, then the ``k`` intercepts.
@@ -31,6 +32,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._kernels import RowsHessian
+from ._preconditioner import (
+    dense_hessian_outer,
+    nominal_preconditioner_cost,
+    preconditioner_cost,
+    select_rows,
+)
 
 # The Hessian is formed whole only up to this many parameters (its Cholesky
 # factorisation, n_params^3 / 3, stays far below one pass over the data) ...
@@ -46,19 +53,6 @@ DENSE_MAX_WORK = 3e7
 # need many products (its Cholesky factor, n_params^3 / 3, and its 8 n_params^2
 # bytes stay affordable next to the products it saves).
 PRECONDITIONER_MAX_PARAMS = 2048
-# How much faster a multiply-add of forming the float32 Hessian is than one of
-# a Hessian-vector product's two products with k columns.
-FORMATION_SPEEDUP = 3.0
-# The preconditioner leaves out the least curved rows that together carry at
-# most this fraction of the Hessian's trace (confidently fitted rows of a
-# near-separable fit carry almost none): its formation costs in proportion
-# to the rows it keeps.
-PRECONDITIONER_DROPPED_TRACE = 0.01
-# ... and couples two classes in a row only where both are likely enough:
-# each class of at least this share of the row's probability outside its most
-# probable class (coupled_classes). A row of a near-separable fit has a few
-# such classes, and the formation costs in proportion to the pairs of them.
-PRECONDITIONER_COUPLED_SHARE = 0.01
 
 
 def dense_affordable(n_samples, n_features, n_blocks, fit_intercept):
@@ -175,123 +169,6 @@ def _pair_gather(k, width):
     n_block_pairs = k * (k + 1) // 2
     gather = rows[None, :, None, :] * n_block_pairs + blocks[:, None, :, None]
     return gather.ravel()
-
-
-def dense_hessian_outer(rows, diagonal, outer, coupled, fit_intercept):
-    r"""The Hessian for :math:`H_i = \mathrm{diag}(d_i) - u_i u_i^\top`, float32 sums.
-
-    With :math:`\tilde d_i, \tilde u_i` the entries of :math:`d_i, u_i` in
-    the ``coupled`` classes of row :math:`i` (the others zero) and
-    :math:`\tilde r_i = [r_i, 1]`, the matrix formed is
-
-    .. math::
-
-        P = \sum_i \big(\mathrm{diag}(\tilde d_i) - \tilde u_i \tilde u_i^\top\big)
-            \otimes \tilde r_i \tilde r_i^\top ,
-
-    block by block: the diagonal block of class :math:`a` sums
-    :math:`d_{ia} - u_{ia}^2` over the rows coupling :math:`a`, the block of
-    classes :math:`a \neq b` sums :math:`-u_{ia} u_{ib}` over the rows
-    coupling both, so its cost is in proportion to those rows. With every
-    class coupled everywhere it is the Hessian. Otherwise it stays positive
-    semidefinite: for a softmax :math:`d_i = s_i q_i` and :math:`u_i =
-    \sqrt{s_i}\, q_i`, and :math:`\mathrm{diag}(\tilde d_i) - \tilde u_i
-    \tilde u_i^\top` is semidefinite because the coupled :math:`q_{ik}` sum
-    to at most 1. ``rows`` are the rows in solver coordinates (float32,
-    with the intercept's column of ones last when ``fit_intercept``: the
-    :math:`\tilde r_i`), ``(d, u)`` a softmax's
-    :meth:`~skdiv._loss._classification.SoftmaxHessian.outer_form` and
-    ``coupled`` a boolean mask of their shape. The matrix is returned in
-    float32 and in the parameters' layout; its lower triangle holds it
-    (LAPACK's lower storage: the upper one is not read, and holds the upper
-    halves of the diagonal blocks, zeros elsewhere): a preconditioner, whose
-    rounding costs conjugate gradients nothing but a step now and then, and
-    whose Cholesky factor and triangular solves are then twice as fast as
-    in float64.
-    """
-    n, width = rows.shape
-    k = diagonal.shape[1]
-    d = width - int(fit_intercept)
-    extended = np.asarray(rows, dtype=np.float32)
-    coupling = np.where(coupled, outer, 0.0).astype(np.float32)
-    own = (diagonal - outer**2).astype(np.float32)
-    full = np.zeros((k * width, k * width), dtype=np.float32, order="F")
-
-    def put(b, a, block):
-        # Block (b, a), b >= a, into the lower triangle of the layout: the
-        # coefficients of b against those of a, the intercept of b against
-        # the coefficients of a, and the other way round, and the intercepts.
-        # Each entry is written once; a diagonal block whole (the upper
-        # triangle is not read).
-        coef_a, coef_b = slice(a * d, (a + 1) * d), slice(b * d, (b + 1) * d)
-        full[coef_b, coef_a] = block[:d, :d]
-        if fit_intercept:
-            full[k * d + b, coef_a] = block[d, :d]
-            if a != b:
-                full[k * d + a, coef_b] = block[:d, d]
-            full[k * d + b, k * d + a] = block[d, d]
-
-    for a in range(k):
-        rows_a = np.flatnonzero(coupled[:, a])
-        if rows_a.size:
-            own_rows = extended[rows_a]
-            put(a, a, (own_rows.T * own[rows_a, a]) @ own_rows)
-        for b in range(a + 1, k):
-            both = np.flatnonzero(coupled[:, a] & coupled[:, b])
-            if both.size:
-                pair = extended[both]
-                weight = coupling[both, a] * coupling[both, b]
-                put(b, a, -((pair.T * weight) @ pair))
-    return full
-
-
-def coupled_classes(diagonal, outer, share):
-    r"""Which classes of each row :func:`dense_hessian_outer` couples.
-
-    A row's most probable class and each class whose probability is at
-    least ``share`` of the row's probability outside that class,
-    :math:`m_i = \sum_{k \neq \mathrm{top}} q_{ik}`. A class left out has
-    :math:`q_{ib} < \mathrm{share}\; m_i`, so each of its couplings
-    :math:`q_{ia} q_{ib}` and its own curvature :math:`q_{ib}(1 - q_{ib})`
-    are below ``share`` times :math:`m_i`, about half the row's trace
-    :math:`\mathrm{tr}(H_i) / s_i \approx 2 m_i` when the row is
-    confident. ``(d, u)`` as for :func:`dense_hessian_outer` (:math:`q =
-    u^2 / d`).
-    """
-    q = np.divide(outer**2, diagonal, out=np.zeros_like(diagonal),
-                  where=diagonal > 0)
-    top = q.max(axis=1, keepdims=True)
-    # The others' sum as such: 1 - max q cancels for confident rows.
-    rest = np.where(q == top, 0.0, q).sum(axis=1, keepdims=True)
-    return (q == top) | ((q >= share * rest) & (q > 0))
-
-
-def curved_rows(weight, fraction):
-    r"""The rows that carry all but at most ``fraction`` of ``weight``'s sum.
-
-    ``weight`` is each row's share of the Hessian's trace, :math:`w_i =
-    \mathrm{tr}(H_i)\, \lVert r_i \rVert^2` (non-negative). The rows of
-    least weight are left out while their sum stays within ``fraction`` of
-    the total; the others are returned as sorted indices. The Hessian
-    formed from them differs from the whole one by a positive semidefinite
-    matrix of trace at most ``fraction`` of its own.
-    """
-    order = np.argsort(weight, kind="stable")
-    dropped = np.cumsum(weight[order]) <= fraction * weight.sum()
-    return np.sort(order[~dropped])
-
-
-def preconditioner_cost(width, n_blocks):
-    """The cost of forming the Hessian with every coupling, in products.
-
-    Forming takes about :math:`n (kD)^2 / 2 + n k D^2` multiply-adds, a
-    product :math:`2 n k D`, at :data:`FORMATION_SPEEDUP` times their speed:
-    the ratio does not depend on ``n``. :func:`dense_hessian_outer` costs
-    less where rows couple few classes; Newton-CG forms the preconditioner
-    once a solve took more than a fraction of this (``_FORM_AFTER``), a
-    schedule tuned with this measure.
-    """
-    return (n_blocks * width / 4 + width / 2) / FORMATION_SPEEDUP
 
 
 def penalty_dense(coordinates, n_blocks, fit_intercept):
@@ -435,9 +312,26 @@ class DenseForms:
             return dict(dense=lambda: self._dense_hessian(raw))
         if self.preconditioned and hasattr(raw, "outer_form"):
             width = self.n_features + int(self.fit_intercept)
+            k, n = self._blocks, self.X.shape[0]
+            selected = []  # the rows and couplings, chosen once when asked
+
+            def selection():
+                if not selected:
+                    selected.append(self._preconditioner_rows(raw))
+                return selected[0]
+
+            nominal = nominal_preconditioner_cost(width, k)
+
+            def cost():
+                # Asked only once a solve passed the nominal cost's trigger.
+                count = selection()[3].sum(axis=1)
+                block_rows = int((count * (count + 1) // 2).sum())
+                return max(nominal, preconditioner_cost(width, k, n, block_rows))
+
             return dict(
-                preconditioner=lambda: self._outer_hessian(raw),
-                preconditioner_cost=preconditioner_cost(width, self._blocks),
+                preconditioner=lambda: self._outer_hessian(selection()),
+                preconditioner_cost=cost,
+                least_preconditioner_cost=nominal,
             )
         return {}
 
@@ -456,27 +350,22 @@ class DenseForms:
             return self._dense_rows.hessian(blocks)
         return dense_hessian(self._dense_rows, blocks, self._layout())
 
-    def _outer_hessian(self, raw_hessian):
-        """A softmax's Hessian of the loss sum over its curved rows.
+    def _preconditioner_rows(self, raw_hessian):
+        """The rows and couplings the preconditioner sums (:func:`select_rows`)."""
+        return select_rows(raw_hessian, self._solver_row_norms())
 
-        :func:`dense_hessian_outer` over the rows that carry all but
-        :data:`PRECONDITIONER_DROPPED_TRACE` of the trace
-        (:func:`curved_rows`): a preconditioner needs the directions of large
-        curvature, and leaving out rows that add almost none makes the
-        formation cheaper in proportion.
+    def _outer_hessian(self, selection):
+        """A softmax's Hessian of the loss sum over the selected rows.
+
+        :func:`dense_hessian_outer` of ``selection``
+        (:meth:`_preconditioner_rows`).
         """
-        diagonal, outer = raw_hessian.outer_form()
-        # tr(diag(d_i) - u_i u_i^T) = sum_k d_ik - u_ik^2, times |r_i|^2.
-        trace = np.maximum((diagonal - outer**2).sum(axis=1), 0.0)
-        keep = curved_rows(trace * self._solver_row_norms(),
-                           PRECONDITIONER_DROPPED_TRACE)
-        diagonal, outer = diagonal[keep], outer[keep]
+        keep, diagonal, outer, coupled = selection
         if self.hessian_rows.whitened_copy:
             rows = self.hessian_rows.X[keep]  # with the ones, if an intercept
         else:
             rows = solver_rows(self.X[keep], self.coordinates,
                                self.fit_intercept).astype(np.float32)
-        coupled = coupled_classes(diagonal, outer, PRECONDITIONER_COUPLED_SHARE)
         return dense_hessian_outer(rows, diagonal, outer, coupled, self.fit_intercept)
 
     def _solver_row_norms(self):

@@ -383,8 +383,11 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
             )
             if forcing is None:
                 forcing = min(_FORCING_CAP, np.sqrt(np.sqrt(grad @ grad)))
-            form = hessian.has_preconditioner and (
-                products > _FORM_AFTER * hessian.preconditioner_cost
+            # The bound first: the cost itself may take a look at the data.
+            form = (
+                hessian.has_preconditioner
+                and products > _FORM_AFTER * hessian.least_preconditioner_cost
+                and products > _FORM_AFTER * hessian.preconditioner_cost
             )
         slope = grad @ step
         rounding = 64 * _EPS * max(abs(value), 1.0)
