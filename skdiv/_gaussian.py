@@ -35,9 +35,9 @@ def warm_start_point(estimator, scaling, n_features):
     ``None`` unless ``estimator.warm_start`` is set, the estimator is fitted
     with ``n_features`` features and its variance is heteroscedastic (a
     constant variance is closed form). The fitted attributes are in target
-    units; the solve works on :math:`	ilde y = (y - ar y)/s_y` of the new
-    fit (``scaling``): :math:`	ilde w = w / s_y`, :math:`	ilde b = (b -
-    ar y)/s_y`, :math:`	ilde c = c - 2 \log s_y`. Only reads the estimator.
+    units; the solve works on :math:`\tilde y = (y - \bar y)/s_y` of the new
+    fit (``scaling``): :math:`\tilde w = w / s_y`, :math:`\tilde b = (b -
+    \bar y)/s_y`, :math:`\tilde c = c - 2 \log s_y`. Only reads the estimator.
 
     Returns ``(coef, intercept, var_coef, var_intercept)`` or None.
     """

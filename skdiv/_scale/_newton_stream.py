@@ -138,7 +138,7 @@ def dense_hessian(objective, X, y, sample_weight, params, *, n_outputs,
 
 def taylor_summary(objective, X, y, sample_weight, params, *, n_outputs,
                    change_of_variables, fit_intercept, psd=False):
-    """The second-order expansion of the rows' weighted loss sum at ``params``.
+    r"""The second-order expansion of the rows' weighted loss sum at ``params``.
 
     :math:`Q(\theta) = L + g^\top (\theta - \theta_0) + \frac12 (\theta -
     \theta_0)^\top A (\theta - \theta_0)` as a :class:`Summary`, with

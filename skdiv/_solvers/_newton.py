@@ -83,7 +83,7 @@ def truncated_cg(hessian, grad, *, floor=0.0, max_iter=200, inverse_diagonal=Non
     ``forcing`` replaces the forcing sequence's term (Newton-CG passes
     :func:`model_forcing`'s); the operator's floor still applies.
     ``return_products`` also returns the number of Hessian products made
-    and the 2-norm of the final residual :math:`\\lVert g + H p \rVert`.
+    and the 2-norm of the final residual :math:`\\lVert g + H p \\rVert`.
 
     CG works in ``hessian.dtype`` (float32 for
     Hessian products on float32 rows: half the memory traffic per vector
@@ -302,7 +302,10 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
     conjugate gradients on exact Hessian-vector products (no Hessian is
     formed), or, when the operator offers the Hessian whole (small
     problems, :func:`direct_step`), exactly by a Cholesky solve; then it
-    backtracks along :math:`p` until the Armijo condition holds. After a
+    backtracks along :math:`p` until the Armijo condition holds, each trial
+    at the minimiser of the cubic through the last one (:func:`_backtrack`).
+    CG's accuracy follows the quadratic model's error at the last full step
+    (:func:`model_forcing`) where the Hessian is exact. After a
     full exact step along which the objective still falls steeply (its
     slope at the step is below :data:`_EXTRAPOLATE` of the slope at the
     start: the far, nearly linear phase of a near-separable logistic fit),
