@@ -25,7 +25,7 @@ FORMATION_SPEEDUP = 3.0
 # Forming the preconditioner costs, besides its multiply-adds (at about the
 # Hessian products' rate: float32 BLAS both), about this many products per
 # block of classes: the calls, the rows gathered and the block written into
-# place (1.5-1.9 ms for digits' 55 blocks, a product 0.1 ms).
+# place (measured on digits, docs/developers.rst).
 FORMATION_BLOCK_CALL = 0.3
 # The preconditioner leaves out the least curved rows that together carry at
 # most this fraction of the Hessian's trace (confidently fitted rows of a

@@ -51,9 +51,9 @@ def _cholesky_solver(matrix):
     """``solve(rhs)`` by the Cholesky factor of ``matrix``, or None if it fails.
 
     For the penalised Gram matrix, positive definite (its least eigenvalue
-    is at least the penalty): a factorisation and two triangular solves, a
-    sixth of ``eigh``'s time at 10 features. None (not numerically positive
-    definite) hands over to the eigendecomposition.
+    is at least the penalty): a factorisation and two triangular solves,
+    cheaper than ``eigh``. None (not numerically positive definite) hands
+    over to the eigendecomposition.
     """
     factor, info = scipy.linalg.lapack.dpotrf(matrix, lower=True, clean=True)
     if info != 0:
