@@ -147,7 +147,8 @@ def test_newton_stops_when_line_searches_keep_cutting_the_step():
 def test_backtracking_lands_on_the_minimum_of_a_cubic_along_the_step():
     # phi(t) = f(x + t p) a cubic: matched with its slope at 0 and at the
     # failed trial, the interpolant is phi itself, so the next trial is its
-    # minimiser (within [0.1 t, 0.5 t]); halving when there is none.
+    # minimiser (within [0.1 t, 0.5 t]), on the grid of powers of 2^(1/4);
+    # halving when there is none.
     def phi(t):
         return 1.0 - 2.0 * t + 3.0 * t**2 + 2.0 * t**3
 
@@ -156,9 +157,11 @@ def test_backtracking_lands_on_the_minimum_of_a_cubic_along_the_step():
 
     t = 1.0
     minimiser = (-6.0 + np.sqrt(36.0 + 48.0)) / 12.0  # slope(t) = 0, t > 0
-    assert _backtrack(t, phi(0), slope(0), phi(t), slope(t)) == pytest.approx(
-        minimiser, rel=1e-12
-    )
+    trial = _backtrack(t, phi(0), slope(0), phi(t), slope(t))
+    assert trial == 2.0 ** (np.round(4 * np.log2(minimiser)) / 4)
+    assert abs(np.log2(trial / minimiser)) <= 1 / 8
+    # Values that differ by rounding give the same trial.
+    assert _backtrack(t, phi(0), slope(0), phi(t) * (1 + 1e-15), slope(t)) == trial
     # A much longer failed trial: clamped to a tenth of it.
     assert _backtrack(40.0, phi(0), slope(0), phi(40.0), slope(40.0)) == 4.0
     assert _backtrack(1.0, 0.0, -1.0, np.inf, np.nan) == 0.5

@@ -260,7 +260,8 @@ def _backtrack(t, value, slope, trial_value, trial_slope):
 
     The minimiser of the cubic that matches :math:`\phi(s) = f(x + s p)` and
     its slope at 0 and at ``t`` (Nocedal and Wright, *Numerical
-    Optimization*, eq. 3.59), kept within :math:`[0.1 t, 0.5 t]`: where the
+    Optimization*, eq. 3.59), kept within :math:`[0.1 t, 0.5 t]` and
+    rounded to a power of :math:`2^{1/4}`: where the
     quadratic model overshoots by far (a soft-label fit whose confident rows
     pass their targets' logits), one or two evaluations instead of a halving
     per factor 2. Halving when the trial's value is not finite or the cubic
@@ -277,7 +278,14 @@ def _backtrack(t, value, slope, trial_value, trial_slope):
     if not denominator > 0:
         return 0.5 * t
     cubic = t - t * (trial_slope + d2 - d1) / denominator
-    return float(min(max(cubic, 0.1 * t), 0.5 * t))
+    cubic = min(max(cubic, 0.1 * t), 0.5 * t)
+    # On the grid of powers of 2^(1/4): two fits whose values differ only by
+    # rounding (rows repeated against integer weights) then take the same
+    # steps, as halving did, and end at the same point even where the
+    # objective has no optimum to converge to. (The cubic's minimiser comes
+    # from a difference of values that cancels for short steps, so its
+    # rounding can be far above the values'; a grid of 2^(1/64) flipped.)
+    return float(2.0 ** (np.round(4.0 * np.log2(cubic)) / 4.0))
 
 
 def _value_rounding(value, value_precision):
