@@ -532,3 +532,36 @@ def test_penalty_and_projector_entries_are_their_matrices(name, alpha):
         np.add.at(rebuilt, index, values)
         assert_allclose(rebuilt.reshape(n_params, n_params), flat @ flat.T,
                         rtol=0, atol=1e-15)
+
+
+def test_preconditioner_is_formed_only_after_a_full_step(monkeypatch, capsys):
+    # Digits with label_smoothing=0.05 cuts its fourth Newton step to a
+    # hundredth of its length, after a solve of many products. A Hessian
+    # formed there made the next steps as long and as cut; it is formed only
+    # once the step it follows was taken whole (the hard labels' fit, whose
+    # steps are all whole, still forms it).
+    from skdiv import DivergenceClassifier
+    from skdiv._solvers import _newton
+
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    original = _newton._preconditioner_factor
+    for smoothing, cuts in ((0.0, False), (0.05, True)):
+        printed, formed_after = [], []  # verbose lines; how many per formation
+
+        def recorded(matrix, printed=printed, formed_after=formed_after):
+            printed.extend(capsys.readouterr().out.splitlines())
+            formed_after.append(len(printed))
+            return original(matrix)
+
+        monkeypatch.setattr(_newton, "_preconditioner_factor", recorded)
+        capsys.readouterr()
+        model = DivergenceClassifier(label_smoothing=smoothing, verbose=1).fit(X, y)
+        printed.extend(capsys.readouterr().out.splitlines())
+        steps = [float(line.split("step")[-1]) for line in printed]
+        assert len(steps) == model.n_iter_
+        assert (min(steps) < 0.05) == cuts
+        if not cuts:
+            assert formed_after, "the hard labels' fit no longer forms it"
+        for done in formed_after:
+            assert steps[done - 1] == 1.0, (smoothing, done, steps)

@@ -439,6 +439,11 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
         # objective unbounded below, such as a likelihood whose variance can
         # shrink to zero on exactly fitted samples). Stop rather than crawl.
         short = short + 1 if t < _SHORT_STEP else 0
+        # A Hessian is formed only where its quadratic model held at the
+        # step it gave: after a cut step (smoothed labels far from their
+        # optimum), the preconditioner's nearly exact solves overshoot by as
+        # much, and every following step is cut too.
+        form = form and t == 1.0
         decrease = value - value_new
         if not exact and t == 1.0 and hessian.forcing_floor == 0.0:
             # The model's error sets the next solve's accuracy. Not after a
