@@ -93,7 +93,7 @@ def truncated_cg(hessian, grad, *, floor=0.0, max_iter=200, inverse_diagonal=Non
     dtype = hessian.dtype
     grad_norm = np.sqrt(grad @ grad)
     if forcing is None:
-        forcing = min(_FORCING_CAP, np.sqrt(grad_norm))
+        forcing = _default_forcing(grad_norm)
     forcing = max(forcing, hessian.forcing_floor)
     inner_tol = max(forcing * grad_norm, floor)
     if factor is not None:
@@ -160,6 +160,11 @@ def _axpy(a, x, y):
     """``y += a * x`` in place (float64 or float32 ``y``), returning ``y``."""
     axpy = scipy.linalg.blas.saxpy if y.dtype == np.float32 else scipy.linalg.blas.daxpy
     return axpy(x, y, a=a)
+
+
+def _default_forcing(grad_norm):
+    """The forcing sequence's term: :math:`\\min(0.1, \\sqrt{\\lVert g \\rVert})`."""
+    return min(_FORCING_CAP, np.sqrt(grad_norm))
 
 
 def model_forcing(grad_norm, new_grad_norm, residual_norm, previous):
@@ -372,7 +377,8 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
         # CG's residual is about the next gradient: aim it at 0.1 tol in the
         # stopping measure, converted to CG's norm at the ratio the current
         # gradient has between the two.
-        floor = 0.1 * tol * np.sqrt(grad @ grad) / norm
+        grad_norm = np.sqrt(grad @ grad)
+        floor = 0.1 * tol * grad_norm / norm
         step = direct_step(hessian, grad)
         exact = step is not None
         if step is None:
@@ -393,12 +399,12 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
                 factor=factor, forcing=forcing, return_products=True,
             )
             if forcing is None:
-                forcing = min(_FORCING_CAP, np.sqrt(np.sqrt(grad @ grad)))
-            # The bound first: the cost itself may take a look at the data.
+                forcing = _default_forcing(grad_norm)
+            # The cost itself (which may look at the data) is asked after the
+            # line search, and only if this bound and a full step allow it.
             form = (
                 hessian.has_preconditioner
                 and products > _FORM_AFTER * hessian.least_preconditioner_cost
-                and products > _FORM_AFTER * hessian.preconditioner_cost
             )
         slope = grad @ step
         rounding = 64 * _EPS * max(abs(value), 1.0)
@@ -443,14 +449,16 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
         # step it gave: after a cut step (smoothed labels far from their
         # optimum), the preconditioner's nearly exact solves overshoot by as
         # much, and every following step is cut too.
-        form = form and t == 1.0
+        form = form and t == 1.0 and (
+            products > _FORM_AFTER * hessian.preconditioner_cost
+        )
         decrease = value - value_new
         if not exact and t == 1.0 and hessian.forcing_floor == 0.0:
             # The model's error sets the next solve's accuracy. Not after a
             # cut step (the model was wrong at that length) nor on an
             # approximate (subsampled) Hessian, whose disagreement with the
             # objective is its own error, which a looser solve adds to.
-            forcing = model_forcing(np.sqrt(grad @ grad), np.sqrt(grad_new @ grad_new),
+            forcing = model_forcing(grad_norm, np.sqrt(grad_new @ grad_new),
                                     residual_norm, forcing)
         else:
             forcing = None
