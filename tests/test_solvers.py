@@ -522,6 +522,29 @@ def test_newton_warns_when_rounding_stops_it_short_of_tol():
     assert 1e-12 < np.abs(x - 1.0).max() < 1e-2
 
 
+def test_tol_zero_fits_to_rounding_and_warns_without_dividing_by_it():
+    # tol=0 (allowed, as in scikit-learn) asks for the optimum to rounding:
+    # the fit ends where the value stops resolving progress, with a warning
+    # that has no ratio to tol. It crashed on that ratio before.
+    from skdiv import DivergenceClassifier, GaussianRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + 0.5 * rng.normal(size=200) > 0).astype(int)
+    with pytest.warns(ConvergenceWarning, match=r"> tol=0\. The optimum"):
+        exact = DivergenceClassifier(tol=0).fit(X, y)
+    reference = DivergenceClassifier(tol=1e-12).fit(X, y)
+    assert_allclose(exact.coef_, reference.coef_, rtol=1e-9, atol=1e-12)
+    assert_allclose(exact.intercept_, reference.intercept_, rtol=1e-9, atol=1e-12)
+
+    target = X @ [1.0, -2.0, 0.5] + np.exp(0.3 * X[:, 1]) * rng.normal(size=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        regressor = GaussianRegressor(tol=0).fit(X, target)
+    reference = GaussianRegressor(tol=1e-12).fit(X, target)
+    assert_allclose(regressor.coef_, reference.coef_, rtol=1e-8, atol=1e-10)
+
+
 def test_float32_factor_preconditions_cg_to_the_float64_solution():
     # A formed preconditioner comes in float32 (its factor and solves are
     # twice as fast): CG by its factor needs one product, and its step

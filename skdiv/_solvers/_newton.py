@@ -497,11 +497,13 @@ def newton_cg(fun_hess, x0, *, max_iter=100, tol=1e-4, verbose=0, gradient_norm=
             if resolved else
             "five steps in a row changed the objective by less than its rounding"
         )
+        # tol=0 asks for the optimum to rounding: there is no ratio to show.
+        ratio = f" ({norm / tol:.3g} times it)" if tol > 0 else ""
         warnings.warn(
             f"Newton-CG stopped after {n_iter} iterations: {how}, and the "
-            f"gradient max-norm is {norm:.3g} > tol={tol:g} ({norm / tol:.3g} "
-            "times it). The optimum is resolved to the precision the objective "
-            "is computed in (float32 X limits it); a larger tol avoids this.",
+            f"gradient max-norm is {norm:.3g} > tol={tol:g}{ratio}. The optimum "
+            "is resolved to the precision the objective is computed in "
+            "(float32 X limits it); a larger tol avoids this.",
             ConvergenceWarning,
             stacklevel=3,
         )
