@@ -7,6 +7,7 @@ from scipy.stats import entropy as scipy_entropy
 from scipy.stats import norm
 
 from skdiv._loss import (
+    LOG_VAR_LIMIT,
     OBJECTIVES,
     BetaNLLPotential,
     CrossEntropy,
@@ -248,8 +249,48 @@ def test_gaussian_log_variance_is_clipped_without_overflow():
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         loss, grad = GaussianNLL().loss_gradient(np.array([1.0, 1.0]), raw)
     assert np.isfinite(loss).all() and np.isfinite(grad).all()
-    # Outside the clipping range the log-variance gradient is zero.
-    np.testing.assert_array_equal(grad[:, 1], [0.0, 0.0])
+    # Beyond the bounds: the bound's loss plus (eta - bound)^2 / 2, whose
+    # gradient pulls the log-variance back.
+    bound = np.array([LOG_VAR_LIMIT, -LOG_VAR_LIMIT])
+    at_bound = GaussianNLL().loss(np.ones(2), np.column_stack([[0, 0], bound]))
+    np.testing.assert_allclose(loss, at_bound + 0.5 * (raw[:, 1] - bound) ** 2,
+                               rtol=1e-14)
+    np.testing.assert_array_equal(grad[:, 1], raw[:, 1] - bound)
+
+
+@pytest.mark.parametrize("objective", [
+    GaussianNLL(-3.0, 3.0), GaussianKL(-3.0, 3.0),
+    BetaNLLPotential(GaussianNLL(-3.0, 3.0), 0.5, scale=1.7),
+    BetaNLLPotential(GaussianNLL(-3.0, 3.0), 1.0),
+])
+def test_gaussian_losses_pull_a_log_variance_back_from_beyond_its_bounds(objective):
+    # A log-variance beyond the bounds (a warm start from an exactly fitted
+    # model) has a gradient pointing back and positive curvature: the
+    # derivatives are those of the loss, by central differences, and the
+    # values within the bounds are the unclipped formula's.
+    rng = np.random.default_rng(3)
+    n = 6
+    if isinstance(objective, GaussianKL):
+        y = np.column_stack([rng.normal(size=n), rng.uniform(0.5, 2, size=n)])
+    else:
+        y = rng.normal(size=n)
+    raw = np.column_stack([rng.normal(size=n), [-9.0, -4.0, -1.0, 0.5, 5.0, 12.0]])
+    loss, grad, hessian = objective.loss_gradient_hessian(y, raw)
+    assert grad[0, 1] < 0 and grad[1, 1] < 0 and grad[-1, 1] > 0
+    assert np.all(hessian.h_ee[[0, 1, 4, 5]] > 0)
+    h = 1e-6
+    for column in (0, 1):
+        step = np.zeros_like(raw)
+        step[:, column] = h
+        numeric = objective.loss(y, raw + step) - objective.loss(y, raw - step)
+        numeric /= 2 * h
+        np.testing.assert_allclose(grad[:, column], numeric, rtol=1e-6, atol=1e-8)
+    step = np.zeros_like(raw)
+    step[:, 1] = h
+    up = objective.loss_gradient(y, raw + step)[1][:, 1]
+    down = objective.loss_gradient(y, raw - step)[1][:, 1]
+    np.testing.assert_allclose(hessian.h_ee, (up - down) / (2 * h), rtol=1e-5,
+                               atol=1e-8)
 
 
 def test_squared_error_is_unit_variance_nll_minus_constant():

@@ -202,6 +202,23 @@ def test_regressor_stream_reaches_the_batch_objective(case, batch_size):
         assert estimator.intercept_ == 0.0
 
 
+def test_regressor_stream_of_single_rows_recovers_from_the_first_exact_fit():
+    # One row at a time, the textbook partial_fit: the first call fits its
+    # row exactly and drives the variance past its floor, where the
+    # log-variance gradient used to be zero on every later row (the std
+    # stayed at 1e-6 for good). One pass now ends near the batch fit.
+    n = 300
+    reference = GaussianRegressor().fit(X[:n], Y_REG[:n])
+    estimator = GaussianRegressor()
+    for i in range(n):
+        estimator.partial_fit(X[i : i + 1], Y_REG[i : i + 1])
+    std = estimator.predict(X[:50], return_std=True)[1]
+    assert_allclose(std, reference.predict(X[:50], return_std=True)[1], rtol=1e-3)
+    # The means were right before: within a hundredth of the noise's std.
+    assert_allclose(estimator.predict(X[:50]), reference.predict(X[:50]),
+                    rtol=0, atol=0.01 * std.min())
+
+
 def test_objective_is_the_full_objective_on_the_last_batch():
     estimator = DivergenceClassifier().partial_fit(X, LABELS, classes=["a", "b", "c"])
     # One pass over all rows: objective_ is F on them, at the reported model.

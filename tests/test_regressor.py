@@ -687,6 +687,27 @@ def test_warm_start_reaches_the_cold_optimum_in_fewer_iterations(params):
     assert warm.fit(X[:, :4], y).n_iter_ == narrow.n_iter_
 
 
+@pytest.mark.parametrize("rows", [slice(0, 2), slice(0, 6)], ids=["2-rows", "6-rows"])
+def test_warm_start_after_an_exactly_fitted_model_reaches_the_cold_optimum(rows):
+    # At most n_features + 1 rows (or a constant target) are fitted exactly:
+    # the likelihood has no optimum and the variance runs past its floor.
+    # A warm start from there used to find a zero log-variance gradient on
+    # every row and keep the floor for good (std 3e-6 instead of 0.3).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5))
+    y = 3 * X[:, 0] + 0.3 * np.exp(0.2 * X[:, 1]) * rng.normal(size=300)
+    cold = GaussianRegressor(tol=1e-10).fit(X, y)
+    warm = GaussianRegressor(tol=1e-10, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warm.fit(X[rows], y[rows])
+    assert warm.var_intercept_ < np.log(warm.std_floor_**2)  # past the floor
+    warm.fit(X, y)
+    for name in ("coef_", "intercept_", "var_coef_", "var_intercept_"):
+        assert_allclose(getattr(warm, name), getattr(cold, name), rtol=0,
+                        atol=1e-8)
+
+
 def test_closed_form_least_squares_keeps_to_the_thread_policy(monkeypatch):
     # A small problem's Gram product runs on one BLAS thread, as a solve's
     # products do (skdiv._threads), whatever the pools are set to; a large

@@ -65,8 +65,14 @@ class GaussianNLL(Objective):
             \tfrac12\left(1 - (y_i - \mu_i)^2 e^{-\eta_i}\right).
 
     The log-variance is clipped to ``[log_var_min, log_var_max]`` (by default
-    :math:`\pm 80`) before use, so :math:`e^{\pm\eta}` never overflows; in
-    the clipped region the gradient with respect to :math:`\eta` is zero.
+    :math:`\pm 80`) before use, so :math:`e^{\pm\eta}` never overflows.
+    Beyond the bounds the loss is the bound's plus :math:`\tfrac12 (\eta -
+    \bar\eta)^2`, with :math:`\bar\eta` the clipped value: its gradient
+    :math:`\eta - \bar\eta` pulls a log-variance that left the bounds back
+    to them, so that a fit started out there (warm-started from an exactly
+    fitted model, whose likelihood has no optimum and whose variance ran
+    past the floor) is not held by a zero gradient. Within the bounds
+    nothing changes.
     With :math:`\eta` held fixed, :math:`\ell_i` is the squared error scaled
     by :math:`1/(2\sigma^2)` plus a constant, so its minimiser in the mean is
     least squares.
@@ -103,6 +109,11 @@ class GaussianNLL(Objective):
         inside = (raw[:, 1] >= self.log_var_min) & (raw[:, 1] <= self.log_var_max)
         return mean, log_var, inside
 
+    @staticmethod
+    def _beyond(raw, log_var):
+        """How far the raw log-variance lies beyond its bounds (0 within)."""
+        return raw[:, 1] - log_var
+
     def _second_moment(self, y_true, mean):
         """E[(Y - mu)^2] under the target; (y - mu)^2 for point targets."""
         return (y_true - mean) ** 2
@@ -117,12 +128,13 @@ class GaussianNLL(Objective):
     def loss_gradient(self, y_true, raw_prediction, sample_weight=None):
         """Weighted per-sample loss and gradient w.r.t. (mean, log-variance)."""
         mean, log_var, inside = self._unpack(y_true, raw_prediction)
+        beyond = self._beyond(raw_prediction, log_var)
         inv_var = np.exp(-log_var)
         scaled = self._second_moment(y_true, mean) * inv_var
-        loss = 0.5 * (log_var + scaled) + self._constant(y_true)
+        loss = 0.5 * (log_var + scaled + beyond**2) + self._constant(y_true)
         grad = np.empty_like(raw_prediction, dtype=np.result_type(loss, np.float64))
         grad[:, 0] = (mean - self._point(y_true)) * inv_var
-        grad[:, 1] = np.where(inside, 0.5 * (1.0 - scaled), 0.0)
+        grad[:, 1] = np.where(inside, 0.5 * (1.0 - scaled), beyond)
         return weighted(loss, sample_weight), weighted(grad, sample_weight)
 
     def loss_gradient_hessian(self, y_true, raw_prediction, sample_weight=None):
@@ -146,7 +158,7 @@ class GaussianNLL(Objective):
             sample_weight,
         )
         h_ee = weighted(
-            np.where(inside, 0.5 * self._second_moment(y_true, mean) * inv_var, 0.0),
+            np.where(inside, 0.5 * self._second_moment(y_true, mean) * inv_var, 1.0),
             sample_weight,
         )
         return loss, grad, GaussianHessian(h_mm, h_me, h_ee)
@@ -404,8 +416,9 @@ class BetaNLLPotential(Objective):
     :math:`\mu' = \mu`): it is meant for the log-variance head with the
     mean held fixed (:class:`LogVarianceHead`).
 
-    The log-variance is clipped to the bounds of ``objective``, with zero
-    gradient in the clipped region, as in :class:`GaussianNLL`.
+    The log-variance is clipped to the bounds of ``objective``, and pulled
+    back to them from beyond by :math:`\tfrac12 (\eta - \bar\eta)^2 / c`,
+    as in :class:`GaussianNLL`.
 
     Parameters
     ----------
@@ -459,21 +472,22 @@ class BetaNLLPotential(Objective):
     def _loss_gradient(self, y_true, raw_prediction, sample_weight):
         beta, k, c = self.beta, self.mean_factor, self.scale
         mean, log_var, inside, second = self._parts(y_true, raw_prediction)
+        beyond = self.objective._beyond(raw_prediction, log_var)
         delta = mean - self.objective._point(y_true)
         grad = np.empty_like(raw_prediction, dtype=np.float64)
         if beta < 1:
             up = np.exp(beta * log_var)
             down = np.exp(-(1.0 - beta) * log_var)
             loss = (np.expm1(beta * log_var) / beta
-                    + second * down / (1.0 - beta)) / (2.0 * c)
+                    + second * down / (1.0 - beta) + beyond**2) / (2.0 * c)
             # d/dmu' = k * d/dmu, and k^2 / (1 - beta) = 1.
             grad[:, 0] = delta * down / (k * c)
-            grad[:, 1] = np.where(inside, 0.5 * (up - second * down) / c, 0.0)
+            grad[:, 1] = np.where(inside, 0.5 * (up - second * down), beyond) / c
         else:
             up = np.exp(log_var)
-            loss = (np.expm1(log_var) - second * log_var) / (2.0 * c)
+            loss = (np.expm1(log_var) - second * log_var + beyond**2) / (2.0 * c)
             grad[:, 0] = -delta * log_var / c
-            grad[:, 1] = np.where(inside, 0.5 * (up - second) / c, 0.0)
+            grad[:, 1] = np.where(inside, 0.5 * (up - second), beyond) / c
             down = None
         return (weighted(loss, sample_weight), weighted(grad, sample_weight),
                 (up, down, delta, log_var), inside, second)
@@ -503,12 +517,12 @@ class BetaNLLPotential(Objective):
             h_mm = down / c
             h_me = np.where(inside, -k * delta * down / c, 0.0)
             h_ee = np.where(
-                inside, 0.5 * (beta * up + (1.0 - beta) * second * down) / c, 0.0
-            )
+                inside, 0.5 * (beta * up + (1.0 - beta) * second * down), 1.0
+            ) / c
         else:
             h_mm = -log_var / c
             h_me = np.where(inside, -delta / c, 0.0)
-            h_ee = np.where(inside, 0.5 * up / c, 0.0)
+            h_ee = np.where(inside, 0.5 * up, 1.0) / c
         return loss, grad, GaussianHessian(
             weighted(h_mm, sample_weight), weighted(h_me, sample_weight),
             weighted(h_ee, sample_weight),
