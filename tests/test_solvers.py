@@ -483,10 +483,13 @@ def test_product_work_sizes_the_problem():
     assert sparse.product_work == 0  # scipy's sparse products are not BLAS's
 
 
+@pytest.mark.parametrize("scale", [1e-8, 1e-13, 1e-20])
 @pytest.mark.parametrize("solver", ["newton-cg", "lbfgs"])
-def test_stopping_rule_does_not_depend_on_the_units_of_X(solver):
+def test_stopping_rule_does_not_depend_on_the_units_of_X(solver, scale):
     # Issue 17, defect 6: at alpha=0 the fit on X * 1e-8 stopped at once
-    # (n_iter_=0, zero coefficients), its gradient being 1e-8 of X's.
+    # (n_iter_=0, zero coefficients), its gradient being 1e-8 of X's. Below
+    # 1e-12 every feature was then taken for a constant (a fixed floor on
+    # the standard deviations), with the same result.
     from sklearn.datasets import load_wine
     from sklearn.preprocessing import StandardScaler
 
@@ -499,11 +502,11 @@ def test_stopping_rule_does_not_depend_on_the_units_of_X(solver):
     on_small = DivergenceClassifier(alpha=0, solver=solver, tol=tol,
                                     max_iter=5000)
     on_z.fit(Z, y)
-    on_small.fit(Z * 1e-8, y)
+    on_small.fit(Z * scale, y)
     assert on_small.n_iter_ > 0
-    np.testing.assert_allclose(on_small.predict_proba(Z * 1e-8),
+    np.testing.assert_allclose(on_small.predict_proba(Z * scale),
                                on_z.predict_proba(Z), atol=1e-4)
-    np.testing.assert_allclose(on_small.coef_ * 1e-8, on_z.coef_, rtol=1e-3,
+    np.testing.assert_allclose(on_small.coef_ * scale, on_z.coef_, rtol=1e-3,
                                atol=1e-3)
 
 

@@ -123,7 +123,7 @@ def choose_change_of_variables(precondition, n_features, fit_intercept, alpha,
         cov = second - np.outer(centre, mean) - np.outer(mean, centre)
         cov += np.outer(centre, centre)
         std = np.sqrt(np.maximum(np.diag(cov), 0.0))
-        varying = std[std > 1e-12 * max(1.0, np.abs(mean).max(initial=0))]
+        varying = std[~_constant(std, mean)]
         if auto and varying.size and varying.max() > MAX_WHITEN_SPREAD * varying.min():
             precondition, second = "diagonal", std**2
     if precondition == "whiten":
@@ -151,10 +151,20 @@ def choose_change_of_variables(precondition, n_features, fit_intercept, alpha,
     )
 
 
+def _constant(std, mean):
+    """Which features are constant: a spread within rounding of their own size.
+
+    Each feature against its own mean, not against a fixed floor or the
+    other features': features in small units (all of ``X`` times 1e-13, say)
+    vary as much as any, and a floor of 1e-12 once took them all for
+    constants, which left an intercept-only model.
+    """
+    return std <= 1e-12 * np.abs(mean)
+
+
 def _inverse_std(std, mean):
     """``1 / std``, with 1 for a constant column: nothing to gain, nothing to break."""
-    tiny = 1e-12 * max(1.0, np.abs(mean).max(initial=0))
-    return np.where(std > tiny, 1.0 / np.where(std > 0, std, 1.0), 1.0)
+    return np.where(_constant(std, mean), 1.0, 1.0 / np.where(std > 0, std, 1.0))
 
 
 def feature_moments(X, sample_weight, weight_sum, matrix, stride=1):
