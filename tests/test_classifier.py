@@ -6,6 +6,7 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import (
@@ -618,3 +619,50 @@ def test_log_proba_saturates_where_logits_overflow(n_classes):
     # The most probable class has log-probability 0, the others saturate.
     np.testing.assert_array_equal(log_proba.max(axis=1), 0.0)
     np.testing.assert_array_equal(np.exp(log_proba), proba)
+
+
+@pytest.mark.parametrize("value", [1.0, 5.0, 1000.0])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_unpenalised_fit_with_a_constant_feature_is_the_fit_without_it(
+    value, sparse, n_classes
+):
+    # A constant column (a bias column from PolynomialFeatures, say) is the
+    # intercept's column scaled. Without a penalty its centred values were
+    # rounding noise that the solver chased: coefficients of 1e8 cancelled
+    # by the intercept, accuracy 0.57 instead of 0.85. It is held at zero;
+    # the model is the one fitted without the column, which scikit-learn's
+    # unpenalised LogisticRegression confirms.
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    score = 2 * X[:, 0] + rng.normal(size=300)
+    y = (score > 0).astype(int) if n_classes == 2 else np.digitize(score, [-1, 1])
+    with_column = np.column_stack([X, np.full(300, value)])
+    fitted = DivergenceClassifier(alpha=0, tol=1e-12).fit(
+        sp.csr_matrix(with_column) if sparse else with_column, y
+    )
+    without = DivergenceClassifier(alpha=0, tol=1e-12).fit(X, y)
+    assert_allclose(fitted.objective_, without.objective_, rtol=1e-13)
+    assert_array_equal(fitted.coef_[:, 3], 0.0)
+    assert_allclose(fitted.coef_[:, :3], without.coef_, rtol=1e-9, atol=1e-11)
+    assert_allclose(fitted.intercept_, without.intercept_, rtol=1e-9, atol=1e-11)
+    reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X, y)
+    assert_allclose(fitted.predict_proba(with_column), reference.predict_proba(X),
+                    atol=1e-6)
+
+
+def test_unpenalised_regression_with_a_constant_feature_is_the_fit_without_it():
+    from skdiv import GaussianRegressor
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 3))
+    y = X @ [1.0, -2.0, 0.5] + np.exp(0.3 * X[:, 1]) * rng.normal(size=300)
+    with_column = np.column_stack([X, np.full(300, 7.0)])
+    fitted = GaussianRegressor(alpha=0, tol=1e-12).fit(with_column, y)
+    without = GaussianRegressor(alpha=0, tol=1e-12).fit(X, y)
+    assert_allclose(fitted.objective_, without.objective_, rtol=1e-13)
+    assert fitted.coef_[3] == 0.0 and fitted.var_coef_[3] == 0.0
+    assert_allclose(fitted.predict(with_column, return_std=True),
+                    without.predict(X, return_std=True), rtol=1e-9)

@@ -29,15 +29,17 @@ class ChangeOfVariables:
     x_mean : ndarray of shape (n_features,)
         The centre :math:`\mu` (zeros without an intercept).
     x_scale : ndarray of shape (n_features,)
-        The diagonal of :math:`M` (ones under whitening).
+        The diagonal of :math:`M` (ones under whitening; 0 holds a feature's
+        coefficient at zero, see :func:`choose_change_of_variables`).
     whitener, whitener_inv : ndarray of shape (n_features, n_features) or None
         The symmetric whitening :math:`M` and its inverse.
     mean_over_std : float
         :math:`\max_j |\mu_j| / \mathrm{std}_j`: how much centring amplifies
         the rounding of uncentred products (``inf`` when unknown).
     inverse_std : ndarray of shape (n_features,) or None
-        :math:`1 / \mathrm{std}_j` (1 for a constant feature): the units in
-        which the stopping rule measures the coefficients' gradient
+        :math:`1 / \mathrm{std}_j` (1 for a constant feature, 0 for one that
+        ``M`` holds at zero): the units in which the stopping rule measures
+        the coefficients' gradient
         (:meth:`skdiv._model.LinearModel.gradient_norm`). None is
         ``x_scale`` (the diagonal scaling is exactly that).
     """
@@ -79,10 +81,11 @@ class ChangeOfVariables:
         return coef_solver * self.x_scale
 
     def to_solver(self, coef):
-        """:math:`W' = W M^{-1}`."""
+        """:math:`W' = W M^{-1}` (0 where ``M`` holds a feature at zero)."""
         if self.whitener is not None:
             return coef @ self.whitener_inv
-        return coef / self.x_scale
+        scale = self.x_scale
+        return np.divide(coef, scale, out=np.zeros(np.shape(coef)), where=scale != 0)
 
 
 # "auto" whitens only features whose standard deviations span less than this
@@ -91,7 +94,7 @@ MAX_WHITEN_SPREAD = 1e4
 
 
 def choose_change_of_variables(precondition, n_features, fit_intercept, alpha,
-                               moments):
+                               moments, constant_columns=None):
     """The change of variables for ``precondition``.
 
     ``M`` is ``diag(1 / std)`` (``"diagonal"``), or the symmetric
@@ -106,7 +109,22 @@ def choose_change_of_variables(precondition, n_features, fit_intercept, alpha,
     such floor). A tuple
     is a fixed change of variables (:meth:`ChangeOfVariables.as_tuple`).
     The data enter only through ``moments(matrix) -> (mean, second)``
-    (see :func:`feature_moments`).
+    (see :func:`feature_moments`) and, for in-memory data,
+    ``constant_columns(candidates) -> (constant, values)``
+    (:func:`constant_columns`).
+
+    With an intercept and no penalty, a feature that holds one nonzero value
+    in every row is the intercept's column times that value. Centred by its
+    mean, it is rounding noise, which the whitening's floor (or ``1 /
+    std``) amplifies, and with nothing else to give its coordinate
+    curvature the solver chased that noise (coefficients of 1e8 that the
+    intercept cancelled, the fit's signal lost). Such a feature gets a zero
+    row and column in ``M`` instead: its coefficient is held at zero and
+    the intercept takes its part, which is an optimum. (With ``alpha > 0``
+    the penalty gives the coordinate a curvature of about 1, through the
+    floor, and its optimum is zero anyway.) Candidates are features whose
+    spread on the moments' rows is within ``1e-6`` of their mean; each is
+    checked on every row.
     """
     if precondition is True:
         precondition = "auto"
@@ -119,22 +137,28 @@ def choose_change_of_variables(precondition, n_features, fit_intercept, alpha,
         precondition = "whiten" if n_features <= 1000 else "diagonal"
     mean, second = moments(precondition == "whiten")
     centre = mean if fit_intercept else np.zeros(n_features)
+    variance = np.diag(second) - mean**2 if precondition == "whiten" else second
+    constant = np.zeros(n_features, dtype=bool)
+    if fit_intercept and not alpha and constant_columns is not None:
+        suspect = (np.sqrt(np.maximum(variance, 0.0)) <= 1e-6 * np.abs(mean)) & (
+            mean != 0
+        )
+        if suspect.any():
+            constant, values = constant_columns(suspect)
+            centre = np.where(constant, values, centre)
     if precondition == "whiten":
         cov = second - np.outer(centre, mean) - np.outer(mean, centre)
         cov += np.outer(centre, centre)
         std = np.sqrt(np.maximum(np.diag(cov), 0.0))
-        varying = std[~_constant(std, mean)]
+        varying = std[~(_constant(std, mean) | constant)]
         if auto and varying.size and varying.max() > MAX_WHITEN_SPREAD * varying.min():
             precondition, second = "diagonal", std**2
     if precondition == "whiten":
-        eigval, eigvec = np.linalg.eigh((cov + cov.T) / 2)
-        floor = alpha + 1e-10 * max(eigval.max(), 1e-300)
-        eigval = np.maximum(eigval, 0.0) + floor
-        whitener = (eigvec / np.sqrt(eigval)) @ eigvec.T
-        whitener_inv = (eigvec * np.sqrt(eigval)) @ eigvec.T
+        whitener, whitener_inv = _whitener(cov, alpha, ~constant)
+        inverse_std = _inverse_std(np.sqrt(np.maximum(np.diag(cov), 0.0)), mean)
         return ChangeOfVariables(
             centre, np.ones(n_features), whitener, whitener_inv,
-            inverse_std=_inverse_std(np.sqrt(np.maximum(np.diag(cov), 0.0)), mean),
+            inverse_std=np.where(constant, 0.0, inverse_std),
         )
     std = np.sqrt(second)
     inverse_std = _inverse_std(std, mean)
@@ -144,11 +168,52 @@ def choose_change_of_variables(precondition, n_features, fit_intercept, alpha,
     # held up by features many orders of magnitude below the others.
     x_scale = inverse_std if not alpha else _inverse_std(np.sqrt(second + alpha), mean)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(centre != 0, np.abs(centre) / std, 0.0)
+        ratio = np.where((centre != 0) & ~constant, np.abs(centre) / std, 0.0)
     return ChangeOfVariables(
-        centre, x_scale, mean_over_std=float(np.max(ratio, initial=0.0)),
-        inverse_std=inverse_std,
+        centre, np.where(constant, 0.0, x_scale),
+        mean_over_std=float(np.max(ratio, initial=0.0)),
+        inverse_std=np.where(constant, 0.0, inverse_std),
     )
+
+
+def _whitener(cov, alpha, varying):
+    """``(Cov + floor)^(-1/2)`` and its inverse on the ``varying`` features.
+
+    Zero rows and columns for the others. The floor is ``alpha`` plus 1e-10
+    of the largest eigenvalue.
+    """
+    if not varying.all():
+        whitener, whitener_inv = (np.zeros_like(cov) for _ in range(2))
+        block = np.ix_(varying, varying)
+        if varying.any():
+            whitener[block], whitener_inv[block] = _whitener(
+                cov[block], alpha, np.ones(int(varying.sum()), dtype=bool)
+            )
+        return whitener, whitener_inv
+    eigval, eigvec = np.linalg.eigh((cov + cov.T) / 2)
+    floor = alpha + 1e-10 * max(eigval.max(), 1e-300)
+    eigval = np.maximum(eigval, 0.0) + floor
+    return (eigvec / np.sqrt(eigval)) @ eigvec.T, (eigvec * np.sqrt(eigval)) @ eigvec.T
+
+
+def constant_columns(X, candidates):
+    """Which ``candidates`` columns of in-memory ``X`` hold one value in every row.
+
+    Returns ``(constant, values)``, both of shape ``(n_features,)``: a
+    boolean mask and each constant column's value (0 elsewhere). Only the
+    candidates are read (usually none).
+    """
+    constant = np.zeros(X.shape[1], dtype=bool)
+    values = np.zeros(X.shape[1])
+    index = np.flatnonzero(candidates)
+    if index.size and X.shape[0]:
+        columns = X[:, index]
+        columns = columns.toarray() if sp.issparse(columns) else np.asarray(columns)
+        first = columns[0]
+        same = (columns == first).all(axis=0)
+        constant[index[same]] = True
+        values[index[same]] = first[same]
+    return constant, values
 
 
 def _constant(std, mean):

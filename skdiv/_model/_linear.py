@@ -16,7 +16,11 @@ import scipy.sparse as sp
 from .._loss import SumZero, sum_zero_basis
 from .._threads import blas_threads
 from ._base import HessianOperator, Model
-from ._coordinates import choose_change_of_variables, feature_moments
+from ._coordinates import (
+    choose_change_of_variables,
+    constant_columns,
+    feature_moments,
+)
 from ._dense import DenseForms, dense_affordable
 from ._hessian_rows import (
     SUBSAMPLED_FORCING_FLOOR,
@@ -85,6 +89,11 @@ choose_change_of_variables`); a tuple is another model's
     convex : bool, default=False
         Whether the objective's per-sample Hessians are positive
         semidefinite everywhere (:attr:`~skdiv._loss.Objective.convex`).
+    hold_constant : bool, default=True
+        Whether a feature constant on every row of ``X`` has its coefficient
+        held at zero without a penalty (:func:`choose_change_of_variables`).
+        False for coordinates that will serve other rows (a stream's, fixed
+        by its first call: a feature constant there need not be later).
     """
 
     # Dask's model (skdiv._scale) keeps X on the workers: no row copies.
@@ -104,6 +113,7 @@ choose_change_of_variables`); a tuple is another model's
         sum_zero="auto",
         shift_invariant=False,
         convex=False,
+        hold_constant=True,
     ):
         self.X = X
         self.n_outputs = n_outputs
@@ -146,6 +156,10 @@ choose_change_of_variables`); a tuple is another model's
             self.coordinates = choose_change_of_variables(
                 precondition, self.n_features, fit_intercept, alpha,
                 self._feature_moments,
+                constant_columns=(
+                    (lambda candidates: constant_columns(X, candidates))
+                    if self._in_memory and hold_constant else None
+                ),
             )
             self.hessian_rows = HessianRows(
                 X, sample_weight, self.coordinates, hessian_stride,

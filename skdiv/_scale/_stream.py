@@ -153,7 +153,7 @@ def _diagonal_coordinates(X, sample_weight, centre):
     """The fixed change of variables: feature means (if ``centre``) and scales."""
     probe = LinearModel(
         X, 1, sample_weight=sample_weight, fit_intercept=centre,
-        precondition="diagonal",
+        precondition="diagonal", hold_constant=False,
     )
     return probe.change_of_variables
 
