@@ -236,3 +236,27 @@ def test_huge_regression_target_is_reported_not_crashed(tmp_path, capsys):
     cells = next(r for r in lines if r["label"] == "BayesianRidge"
                  and r["score"] == "neg_gaussian_crps")
     assert (cells["mean"], cells["fold_1"]) == ("", "")
+
+
+def test_fold_statistics_near_the_largest_float():
+    from skdiv._cli._verdict import _stats
+
+    # Squares, and the power of two above 1.7e308 (2^1024), overflow.
+    values = np.array([1.7e308, 1.6e308, -1.0e308])
+    got = _stats(values)
+    mean, std = _exact_moments(values)
+    assert got["mean"] == pytest.approx(mean, rel=1e-15)
+    assert got["std"] == pytest.approx(std, rel=1e-14)
+    d = values - 2e307
+    mean_d, std_d = _exact_moments(d)
+    _, se, p = corrected_ttest(d, n_train=8.0, n_test=4.0)
+    se_hand = np.sqrt(1 / 3 + 4 / 8) * std_d * np.sqrt(3 / 2)
+    assert se == pytest.approx(se_hand, rel=1e-14)
+    assert p == pytest.approx(2 * stats.t.sf(abs(mean_d) / se_hand, df=2), rel=1e-12)
+    # Ordinary scores: exactly numpy's mean and std, and failures marked.
+    folds = np.array([-0.31, -0.27, -0.35, -0.3])
+    assert (_stats(folds)["mean"], _stats(folds)["std"]) == (
+        float(np.mean(folds)), float(np.std(folds))
+    )
+    assert _stats(np.array([-0.3, np.nan, -np.inf]))["failed_folds"] == [2]
+    assert _stats(np.array([-0.3, -np.inf]))["mean"] == -np.inf

@@ -70,15 +70,17 @@ def corrected_ttest(differences, n_train, n_test):
 
 
 def _power_of_two(values):
-    """A power of two near ``max |values|`` (1 when that is 0 or not finite).
+    """The power of two at or below ``max |values|`` (1 for 0 or non-finite).
 
     Dividing by it and multiplying back is exact, so the statistics of
-    ordinary scores are the plain ones to the last digit.
+    ordinary scores are the plain ones to the last digit; the quotients lie
+    within [-2, 2], whose squares cannot overflow. (The power above could be
+    2^1024, which is inf.)
     """
     top = float(np.max(np.abs(values))) if np.size(values) else 0.0
     if top == 0.0 or not np.isfinite(top):
         return 1.0
-    return float(np.ldexp(1.0, np.frexp(top)[1]))
+    return float(np.ldexp(1.0, np.frexp(top)[1] - 1))
 
 
 def _number(x):
@@ -160,7 +162,8 @@ def verdict(names, rows, n_train, n_test):
         # An infinite mean (a score that overflowed) has no paired
         # difference to test: it is named, not ranked.
         ranked = [r for r in scored if np.isfinite(r["scores"][name]["mean"])]
-        unranked = [r["label"] for r in scored if r not in ranked]
+        unranked = [r["label"] for r in scored
+                    if not np.isfinite(r["scores"][name]["mean"])]
         for row in rows:
             row["verdict"][name] = None
         if unranked:
