@@ -29,6 +29,7 @@ from ._targets import (
     prepare_regression,
     target_scaling,
 )
+from ._validation import numeric_target
 
 # Cap on the refits of the beta-NLL fixed point (L-BFGS), as the linear model's.
 _BETA_MAX_OUTER = 100
@@ -253,7 +254,7 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
             y_numeric=True, reset=first,
         )
-        y = np.asarray(y, dtype=np.float64)
+        y = np.asarray(numeric_target(np.asarray(y)), dtype=np.float64)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         target, objective = self._prepare_target(y, sample_weight, y_std, first)
         check_hidden_layer_sizes(self.hidden_layer_sizes)

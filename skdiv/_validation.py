@@ -225,22 +225,25 @@ def feature_scale_message(dtype, n_samples):
 
 
 def numeric_target(y):
-    """A regression target as floats: strings converted, or a clear ValueError.
+    """A regression target as finite floats, or a clear ValueError.
 
     scikit-learn's regressors convert numeric strings and refuse the others
-    with ``could not convert string to float``; so does this.
+    with ``could not convert string to float``; so does this. The result is
+    checked for NaN and infinity: ``validate_data(..., y_numeric=True)``
+    checks an object-dtype ``y`` *before* it casts it to float, and that
+    check lets ``None`` (NaN after the cast) and ``inf`` through, which
+    would surface later as a misleading overflow error.
     """
-    if y.dtype.kind not in "USV":
-        return y
-    try:
-        converted = y.astype(np.float64)
-    except ValueError as error:
-        raise ValueError(
-            f"y must be numeric for a regressor; got {y.dtype} values such as "
-            f"{str(y.flat[0])!r}, and {error}."
-        ) from None
-    assert_all_finite(converted, input_name="y")
-    return converted
+    if y.dtype.kind in "USV":
+        try:
+            y = y.astype(np.float64)
+        except ValueError as error:
+            raise ValueError(
+                f"y must be numeric for a regressor; got {y.dtype} values such as "
+                f"{str(y.flat[0])!r}, and {error}."
+            ) from None
+    assert_all_finite(y, input_name="y")
+    return y
 
 
 def store_fitted(estimator, attributes):

@@ -331,6 +331,13 @@ BAD_INPUT = [
      "not in classes"),
     ("continuous labels", {}, lambda X: np.linspace(0, 1, len(X)),
      "Unknown label type"),
+    # Soft labels of object dtype: None is NaN once cast to float.
+    ("object soft label None", {},
+     lambda X: np.array([[None, 1.0]] + [[0.3, 0.7]] * (len(X) - 1), dtype=object),
+     r"^Input y contains NaN\.$"),
+    ("object soft label inf", {},
+     lambda X: np.array([[np.inf, 1.0]] + [[0.3, 0.7]] * (len(X) - 1), dtype=object),
+     "^Input y contains infinity"),
 ]
 
 

@@ -511,11 +511,15 @@ def test_progress_bar_on_a_tty_unless_quiet(reg_csv, capsys, monkeypatch):
         (["--data", "{one}", "--target", "y"], "single class"),
         (["--data", "{rare}", "--target", "y", "--cv", "3"],
          "too few: 2 (2)"),
+        (["--data", "{empty}", "--target", "y"],
+         "the target column 'y' has no values: every cell is empty or missing"),
+        (["--data", "{empty}", "--target", "y", "--task", "regression"],
+         "the target column 'y' has no values"),
     ],
     ids=["missing-file", "missing-column", "data-without-target", "unknown-scorer",
          "soft-regression", "soft-continuous", "duplicate-names", "infinite",
          "drop-unknown", "drop-without-data", "only-an-id", "one-class",
-         "rare-class"],
+         "rare-class", "empty-target", "empty-target-regression"],
 )
 def test_errors(argv, message, reg_csv, tmp_path, capsys):
     base = {"x0": [0.1 * i for i in range(12)], "x1": [float(i % 5) for i in range(12)]}
@@ -529,6 +533,8 @@ def test_errors(argv, message, reg_csv, tmp_path, capsys):
         "ids": write_csv(tmp_path / "ids.csv",
                          {"id": list(range(12)), "y": [0, 1] * 6}),
         "rare": write_csv(tmp_path / "rare.csv", {**base, "y": [0, 1] * 5 + [2, 2]}),
+        # Every row has a missing target ("" and "?" are read as missing).
+        "empty": write_csv(tmp_path / "empty.csv", {**base, "y": ["", "?"] * 6}),
     }
     (tmp_path / "dup.csv").write_text(
         "a,a,c,y\n" + "".join(f"{i},{i % 3},{i % 2},{i % 2}\n" for i in range(12))
@@ -540,6 +546,9 @@ def test_errors(argv, message, reg_csv, tmp_path, capsys):
     assert message in err
     assert err.startswith("usage: skdiv compare")
     assert "Traceback" not in err
+    # One line of error, after the usage.
+    assert err.splitlines()[-1].startswith("skdiv compare: error: ")
+    assert message in err.splitlines()[-1]
 
 
 def test_unknown_scorer_lists_valid_names(capsys):

@@ -134,3 +134,129 @@ def test_same_model_twice_is_a_tie():
     assert status == {"a": "best", "b": "tied", "c": "worse", "d": "within noise"}
     assert [r["verdict"]["s"]["rank"] for r in rows] == [1, 2, 4, 3]
     assert summary == ["best by s: a; b, d are within noise of it; c is worse."]
+
+
+def _exact_moments(values):
+    """Mean and std (ddof=0) in exact rational arithmetic, then rounded once.
+
+    The variance of ~1e200 scores is ~1e400, beyond float64: it is brought
+    back to float after dividing by 1e400, exactly.
+    """
+    from fractions import Fraction
+
+    exact = [Fraction(v) for v in values]
+    mean = sum(exact) / len(exact)
+    variance = sum((v - mean) ** 2 for v in exact) / len(exact)
+    unit = Fraction(10) ** 200
+    return float(mean), float(np.sqrt(float(variance / unit**2))) * 1e200
+
+
+def test_huge_regression_target_is_reported_not_crashed(tmp_path, capsys):
+    # A target of scale 1e200: the models fit, the CRPS and interval width of
+    # each fold are ~1e199-1e200 (their std squares them), and the RMSE of
+    # every fold overflows to -inf, a score, not a failure.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = (X[:, 0] + 0.5 * rng.normal(size=60)) * 1e200
+    path = tmp_path / "huge.csv"
+    with open(path, "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["x0", "x1", "y"])
+        writer.writerows([*x, repr(float(t))] for x, t in zip(X, y, strict=True))
+    argv = ["compare", "--data", str(path), "--target", "y", "--cv", "2",
+            "--quiet"]
+
+    assert main(argv + ["--format", "json"]) == 0
+    text = capsys.readouterr().out
+
+    def refuse(constant):
+        raise AssertionError(f"not valid JSON: {constant}")
+
+    report = json.loads(text, parse_constant=refuse)
+    rows = {r["label"]: r for r in report["results"]}
+    gaussian = rows["Gaussian NLL hetero"]
+    for name in ["neg_gaussian_crps", "neg_interval_width"]:
+        stats_ = gaussian["scores"][name]
+        assert stats_["failed_folds"] == []
+        mean, std = _exact_moments(stats_["folds"])
+        assert abs(mean) > 1e198 and std > 1e197
+        assert stats_["mean"] == pytest.approx(mean, rel=1e-15)
+        assert stats_["std"] == pytest.approx(std, rel=1e-14)
+    # The paired difference's standard error, by hand (2 folds: J = 2 and
+    # n_test / n_train = 1), in exact arithmetic too.
+    name = "neg_gaussian_crps"
+    best = next(r for r in rows.values() if r["verdict"][name] is not None
+                and r["verdict"][name]["status"] == "best")
+    other = next(r for r in rows.values() if r["verdict"][name] is not None
+                 and r["verdict"][name]["rank"] == 2)
+    d = np.subtract(other["scores"][name]["folds"], best["scores"][name]["folds"])
+    d_mean, d_std = _exact_moments(d)
+    se = np.sqrt(1 / 2 + 1) * d_std * np.sqrt(2 / 1)  # ddof=1 from ddof=0
+    entry = other["verdict"][name]
+    assert entry["diff_to_best"] == pytest.approx(d_mean, rel=1e-15)
+    assert entry["se"] == pytest.approx(se, rel=1e-14)
+    assert entry["p_value"] == pytest.approx(
+        2 * stats.t.sf(abs(d_mean) / se, df=1), rel=1e-12
+    )
+
+    # -inf RMSE folds: null in JSON, but no failed fold, and not ranked.
+    rmse = gaussian["scores"]["neg_root_mean_squared_error"]
+    assert rmse == {"mean": None, "std": None, "folds": [None, None],
+                    "failed_folds": []}
+    assert gaussian["verdict"]["neg_root_mean_squared_error"] is None
+    assert any(line.startswith("neg_root_mean_squared_error: ")
+               and line.endswith("not ranked: the score is not a finite number.")
+               for line in report["verdict"])
+    # BayesianRidge predicts an infinite std: its std-based scores did fail.
+    failed = rows["BayesianRidge"]["scores"]["neg_gaussian_crps"]
+    assert failed["failed_folds"] == [1, 2] and failed["mean"] is None
+
+    try:  # the figure leaves the infinite folds out, as the failed ones
+        import matplotlib  # noqa: F401
+
+        plot = ["--plot", str(tmp_path / "huge.png")]
+    except ImportError:
+        plot = []
+    assert main(argv + plot) == 0
+    assert not plot or (tmp_path / "huge.png").stat().st_size > 0
+    out = capsys.readouterr().out
+    line = next(
+        row for row in out.splitlines() if row.startswith("Gaussian NLL hetero")
+    )
+    assert "-inf +/- n/a" in line and "failed" not in line
+    assert f"{gaussian['scores'][name]['mean']:.2e}" in line
+    assert line.split()[-1] != "failed"  # the fit time
+    assert "BayesianRidge" in out and "Traceback" not in out
+
+    assert main(argv + ["--format", "csv"]) == 0
+    lines = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    cells = next(r for r in lines if r["label"] == "Gaussian NLL hetero"
+                 and r["score"] == "neg_root_mean_squared_error")
+    assert (cells["mean"], cells["fold_1"], cells["fold_2"]) == ("-inf",) * 3
+    cells = next(r for r in lines if r["label"] == "BayesianRidge"
+                 and r["score"] == "neg_gaussian_crps")
+    assert (cells["mean"], cells["fold_1"]) == ("", "")
+
+
+def test_fold_statistics_near_the_largest_float():
+    from skdiv._cli._verdict import _stats
+
+    # Squares, and the power of two above 1.7e308 (2^1024), overflow.
+    values = np.array([1.7e308, 1.6e308, -1.0e308])
+    got = _stats(values)
+    mean, std = _exact_moments(values)
+    assert got["mean"] == pytest.approx(mean, rel=1e-15)
+    assert got["std"] == pytest.approx(std, rel=1e-14)
+    d = values - 2e307
+    mean_d, std_d = _exact_moments(d)
+    _, se, p = corrected_ttest(d, n_train=8.0, n_test=4.0)
+    se_hand = np.sqrt(1 / 3 + 4 / 8) * std_d * np.sqrt(3 / 2)
+    assert se == pytest.approx(se_hand, rel=1e-14)
+    assert p == pytest.approx(2 * stats.t.sf(abs(mean_d) / se_hand, df=2), rel=1e-12)
+    # Ordinary scores: exactly numpy's mean and std, and failures marked.
+    folds = np.array([-0.31, -0.27, -0.35, -0.3])
+    assert (_stats(folds)["mean"], _stats(folds)["std"]) == (
+        float(np.mean(folds)), float(np.std(folds))
+    )
+    assert _stats(np.array([-0.3, np.nan, -np.inf]))["failed_folds"] == [2]
+    assert _stats(np.array([-0.3, -np.inf]))["mean"] == -np.inf

@@ -242,8 +242,69 @@ def test_pandas_inputs():
 
 def test_extreme_gaussian_inputs_give_inf_not_nan():
     assert gaussian_nll([1e300], [-1e300], 1e-300) == np.inf
-    assert gaussian_crps([1e300], [-1e300], 1e-300) == np.inf
+    # The CRPS is bounded by |y - mu| + std / sqrt(pi): inf only where
+    # |y - mu| itself is beyond float64. (|y - mu| = 2e300 is finite: the
+    # CRPS is 2e300 - 1e-300 / sqrt(pi), that is 2e300.)
+    assert gaussian_crps([1e300], [-1e300], 1e-300) == 2e300
+    with np.errstate(over="ignore"):
+        assert gaussian_crps([1.5e308], [-1.5e308], 1.0) == np.inf
     assert gaussian_kl(0.0, 1e300, 0.0, 1e-300) == np.inf
+
+
+def _crps_closed_form(y, mean, std):
+    """Gneiting and Raftery's sigma [z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi)]."""
+    z = (y - mean) / std
+    cdf = 0.5 * (1 + math.erf(z / math.sqrt(2)))
+    pdf = math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    return std * (z * (2 * cdf - 1) + 2 * pdf - 1 / math.sqrt(math.pi))
+
+
+def test_gaussian_crps_matches_closed_form_with_weights():
+    r = np.random.default_rng(21)
+    y, mean = 3 * r.normal(size=30), r.normal(size=30)
+    std, w = r.random(30) * 2 + 0.05, r.random(30)
+    y[:3] = mean[:3]  # z = 0
+    y[3] = mean[3] + 30 * std[3]  # far in the tail, where erf is 1
+    per_sample = [_crps_closed_form(*a) for a in zip(y, mean, std, strict=True)]
+    assert gaussian_crps(y, mean, std) == pytest.approx(np.mean(per_sample), rel=1e-14)
+    assert gaussian_crps(y, mean, std, sample_weight=w) == pytest.approx(
+        np.average(per_sample, weights=w), rel=1e-14
+    )
+    # Each sample on its own, the far one and z = 0 included.
+    for a, expected in zip(zip(y, mean, std, strict=True), per_sample, strict=True):
+        assert gaussian_crps([a[0]], [a[1]], a[2]) == pytest.approx(expected, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "y, mean, std, expected",
+    [
+        # z = 1e310 overflows; the CRPS is |y - mu| - std / sqrt(pi) -> |y - mu|.
+        (1e10, 0.0, 1e-300, 1e10),
+        (1.0, 0.0, 1e-320, 1.0),  # std subnormal
+        (-1.0, 0.0, 5e-324, 1.0),  # the smallest float
+        (0.0, -3.0, 1e-300, 3.0),
+        # z = 1e10 is finite: erf(z / sqrt 2) = 1 and phi(z) = 0 in float64.
+        (1.0, 0.0, 1e-10, 1.0 - 1e-10 / math.sqrt(math.pi)),
+    ],
+    ids=["z-overflows", "subnormal-std", "smallest-std", "below-mean", "z-1e10"],
+)
+def test_gaussian_crps_tiny_std_is_the_absolute_error(y, mean, std, expected):
+    assert gaussian_crps([y], [mean], std) == pytest.approx(expected, rel=1e-15)
+    # The same limit, weighted, beside an ordinary sample.
+    value = gaussian_crps([y, 0.0], [mean, 0.0], [std, 1.0], sample_weight=[3, 1])
+    at_mean = (math.sqrt(2) - 1) / math.sqrt(math.pi)
+    assert value == pytest.approx((3 * expected + at_mean) / 4, rel=1e-15)
+
+
+@SETTINGS
+@given(st.floats(-50, 50), st.floats(-50, 50), st.floats(1e-3, 50))
+def test_gaussian_crps_equals_gneiting_raftery_form(y, mean, std):
+    # |y - mu| erf(|z| / sqrt 2) = sigma z (2 Phi(z) - 1): the evaluated form
+    # and the published one agree to rounding.
+    expected = _crps_closed_form(y, mean, std)
+    assert gaussian_crps([y], [mean], std) == pytest.approx(
+        expected, rel=1e-12, abs=1e-15 * std
+    )
 
 
 def test_entropy_matches_scipy_per_row():
@@ -282,12 +343,27 @@ def _crps_by_quadrature(y, mean, std):
 
 @pytest.mark.parametrize(
     "y, mean, std",
-    [(0.0, 0.0, 1.0), (1.0, 0.0, 1.0), (-2.5, 1.0, 0.5), (10.0, 3.0, 4.0)],
-    ids=["at-mean", "one-sd-above", "far-below-narrow", "wide"],
+    [
+        (0.0, 0.0, 1.0),
+        (1.0, 0.0, 1.0),
+        (-2.5, 1.0, 0.5),
+        (10.0, 3.0, 4.0),
+        (4.0, -1.0, 0.2),
+        (-0.3, 0.2, 7.0),
+    ],
+    ids=[
+        "at-mean",
+        "one-sd-above",
+        "far-below-narrow",
+        "wide",
+        "25-sd-above",
+        "wider-than-error",
+    ],
 )
 def test_gaussian_crps_matches_quadrature(y, mean, std):
     expected = _crps_by_quadrature(y, mean, std)
     assert gaussian_crps([y], [mean], std) == pytest.approx(expected, rel=1e-7)
+    assert _crps_closed_form(y, mean, std) == pytest.approx(expected, rel=1e-7)
 
 
 @pytest.mark.parametrize(

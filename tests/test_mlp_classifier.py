@@ -205,3 +205,19 @@ def test_deterministic_for_a_fixed_random_state():
     for u, v in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
         np.testing.assert_array_equal(u, v)
     assert not np.allclose(a.coefs_[0], c.coefs_[0])
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize(
+    "missing, match",
+    [(None, r"^Input y contains NaN\.$"), (np.inf, "^Input y contains infinity")],
+    ids=["None", "inf"],
+)
+def test_object_soft_labels_with_missing_values_are_refused_by_name(
+    method, missing, match
+):
+    X, _, soft = _data(n=30)
+    bad = soft.astype(object)
+    bad[4, 1] = missing
+    with pytest.raises(ValueError, match=match):
+        getattr(DivergenceMLPClassifier(max_iter=5), method)(X, bad)

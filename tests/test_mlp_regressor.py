@@ -184,3 +184,29 @@ def test_beta_nll_adam_reaches_the_linear_fixed_point():
                                     random_state=0).fit(X, y)
     np.testing.assert_allclose(adam.predict(X, return_std=True),
                                linear.predict(X, return_std=True), rtol=1e-3)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize(
+    "missing, match",
+    [(None, r"^Input y contains NaN\.$"), (np.inf, "^Input y contains infinity")],
+    ids=["None", "inf"],
+)
+def test_object_targets_with_missing_values_are_refused_by_name(method, missing, match):
+    X, y = _data(n=40)
+    bad = y.astype(object)
+    bad[3] = missing
+    with pytest.raises(ValueError, match=match):
+        getattr(GaussianMLPRegressor(max_iter=5), method)(X, bad)
+    with pytest.raises(ValueError, match="y must be numeric for a regressor; got "
+                       "<U1 values such as 'a', and could not convert string"):
+        getattr(GaussianMLPRegressor(max_iter=5), method)(X, np.array(["a"] * 40))
+    # Numeric strings are converted, as GaussianRegressor converts them.
+    params = {"hidden_layer_sizes": (4,), "max_iter": 5, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        from_strings = GaussianMLPRegressor(**params).fit(
+            X, np.array([repr(float(v)) for v in y])
+        )
+        from_floats = GaussianMLPRegressor(**params).fit(X, y)
+    np.testing.assert_array_equal(from_strings.predict(X), from_floats.predict(X))

@@ -647,6 +647,31 @@ def test_string_targets_are_converted_or_refused_as_scikit_learn_does():
         GaussianRegressor().partial_fit(X, words)
 
 
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize(
+    "missing, match",
+    [(None, r"^Input y contains NaN\.$"), (np.inf, "^Input y contains infinity"),
+     (np.nan, "contains NaN")],
+    ids=["None", "inf", "nan"],
+)
+def test_object_targets_with_missing_values_are_refused_by_name(
+    method, missing, match
+):
+    # validate_data checks an object y before casting it to float: None became
+    # NaN after the check and surfaced as "deviations ... overflow float64".
+    X, y = _hetero_data(60, seed=26)
+    fitted = GaussianRegressor().fit(X, y)
+    coef = fitted.coef_.copy()
+    bad = y.astype(object)
+    bad[-1] = missing
+    with pytest.raises(ValueError, match=match):
+        getattr(fitted, method)(X, bad)
+    assert_allclose(fitted.coef_, coef, rtol=0)  # left as it was
+    # An object y of floats is the float y.
+    assert_allclose(GaussianRegressor().fit(X, y.astype(object)).coef_,
+                    GaussianRegressor().fit(X, y).coef_, rtol=0)
+
+
 def test_target_deviations_beyond_the_variance_bound_are_refused():
     # y_std=1e20 with targets of scale ~4 was silently capped at e^40 s_y.
     X, y = _hetero_data(100, seed=25)

@@ -323,6 +323,12 @@ def _target(frame, target, task):
         text = None
         if not np.all(np.isfinite(numeric)):
             raise UsageError(f"the target column {target!r} has infinite values")
+    if missing.all():
+        # Every row would be left out: nothing to learn or to score.
+        raise UsageError(
+            f"the target column {target!r} has no values: every cell is empty or "
+            "missing"
+        )
     if task is None:
         integer = numeric is not None and np.all(numeric == np.round(numeric))
         if numeric is None or (

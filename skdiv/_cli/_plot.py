@@ -39,6 +39,8 @@ def _paired(ax, name, rows):
         if row["scores"][name] is not None:
             values = row["scores"][name]["folds"]
             folds[i] = [np.nan if v is None else v for v in values]
+    # An infinite score (an overflow) cannot be drawn: left out, as a failed one.
+    folds[~np.isfinite(folds)] = np.nan
     ax.plot(x, folds, color="0.6", lw=0.8, marker="o", ms=3, alpha=0.8)
     means = [np.nan if np.isnan(f).all() else f.mean() for f in folds]
     ax.plot(x, means, color="C3", lw=0, marker="D", ms=6, label="mean")

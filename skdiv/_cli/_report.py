@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import math
 import textwrap
 
 from ._common import WIDTH
@@ -74,7 +75,12 @@ def _fmt(stats):
 
 def _num(x, tiny=True):
     # Three decimals, unless that would widen the table or (for paired
-    # differences, which can be tiny) show nothing.
+    # differences, which can be tiny) show nothing. None, and NaN, are a
+    # statistic that does not exist (the std of infinite scores).
+    if x is None or math.isnan(x):
+        return "n/a"
+    if math.isinf(x):
+        return f"{x}"
     if x != 0 and ((tiny and abs(x) < 5e-4) or abs(x) >= 1e4):
         return f"{x:.2e}"
     return f"{x:.3f}"
@@ -84,7 +90,8 @@ def _fmt_versus(entry, stats):
     if stats is None:
         return "n/a"
     if entry is None:
-        return "failed"
+        # Not ranked: a failed fold, or a score that is not finite.
+        return "failed" if stats["mean"] is None else "n/a"
     if entry["status"] == "best":
         return "best"
     rank = f"#{entry['rank']}"
@@ -194,6 +201,21 @@ def table(head, summary, names, rows, note_lines, show_targets):
 
 
 # ---------------------------------------------------------------- json, csv
+def _finite(value):
+    """``value`` with every float that is not finite replaced by None.
+
+    JSON has no infinity or NaN; an infinite score is null in its folds,
+    told from a failed one by ``failed_folds``.
+    """
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def to_json(data, args, classes, names, rows, summary, note_lines, n_folds):
     report = {
         "task": data.task,
@@ -213,7 +235,7 @@ def to_json(data, args, classes, names, rows, summary, note_lines, n_folds):
         "results": rows,
         "notes": note_lines,
     }
-    return json.dumps(report, indent=2) + "\n"
+    return json.dumps(_finite(report), indent=2, allow_nan=False) + "\n"
 
 
 def to_csv(names, rows, n_folds):

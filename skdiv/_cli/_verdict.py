@@ -55,13 +55,32 @@ def corrected_ttest(differences, n_train, n_test):
     from scipy.stats import t as student
 
     d = np.asarray(differences, dtype=np.float64)
-    mean = float(d.mean())
-    variance = float(d.var(ddof=1)) if d.size > 1 else 0.0
-    se = float(np.sqrt((1.0 / d.size + n_test / n_train) * variance))
-    if se == 0.0:
+    # On d / scale: squaring differences of ~1e155 or more would overflow
+    # float64, although the mean and the standard error are finite.
+    scale = _power_of_two(d)
+    u = d / scale
+    mean = float(scale * u.mean())
+    variance = float(u.var(ddof=1)) if d.size > 1 else 0.0
+    se_scaled = float(np.sqrt((1.0 / d.size + n_test / n_train) * variance))
+    se = scale * se_scaled
+    if se_scaled == 0.0:
         return mean, se, 1.0 if mean == 0.0 else 0.0
-    p_value = float(2.0 * student.sf(abs(mean) / se, df=d.size - 1))
+    p_value = float(2.0 * student.sf(abs(u.mean()) / se_scaled, df=d.size - 1))
     return mean, se, p_value
+
+
+def _power_of_two(values):
+    """The power of two at or below ``max |values|`` (1 for 0 or non-finite).
+
+    Dividing by it and multiplying back is exact, so the statistics of
+    ordinary scores are the plain ones to the last digit; the quotients lie
+    within [-2, 2], whose squares cannot overflow. (The power above could be
+    2^1024, which is inf.)
+    """
+    top = float(np.max(np.abs(values))) if np.size(values) else 0.0
+    if top == 0.0 or not np.isfinite(top):
+        return 1.0
+    return float(np.ldexp(1.0, np.frexp(top)[1] - 1))
 
 
 def _number(x):
@@ -69,13 +88,36 @@ def _number(x):
 
 
 def _stats(values):
-    finite = values[np.isfinite(values)]
-    complete = finite.size == values.size
-    return {
-        "mean": _number(finite.mean()) if complete else None,
-        "std": _number(finite.std()) if complete else None,
-        "folds": [_number(v) for v in values],
+    """Mean, std (ddof=0) and folds of one score; NaN marks a failed fold.
+
+    A fold is NaN where its fit or its scorer failed; then the mean and the
+    std are None, and ``failed_folds`` lists those folds (from 1). A fold
+    may also be an infinite score, such as the RMSE of targets of ~1e200,
+    whose squares overflow: that is a score, not a failure, and the mean is
+    then infinite and the std None. The folds keep their infinities here;
+    the JSON output writes them as null (see ``_report.to_json``).
+    """
+    failed = np.isnan(values)
+    stats = {
+        "mean": None,
+        "std": None,
+        "folds": [None if f else float(v) for v, f in zip(values, failed,
+                                                           strict=True)],
+        "failed_folds": [k + 1 for k in np.flatnonzero(failed).tolist()],
     }
+    if failed.any() or not values.size:
+        return stats
+    if not np.all(np.isfinite(values)):
+        # +inf and -inf together have no mean: NaN, shown as n/a.
+        stats["mean"] = float(np.mean(values))
+        return stats
+    # On values / scale: np.std squares the deviations, which overflows for
+    # scores of ~1e155 or more although the std itself is finite.
+    scale = _power_of_two(values)
+    u = values / scale
+    stats["mean"] = _number(scale * u.mean())
+    stats["std"] = _number(scale * u.std())
+    return stats
 
 
 def summarise(candidates, scoring, fold_scores, n_folds):
@@ -108,18 +150,29 @@ def verdict(names, rows, n_train, n_test):
     """Rank the rows per score and test each against the best.
 
     Adds ``row["verdict"][name] = {"rank", "status", "diff_to_best", "se",
-    "p_value", "folds_ahead_of_best"}`` (None for a score that failed or
-    does not apply) and returns one summary line per score.
+    "p_value", "folds_ahead_of_best"}`` (None for a score that failed, is
+    not finite or does not apply) and returns one summary line per score.
     """
     lines = []
     for row in rows:
         row["verdict"] = {}
     for name in names:
-        ranked = [r for r in rows if r["scores"][name] is not None
+        scored = [r for r in rows if r["scores"][name] is not None
                   and r["scores"][name]["mean"] is not None]
+        # An infinite mean (a score that overflowed) has no paired
+        # difference to test: it is named, not ranked.
+        ranked = [r for r in scored if np.isfinite(r["scores"][name]["mean"])]
+        unranked = [r["label"] for r in scored
+                    if not np.isfinite(r["scores"][name]["mean"])]
         for row in rows:
             row["verdict"][name] = None
+        if unranked:
+            verb = "is" if len(unranked) == 1 else "are"
+            infinite = (f"{', '.join(unranked)} {verb} not ranked: the score is not "
+                        "a finite number")
         if not ranked:
+            if unranked:
+                lines.append(f"{name}: {infinite}.")
             continue
         # sorted() is stable: equal means keep the table's order.
         ranked.sort(key=lambda r: -r["scores"][name]["mean"])
@@ -147,5 +200,7 @@ def verdict(names, rows, n_train, n_test):
         if worse:
             line += "; the others are worse" if len(worse) > 1 \
                 else f"; {worse[0]} is worse"
+        if unranked:
+            line += f"; {infinite}"
         lines.append(line + ".")
     return lines

@@ -125,8 +125,19 @@ def gaussian_crps(y_true, y_mean, y_std, *, sample_weight=None):
         \qquad z = \frac{y - \mu}{\sigma},
 
     where :math:`\Phi` and :math:`\varphi` are the standard normal CDF and
-    density; :math:`2\Phi(z) - 1` is evaluated as
-    :math:`\operatorname{erf}(z / \sqrt{2})`.
+    density. Since :math:`2\Phi(z) - 1 = \operatorname{erf}(z / \sqrt{2})`
+    is odd in :math:`z` and :math:`\sigma |z| = |y - \mu|`, it is evaluated
+    as
+
+    .. math::
+
+        \mathrm{CRPS} = |y - \mu| \operatorname{erf}\!\left(
+        \frac{|z|}{\sqrt{2}}\right)
+        + \sigma \left( 2\varphi(z) - \frac{1}{\sqrt{\pi}} \right),
+
+    which never multiplies :math:`\sigma` by :math:`z`: for a tiny
+    :math:`\sigma` (:math:`z` overflows to infinity) it is the limit
+    :math:`|y - \mu|`, not ``inf``.
 
     References
     ----------
@@ -145,11 +156,14 @@ def gaussian_crps(y_true, y_mean, y_std, *, sample_weight=None):
     y_true, y_mean, y_std, sample_weight = _regression_inputs(
         y_true, y_mean, y_std, sample_weight
     )
-    # Extreme but finite inputs may overflow to inf, which is the right answer.
+    # |z| may overflow to inf for a tiny y_std: erf(inf) = 1 and the density
+    # 0 then give |y - mu|, the limit. Only |y - mu| itself overflowing (the
+    # CRPS is then beyond float64) gives inf.
     with np.errstate(over="ignore", under="ignore"):
-        z = (y_true - y_mean) / y_std
+        distance = np.abs(y_true - y_mean)
+        z = distance / y_std
         pdf = np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
-        crps = y_std * (z * erf(z / np.sqrt(2)) + 2 * pdf - 1 / np.sqrt(np.pi))
+        crps = distance * erf(z / np.sqrt(2)) + y_std * (2 * pdf - 1 / np.sqrt(np.pi))
     return _weighted_mean(crps, sample_weight)
 
 
