@@ -81,7 +81,9 @@ class DivergenceClassifier(CachedParamNames, DocLinkMixin, ClassifierMixin,
         of duplicating each row once per class with weight :math:`c_k
         p_{ik}`. ``"balanced"`` uses :math:`c_k = \sum_i s_i / (K \sum_i
         s_i p_{ik})`, scikit-learn's rule (with sample weights :math:`s_i`,
-        as in scikit-learn 1.9) on soft class counts.
+        as in scikit-learn 1.9) on soft class counts. Class weights that
+        leave no sample with positive weight (every sample of positive
+        ``sample_weight`` in classes of weight 0) are refused.
     classes : array-like of shape (n_classes,), default=None
         The class labels. With soft labels they name the columns of ``y``
         (``np.arange(n_classes)`` when None). With hard labels they may list

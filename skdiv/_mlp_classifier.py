@@ -16,9 +16,10 @@ from ._targets import (
     class_counts,
     class_weight_vector,
     encode_classes,
+    fold_class_weights,
     is_soft,
     objective_target,
-    reweight_soft_rows,
+    raise_for_weighted_total,
     smooth,
     soft_label_columns,
 )
@@ -308,12 +309,16 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
             target = smooth(target, self.label_smoothing, n_classes)
         if self.class_weight is not None:
             weights = class_weight_vector(self.class_weight, classes, counts)
-            if target.ndim == 1:
-                sample_weight = sample_weight * weights[target]
-            else:
-                target, sample_weight = reweight_soft_rows(
-                    target, sample_weight, weights
-                )
+            weighted, folded = fold_class_weights(target, sample_weight, weights)
+            raise_for_weighted_total(
+                folded.sum(),
+                self.class_weight,
+                classes,
+                weights,
+                lambda: class_counts(target, sample_weight, n_classes),
+                soft=target.ndim == 2,
+            )
+            target, sample_weight = weighted, folded
         n_outputs = 1 if n_classes == 2 else n_classes
         return objective_target(target, n_classes), sample_weight, n_outputs
 

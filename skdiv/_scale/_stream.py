@@ -72,6 +72,7 @@ from .._targets import (
     is_soft,
     prepare_regression,
     probabilities,
+    raise_for_weighted_total,
     reweight_soft_rows,
     smooth,
     soft_label_columns,
@@ -284,6 +285,17 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None, stream=N
     class_weight = None
     if est.class_weight is not None:
         class_weight = class_weight_vector(est.class_weight, classes, counts)
+        # Each call's rows must carry weight, as each call's sample_weight
+        # must: refused, as fit refuses them, rather than skipped.
+        weighted_counts = sample_weight @ target
+        raise_for_weighted_total(
+            weighted_counts @ class_weight,
+            est.class_weight,
+            classes,
+            class_weight,
+            lambda: weighted_counts,
+            soft=soft,
+        )
 
     def reweight(target, sample_weight):
         if class_weight is not None:

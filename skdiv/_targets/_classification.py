@@ -201,6 +201,63 @@ def reweight_soft_rows(target, sample_weight, weights, xp=np):
     return target, sample_weight * row_weight
 
 
+def fold_class_weights(target, sample_weight, weights, xp=np):
+    r"""Class weights folded into the sample weights (and soft rows).
+
+    A hard label's row is one-hot: its weight becomes :math:`s_i c_{y_i}`.
+    Probability rows go through :func:`reweight_soft_rows`.
+
+    Returns
+    -------
+    target : array of shape (n_samples,) or (n_samples, n_classes)
+    sample_weight : array of shape (n_samples,)
+    """
+    if target.ndim == 1:
+        return target, sample_weight * weights[target]
+    return reweight_soft_rows(target, sample_weight, weights, xp=xp)
+
+
+def raise_for_weighted_total(
+    total, class_weight, classes, weights, counts, *, soft=False
+):
+    r"""Raise a ValueError unless the class-weighted sample weights sum above 0.
+
+    :func:`class_weight_vector` refuses class weights that are all 0; this
+    is the check of the data: :math:`\sum_i s_i \sum_k c_k p_{ik} > 0`,
+    which fails when every sample of positive weight has its label (or all
+    its target probability) in classes of weight 0. The objective would
+    then divide 0 by 0.
+
+    Parameters
+    ----------
+    total : float
+        The sum of the sample weights with the class weights folded in.
+    class_weight : dict or "balanced"
+    classes : ndarray of shape (n_classes,)
+    weights : ndarray of shape (n_classes,)
+        The class weights :math:`c_k` (:func:`class_weight_vector`).
+    counts : callable
+        Returns the weighted class counts before the class weights,
+        :math:`\sum_i s_i p_{ik}` (:func:`class_counts`); called only to
+        write the message, so that a Dask fit computes them only then.
+    soft : bool, default=False
+        Whether the targets are probability rows (for the message).
+    """
+    if total > 0:
+        return
+    counts = np.asarray(counts(), dtype=np.float64)
+    present = counts > 0
+    shown = _plain(class_weight) if isinstance(class_weight, dict) else class_weight
+    where = "have all their target probability on" if soft else "are all of"
+    raise ValueError(
+        f"class_weight={shown!r} and sample_weight leave no sample with "
+        f"positive weight: the samples of positive sample_weight {where} the "
+        f"classes {classes[present].tolist()}, whose class weights are "
+        f"{weights[present].tolist()}. Give one of these classes a positive "
+        "weight."
+    )
+
+
 def smooth(target, label_smoothing, n_classes):
     r"""Label smoothing :math:`(1 - \epsilon) p_i + \epsilon / K` (PyTorch's)."""
     return (1.0 - label_smoothing) * probabilities(target, n_classes) + (
@@ -299,11 +356,16 @@ def prepare_classification(
         target = smooth(target, label_smoothing, n_classes)
     if class_weight is not None:
         weights = class_weight_vector(class_weight, classes, counts)
-        if target.ndim == 1:
-            # A hard label's row is one-hot: its weight is its class's.
-            sample_weight = sample_weight * weights[target]
-        else:
-            target, sample_weight = reweight_soft_rows(target, sample_weight, weights)
+        weighted, folded = fold_class_weights(target, sample_weight, weights)
+        raise_for_weighted_total(
+            folded.sum(),
+            class_weight,
+            classes,
+            weights,
+            lambda: class_counts(target, sample_weight, n_classes),
+            soft=target.ndim == 2,
+        )
+        target, sample_weight = weighted, folded
     return PreparedClassification(
         target=objective_target(target, n_classes),
         sample_weight=sample_weight,
