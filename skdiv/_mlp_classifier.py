@@ -238,8 +238,15 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
     @transactional
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
         first = not (incremental and hasattr(self, "classes_"))
-        if first and classes is None:
-            classes = soft_label_columns(y, self.classes)
+        if classes is None:
+            classes = self.classes
+        # A soft-label DataFrame's columns are matched by name to the
+        # classes (those of the first call, on later ones), or name them.
+        y, named = soft_label_columns(
+            y, self.classes_ if classes is None and not first else classes
+        )
+        if first:
+            classes = named
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
             multi_output=True, y_numeric=False, reset=first,

@@ -30,6 +30,7 @@ from skdiv._targets import (
     prepare_regression,
     reweight_soft_rows,
     smooth,
+    soft_label_columns,
     target_scaling,
 )
 from skdiv._targets._least_squares import _cholesky_solver, ridge_normal_equations
@@ -417,6 +418,42 @@ def test_prepare_classification_refuses_bad_targets():
         prepare_classification(LABELS, SW, classes=["a", "b"])
     with pytest.raises(ValueError, match="3 columns but classes names 2"):
         prepare_classification(SOFT, SW, classes=["a", "b"])
+
+
+def test_soft_label_columns_match_the_classes_by_name():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(SOFT, columns=["a", "b", "c"])
+    y, classes = soft_label_columns(frame, None)
+    assert y is frame
+    assert_array_equal(classes, ["a", "b", "c"])
+    # The same names in another order: the columns follow the classes.
+    y, classes = soft_label_columns(frame, ["c", "a", "b"])
+    assert list(y.columns) == ["c", "a", "b"]
+    assert_array_equal(y.to_numpy(), SOFT[:, [2, 0, 1]])
+    assert classes == ["c", "a", "b"]
+    # pandas' default names 0, ..., k-1 name nothing: taken by position.
+    plain = pd.DataFrame(SOFT)
+    assert soft_label_columns(plain, ["x", "y", "z"])[0] is plain
+    assert_array_equal(soft_label_columns(plain, None)[1], [0, 1, 2])
+    # Other names, or repeated ones: refused, naming both.
+    message = (
+        "The soft-label DataFrame's columns ['a', 'b', 'c'] are not the classes "
+        "['a', 'b', 'z']: its columns name the classes they hold. Name them as "
+        "classes (in any order), or pass y.to_numpy() to take the columns in "
+        "classes' order by position."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        soft_label_columns(frame, ["a", "b", "z"])
+    with pytest.raises(ValueError, match=r"columns \['a', 'a', 'b'\] are not"):
+        soft_label_columns(pd.DataFrame(SOFT, columns=["a", "a", "b"]), ["a", "b", "c"])
+    with pytest.raises(ValueError, match="classes must be unique"):
+        soft_label_columns(frame, ["a", "b", "b"])
+    # A column count other than the classes' is encode_classes' error; arrays
+    # and single columns pass unchanged.
+    assert soft_label_columns(frame, ["a", "b"])[0] is frame
+    assert soft_label_columns(SOFT, ["c", "b", "a"])[0] is SOFT
+    column = pd.DataFrame({"label": LABELS})
+    assert soft_label_columns(column, ["c", "b", "a"])[0] is column
 
 
 # ---------------------------------------------------------------- regression

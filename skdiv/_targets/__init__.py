@@ -9,8 +9,9 @@ messages) are written once:
   :func:`raise_for_sample_weight` on four reductions (any NaN, any infinity,
   minimum, maximum), so that a Dask fit computes the same reductions lazily
   and raises the same messages.
-* **Classification**: label encoding (:func:`encode_classes`), class
-  weights (:func:`class_weight_vector` on weighted, possibly soft, class counts;
+* **Classification**: label encoding (:func:`encode_classes`), the columns
+  of a soft-label DataFrame (:func:`soft_label_columns`), class weights
+  (:func:`class_weight_vector` on weighted, possibly soft, class counts;
   :func:`fold_class_weights`, :func:`reweight_soft_rows`, and
   :func:`raise_for_weighted_total` when they leave no sample with positive
   weight), label smoothing (:func:`smooth`), the objective's target
