@@ -81,11 +81,17 @@ class DivergenceClassifier(CachedParamNames, DocLinkMixin, ClassifierMixin,
         of duplicating each row once per class with weight :math:`c_k
         p_{ik}`. ``"balanced"`` uses :math:`c_k = \sum_i s_i / (K \sum_i
         s_i p_{ik})`, scikit-learn's rule (with sample weights :math:`s_i`,
-        as in scikit-learn 1.9) on soft class counts.
+        as in scikit-learn 1.9) on soft class counts. Class weights that
+        leave no sample with positive weight (every sample of positive
+        ``sample_weight`` in classes of weight 0) are refused.
     classes : array-like of shape (n_classes,), default=None
         The class labels. With soft labels they name the columns of ``y``
-        (``np.arange(n_classes)`` when None). With hard labels they may list
-        classes absent from ``y``, which then get a probability column.
+        (``np.arange(n_classes)`` when None); a pandas DataFrame ``y``
+        names its own columns, which are matched to ``classes`` by name
+        (the default names ``0, ..., k-1`` of a frame made from an array
+        by position), and column names that are not the classes are
+        refused. With hard labels they may list classes absent from ``y``,
+        which then get a probability column.
     label_smoothing : float in [0, 1), default=0.0
         Replace targets by :math:`(1 - \epsilon) p_i + \epsilon / K` (the
         PyTorch definition). Smoothing comes first and class weights then
@@ -247,7 +253,7 @@ class DivergenceClassifier(CachedParamNames, DocLinkMixin, ClassifierMixin,
         if _dask.is_dask_array(X):
             # Dask arrays: exact fit, block by block on the workers.
             return self._store(_dask.fit_classifier(self, X, y, sample_weight))
-        classes = soft_label_columns(y, self.classes)
+        y, classes = soft_label_columns(y, self.classes)
         (X, y), features = validate_fit_data(
             self,
             X,

@@ -16,9 +16,10 @@ from ._targets import (
     class_counts,
     class_weight_vector,
     encode_classes,
+    fold_class_weights,
     is_soft,
     objective_target,
-    reweight_soft_rows,
+    raise_for_weighted_total,
     smooth,
     soft_label_columns,
 )
@@ -237,8 +238,15 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
     @transactional
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
         first = not (incremental and hasattr(self, "classes_"))
-        if first and classes is None:
-            classes = soft_label_columns(y, self.classes)
+        if classes is None:
+            classes = self.classes
+        # A soft-label DataFrame's columns are matched by name to the
+        # classes (those of the first call, on later ones), or name them.
+        y, named = soft_label_columns(
+            y, self.classes_ if classes is None and not first else classes
+        )
+        if first:
+            classes = named
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
             multi_output=True, y_numeric=False, reset=first,
@@ -308,12 +316,16 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
             target = smooth(target, self.label_smoothing, n_classes)
         if self.class_weight is not None:
             weights = class_weight_vector(self.class_weight, classes, counts)
-            if target.ndim == 1:
-                sample_weight = sample_weight * weights[target]
-            else:
-                target, sample_weight = reweight_soft_rows(
-                    target, sample_weight, weights
-                )
+            weighted, folded = fold_class_weights(target, sample_weight, weights)
+            raise_for_weighted_total(
+                folded.sum(),
+                self.class_weight,
+                classes,
+                weights,
+                lambda: class_counts(target, sample_weight, n_classes),
+                soft=target.ndim == 2,
+            )
+            target, sample_weight = weighted, folded
         n_outputs = 1 if n_classes == 2 else n_classes
         return objective_target(target, n_classes), sample_weight, n_outputs
 

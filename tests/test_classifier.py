@@ -2,6 +2,7 @@
 
 import inspect
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -594,6 +595,81 @@ def test_soft_label_dataframe_names_the_classes():
         np.testing.assert_array_equal(
             model.predict(X), np.array(names)[proba.argmax(axis=1)]
         )
+
+
+def _named_columns_model(how, classes):
+    from skdiv import DivergenceMLPClassifier
+
+    if how.startswith("mlp"):
+        return DivergenceMLPClassifier(
+            hidden_layer_sizes=(3,),
+            solver="lbfgs",
+            max_iter=50,
+            classes=classes,
+            random_state=0,
+        )
+    return DivergenceClassifier(classes=classes, tol=1e-10)
+
+
+@pytest.mark.parametrize("how", ["fit", "partial_fit", "mlp-fit", "mlp-partial_fit"])
+def test_soft_label_dataframe_columns_are_matched_to_classes_by_name(how):
+    # A DataFrame with columns a, b, c and classes=["c", "b", "a"] was read
+    # by position: the column of 'c' was called 'a', silently.
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(90, 3))
+    P = 0.8 * np.eye(3)[np.digitize(X[:, 0], [-0.5, 0.5])] + 0.2 / 3
+    frame = pd.DataFrame(P, columns=["a", "b", "c"])
+    method = how.split("-")[-1]
+
+    def fitted(classes, y):
+        model = _named_columns_model(how, classes)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return getattr(model, method)(X, y)
+
+    # The network's 50 L-BFGS steps amplify rounding: fits of the same
+    # targets were seen to differ by up to 7e-11 from one run to the next
+    # (the convex linear model's optimum does not move).
+    atol = 1e-9 if how.startswith("mlp") else 1e-12
+    by_name = fitted(["c", "b", "a"], frame)
+    by_position = fitted(["c", "b", "a"], P[:, [2, 1, 0]])
+    np.testing.assert_array_equal(by_name.classes_, ["c", "b", "a"])
+    np.testing.assert_allclose(
+        by_name.predict_proba(X), by_position.predict_proba(X), rtol=0, atol=atol
+    )
+    if how in ("fit", "partial_fit"):
+        # The label predicted is the column's name, whatever the classes'
+        # order (the convex model's optimum does not depend on that order;
+        # the network's random start does).
+        assert by_name.predict([[3.0, 0.0, 0.0]])[0] == "c"
+        np.testing.assert_array_equal(
+            by_name.predict(X), fitted(None, frame).predict(X)
+        )
+    # Names that are not the classes: refused, naming both.
+    with pytest.raises(
+        ValueError,
+        match=r"The soft-label DataFrame's columns "
+        r"\['a', 'b', 'x'\] are not the classes \['c', 'b', 'a'\]",
+    ):
+        fitted(["c", "b", "a"], frame.rename(columns={"c": "x"}))
+    # Integer names are names too: columns 2, 1, 0 hold classes 2, 1, 0.
+    ints = fitted([0, 1, 2], pd.DataFrame(P[:, [2, 1, 0]], columns=[2, 1, 0]))
+    np.testing.assert_allclose(
+        ints.predict_proba(X),
+        fitted([0, 1, 2], P).predict_proba(X),
+        rtol=0,
+        atol=atol,
+    )
+    # A frame made from an array names nothing (pandas' default 0, ..., k-1):
+    # its columns are the classes' positions, as the array's.
+    plain = fitted(["x", "y", "z"], pd.DataFrame(P))
+    np.testing.assert_allclose(
+        plain.predict_proba(X),
+        fitted(["x", "y", "z"], P).predict_proba(X),
+        rtol=0,
+        atol=atol,
+    )
 
 
 # ------------------------------------- extreme scales (issue 17, defects 5, 7)

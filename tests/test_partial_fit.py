@@ -373,19 +373,39 @@ def test_failed_partial_fit_leaves_the_stream_unchanged():
     assert_array_equal(clf.intercept_, twin.intercept_)
 
 
-def test_soft_label_dataframe_names_the_classes_in_partial_fit():
+@pytest.mark.parametrize("network", [False, True], ids=["linear", "mlp"])
+def test_soft_label_dataframe_names_the_classes_in_partial_fit(network):
     # Issue 17 defect 10: as in fit, a soft-label DataFrame's column names
-    # are the classes; a later batch with other columns is refused.
+    # are the classes. A later batch's columns are matched to them by name
+    # (reordered columns are the same targets); other names are refused.
     pd = pytest.importorskip("pandas")
+    from skdiv import DivergenceMLPClassifier
+
     rng = np.random.default_rng(51)
     X = rng.normal(size=(120, 3))
     P = rng.dirichlet(np.ones(3), size=120)
     names = ["cat", "dog", "eel"]
-    frame = DivergenceClassifier().partial_fit(X, pd.DataFrame(P, columns=names))
-    array = DivergenceClassifier().partial_fit(X, P, classes=names)
+
+    def make():
+        if network:
+            return DivergenceMLPClassifier(hidden_layer_sizes=(3,), random_state=0)
+        return DivergenceClassifier()
+
+    frame = make().partial_fit(X, pd.DataFrame(P, columns=names))
+    array = make().partial_fit(X, P, classes=names)
     np.testing.assert_array_equal(frame.classes_, names)
-    np.testing.assert_array_equal(frame.coef_, array.coef_)
-    np.testing.assert_array_equal(frame.predict(X), array.predict(X))
-    with pytest.raises(ValueError, match=r"classes=\['dog', 'cat', 'eel'\] is not "
-                       r"the same as classes_=\['cat', 'dog', 'eel'\]"):
-        frame.partial_fit(X, pd.DataFrame(P, columns=["dog", "cat", "eel"]))
+    np.testing.assert_array_equal(frame.predict_proba(X), array.predict_proba(X))
+    frame.partial_fit(
+        X[:60], pd.DataFrame(P[:60, [1, 0, 2]], columns=["dog", "cat", "eel"])
+    )
+    array.partial_fit(X[:60], P[:60])
+    np.testing.assert_array_equal(frame.classes_, names)
+    np.testing.assert_allclose(
+        frame.predict_proba(X), array.predict_proba(X), rtol=0, atol=1e-12
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"columns \['cat', 'dog', 'fox'\] are "
+        r"not the classes \['cat', 'dog', 'eel'\]",
+    ):
+        frame.partial_fit(X, pd.DataFrame(P, columns=["cat", "dog", "fox"]))

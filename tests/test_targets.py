@@ -30,6 +30,7 @@ from skdiv._targets import (
     prepare_regression,
     reweight_soft_rows,
     smooth,
+    soft_label_columns,
     target_scaling,
 )
 from skdiv._targets._least_squares import _cholesky_solver, ridge_normal_equations
@@ -172,6 +173,189 @@ def test_reweighted_soft_rows_equal_weighted_duplicated_rows():
     assert_array_equal(weights, [0.0, 0.7])
 
 
+# ------------------------------ class weights that leave no weight (B3)
+# Class weights 0, 0, 1; every row of positive sample weight in class 0 or 1
+# (or with all its target probability there) leaves the objective 0 / 0:
+# a NaN model, a ZeroDivisionError, a LinAlgError or an AttributeError from
+# deep inside, depending on the path, until the one check below.
+NO_WEIGHT = {0: 0, 1: 0, 2: 1}
+Y3 = np.arange(N) % 3
+NO_WEIGHT_HARD = (
+    "class_weight={0: 0, 1: 0, 2: 1} and sample_weight leave no sample with "
+    "positive weight: the samples of positive sample_weight are all of the "
+    "classes [0, 1], whose class weights are [0.0, 0.0]. Give one of these "
+    "classes a positive weight."
+)
+NO_WEIGHT_SOFT = NO_WEIGHT_HARD.replace(
+    "are all of", "have all their target probability on"
+)
+_share = RNG.uniform(0.1, 0.9, size=N)
+NO_WEIGHT_DATA = {
+    # Labels of the weightless classes only.
+    "labels": (Y3 % 2, None, NO_WEIGHT_HARD),
+    # Class 2 present, with sample weight 0.
+    "sample_weight": (Y3, (Y3 != 2) * 1.0, NO_WEIGHT_HARD),
+    # Soft rows with no probability on class 2.
+    "soft": (np.c_[_share, 1 - _share, np.zeros(N)], None, NO_WEIGHT_SOFT),
+}
+
+
+def _no_weight_model(kind):
+    from skdiv import DivergenceMLPClassifier
+
+    if kind.startswith("mlp"):
+        return DivergenceMLPClassifier(
+            hidden_layer_sizes=(4,),
+            solver=kind.split("-")[1],
+            max_iter=5,
+            class_weight=NO_WEIGHT,
+            classes=[0, 1, 2],
+            random_state=0,
+        )
+    return DivergenceClassifier(class_weight=NO_WEIGHT, classes=[0, 1, 2])
+
+
+NO_WEIGHT_CALLERS = {
+    "fit": ("fit", lambda m, y, sw: m.fit(X, y, sample_weight=sw)),
+    "partial_fit": ("fit", lambda m, y, sw: m.partial_fit(X, y, sample_weight=sw)),
+    "dask-fit": (
+        "fit",
+        lambda m, y, sw: m.fit(
+            _dask(X), _dask(y), sample_weight=None if sw is None else _dask(sw)
+        ),
+    ),
+    "mlp-adam-fit": ("mlp-adam", lambda m, y, sw: m.fit(X, y, sample_weight=sw)),
+    "mlp-lbfgs-fit": ("mlp-lbfgs", lambda m, y, sw: m.fit(X, y, sample_weight=sw)),
+    "mlp-partial_fit": (
+        "mlp-adam",
+        lambda m, y, sw: m.partial_fit(X, y, sample_weight=sw),
+    ),
+}
+
+
+def _assert_same(after, before, where="estimator"):
+    """``after`` equals the deep copy ``before``: arrays by np.array_equal."""
+    if isinstance(before, np.ndarray):
+        assert isinstance(after, np.ndarray), where
+        assert np.array_equal(after, before, equal_nan=True), where
+    elif isinstance(before, (list, tuple)):
+        assert type(after) is type(before) and len(after) == len(before), where
+        for i, (a, b) in enumerate(zip(after, before, strict=True)):
+            _assert_same(a, b, f"{where}[{i}]")
+    elif isinstance(before, dict):
+        assert after.keys() == before.keys(), where
+        for key in before:
+            _assert_same(after[key], before[key], f"{where}.{key}")
+    elif hasattr(before, "__dict__") and not isinstance(before, type):
+        assert type(after) is type(before), where
+        _assert_same(vars(after), vars(before), where)
+    else:
+        assert after == before or (after != after and before != before), where
+
+
+@pytest.mark.parametrize("data", NO_WEIGHT_DATA.values(), ids=NO_WEIGHT_DATA.keys())
+@pytest.mark.parametrize(
+    "kind, call", NO_WEIGHT_CALLERS.values(), ids=NO_WEIGHT_CALLERS.keys()
+)
+def test_class_weights_that_leave_no_weight_are_refused(kind, call, data):
+    import copy
+
+    y, sw, message = data
+    # A refit: refused with the one message, the previous model kept (every
+    # attribute, and the stream's, equal to a copy taken before).
+    model = _no_weight_model(kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter=5: ConvergenceWarning
+        call(model, Y3, None)
+    before, ids = copy.deepcopy(vars(model)), {k: id(v) for k, v in vars(model).items()}
+    proba = model.predict_proba(X)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        call(model, y, sw)
+    assert {k: id(v) for k, v in vars(model).items()} == ids
+    _assert_same(vars(model), before)
+    assert_array_equal(model.predict_proba(X), proba)
+    # A first fit: refused, and the estimator stays unfitted.
+    model = _no_weight_model(kind)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        call(model, y, sw)
+    assert vars(model).keys() == vars(_no_weight_model(kind)).keys()
+
+
+def test_prepare_classification_refuses_class_weights_that_leave_no_weight():
+    for y, sw, message in NO_WEIGHT_DATA.values():
+        sw = np.ones(N) if sw is None else sw
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            prepare_classification(y, sw, classes=[0, 1, 2], class_weight=NO_WEIGHT)
+    # Smoothing puts probability on every class: the rows keep weight.
+    prepared = prepare_classification(
+        Y3 % 2,
+        np.ones(N),
+        classes=[0, 1, 2],
+        class_weight=NO_WEIGHT,
+        label_smoothing=0.3,
+    )
+    assert_allclose(prepared.sample_weight, np.full(N, 0.1), rtol=1e-15)
+
+
+@pytest.mark.parametrize("how", ["fit", "soft", "dask"])
+def test_one_row_of_positive_weight_still_fits(how):
+    # Just inside the boundary: one row of positive weight among rows that
+    # class weights (or sample weights) zero. Without an intercept the
+    # optimum is in closed form. The gradient of CE(e_2, softmax(W x)) +
+    # alpha/2 |W|^2 is (q - e_2) x^T + alpha W, so W = u x^T with
+    # u = (e_2 - q) / alpha; classes 0 and 1 are symmetric, u = (-a/2, -a/2,
+    # a), and alpha a = 1 - q_2 with q_2 = 1 / (1 + 2 exp(-3 a r / 2)),
+    # r = |x|^2.
+    from scipy.optimize import brentq
+    from sklearn.linear_model import LogisticRegression
+
+    alpha, row = 0.1, 5
+    assert Y3[row] == 2
+    x = X[row]
+    r = x @ x
+    a = brentq(
+        lambda a: alpha * a - 2 / (np.exp(1.5 * a * r) + 2),
+        0,
+        1 / alpha,
+        xtol=1e-15,
+        rtol=1e-15,
+    )
+    expected = np.outer([-a / 2, -a / 2, a], x)
+    # Hard labels: class 2's other rows have sample weight 0, the row 2.5.
+    sw = np.where(Y3 == 2, 0.0, 1.0)
+    sw[row] = 2.5
+    y = Y3
+    if how == "soft":
+        # Soft rows on classes 0 and 1, but the row's 0.3 on class 2.
+        y, sw = NO_WEIGHT_DATA["soft"][0].copy(), None
+        y[row] = [0.2, 0.5, 0.3]
+    model = DivergenceClassifier(
+        alpha=alpha,
+        fit_intercept=False,
+        class_weight=NO_WEIGHT,
+        classes=[0, 1, 2],
+        tol=1e-12,
+    )
+    if how == "dask":
+        model.fit(_dask(X), _dask(y), sample_weight=_dask(sw))
+    else:
+        model.fit(X, y, sample_weight=sw)
+    assert_allclose(model.coef_, expected, rtol=0, atol=1e-10)
+    assert_array_equal(model.intercept_, np.zeros(3))
+    assert_allclose(model.predict_proba(X), softmax(X @ expected.T, axis=1), rtol=1e-10)
+    if how == "fit":
+        # scikit-learn on the same rows and weights; its C is alpha times the
+        # effective weight, 2.5 (the estimator's docstring).
+        reference = LogisticRegression(
+            C=1 / (alpha * 2.5),
+            fit_intercept=False,
+            class_weight=NO_WEIGHT,
+            tol=1e-14,
+            max_iter=10_000,
+        ).fit(X, y, sample_weight=sw)
+        assert_allclose(reference.coef_, expected, rtol=0, atol=1e-7)
+
+
 # ------------------------------------------------- smoothing, encoding, start
 def test_label_smoothing_formula():
     codes = np.array([0, 2, 1])
@@ -234,6 +418,42 @@ def test_prepare_classification_refuses_bad_targets():
         prepare_classification(LABELS, SW, classes=["a", "b"])
     with pytest.raises(ValueError, match="3 columns but classes names 2"):
         prepare_classification(SOFT, SW, classes=["a", "b"])
+
+
+def test_soft_label_columns_match_the_classes_by_name():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(SOFT, columns=["a", "b", "c"])
+    y, classes = soft_label_columns(frame, None)
+    assert y is frame
+    assert_array_equal(classes, ["a", "b", "c"])
+    # The same names in another order: the columns follow the classes.
+    y, classes = soft_label_columns(frame, ["c", "a", "b"])
+    assert list(y.columns) == ["c", "a", "b"]
+    assert_array_equal(y.to_numpy(), SOFT[:, [2, 0, 1]])
+    assert classes == ["c", "a", "b"]
+    # pandas' default names 0, ..., k-1 name nothing: taken by position.
+    plain = pd.DataFrame(SOFT)
+    assert soft_label_columns(plain, ["x", "y", "z"])[0] is plain
+    assert_array_equal(soft_label_columns(plain, None)[1], [0, 1, 2])
+    # Other names, or repeated ones: refused, naming both.
+    message = (
+        "The soft-label DataFrame's columns ['a', 'b', 'c'] are not the classes "
+        "['a', 'b', 'z']: its columns name the classes they hold. Name them as "
+        "classes (in any order), or pass y.to_numpy() to take the columns in "
+        "classes' order by position."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        soft_label_columns(frame, ["a", "b", "z"])
+    with pytest.raises(ValueError, match=r"columns \['a', 'a', 'b'\] are not"):
+        soft_label_columns(pd.DataFrame(SOFT, columns=["a", "a", "b"]), ["a", "b", "c"])
+    with pytest.raises(ValueError, match="classes must be unique"):
+        soft_label_columns(frame, ["a", "b", "b"])
+    # A column count other than the classes' is encode_classes' error; arrays
+    # and single columns pass unchanged.
+    assert soft_label_columns(frame, ["a", "b"])[0] is frame
+    assert soft_label_columns(SOFT, ["c", "b", "a"])[0] is SOFT
+    column = pd.DataFrame({"label": LABELS})
+    assert soft_label_columns(column, ["c", "b", "a"])[0] is column
 
 
 # ---------------------------------------------------------------- regression

@@ -38,6 +38,7 @@ from .._targets import (
     intercept_only_start,
     prepare_regression,
     raise_for_sample_weight,
+    raise_for_weighted_total,
     reweight_soft_rows,
     sample_weight_reductions,
     solve_centred_normal_equations,
@@ -273,12 +274,15 @@ def fit_classifier(estimator, X, y, sample_weight=None):
             chunks=(codes.chunks[0], (n_classes,)), dtype=np.float64,
         )
 
-    def counts_of(target, weights):
+    def lazy_counts(target, weights):
         if target is None:
-            return da.bincount(codes, weights=weights, minlength=n_classes).compute()
+            return da.bincount(codes, weights=weights, minlength=n_classes)
         if weights is None:
-            return target.sum(axis=0).compute()
-        return da.dot(weights, target).compute()
+            return target.sum(axis=0)
+        return da.dot(weights, target)
+
+    def counts_of(target, weights):
+        return lazy_counts(target, weights).compute()
 
     # Smoothing, then class weights, as in memory (skdiv._targets);
     # "balanced" counts the rows as given.
@@ -291,12 +295,26 @@ def fit_classifier(estimator, X, y, sample_weight=None):
         target = (1.0 - estimator.label_smoothing) * target + (
             estimator.label_smoothing / n_classes
         )
+    final_counts = None
     if estimator.class_weight is not None:
         class_w = class_weight_vector(estimator.class_weight, classes, counts)
+        unweighted = target
         if target is not None:
             target, sw = reweight_soft_rows(target, base, class_w, xp=da)
         else:
             sw = base * codes.map_blocks(_take_block, class_w, dtype=np.float64)
+        # The class counts of the intercept-only start, computed with the
+        # check that the class weights leave some weight (before the model's
+        # moments, which would divide by it).
+        final_counts, total = dask.compute(lazy_counts(target, sw), sw.sum())
+        raise_for_weighted_total(
+            total,
+            estimator.class_weight,
+            classes,
+            class_w,
+            lambda: counts_of(unweighted, base),
+            soft=unweighted is not None,
+        )
 
     if target is None:  # hard labels: integer codes (one logit if binary)
         y_fit = (codes == 1).astype(np.float64) if n_classes == 2 else codes
@@ -322,7 +340,9 @@ def fit_classifier(estimator, X, y, sample_weight=None):
     ):
         coef, intercept = estimator.coef_, estimator.intercept_
     elif estimator.fit_intercept:
-        counts = counts_of(target, sw) if plain_counts is None else plain_counts
+        counts = plain_counts if plain_counts is not None else final_counts
+        if counts is None:
+            counts = counts_of(target, sw)
         intercept = intercept_only_start(counts, problem.weight_sum, n_outputs)
     params, n_iter = minimize(
         problem, problem.pack(coef, intercept), solver=estimator.solver,

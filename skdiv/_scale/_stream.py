@@ -72,6 +72,7 @@ from .._targets import (
     is_soft,
     prepare_regression,
     probabilities,
+    raise_for_weighted_total,
     reweight_soft_rows,
     smooth,
     soft_label_columns,
@@ -212,17 +213,21 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None, stream=N
     updated stream) for the estimator to store.
     """
     first = not hasattr(est, "classes_")
-    if classes is None and est.classes is None:
-        # A soft-label DataFrame names its classes, as in fit.
-        classes = soft_label_columns(y, None)
+    if classes is None:
+        classes = est.classes
+    # A soft-label DataFrame's columns are matched by name to the classes
+    # (those of the first call, on later ones), or name them, as in fit.
+    y, named = soft_label_columns(
+        y, est.classes_ if classes is None and not first else classes
+    )
+    if first:
+        classes = named
     (X, y), features = validate_fit_data(
         est, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
         multi_output=True, y_numeric=False, reset=first,
     )
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     soft = is_soft(y)
-    if classes is None and est.classes is not None:
-        classes = est.classes
     classes = check_unique_classes(classes)
     if first:
         if classes is None:
@@ -284,6 +289,17 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None, stream=N
     class_weight = None
     if est.class_weight is not None:
         class_weight = class_weight_vector(est.class_weight, classes, counts)
+        # Each call's rows must carry weight, as each call's sample_weight
+        # must: refused, as fit refuses them, rather than skipped.
+        weighted_counts = sample_weight @ target
+        raise_for_weighted_total(
+            weighted_counts @ class_weight,
+            est.class_weight,
+            classes,
+            class_weight,
+            lambda: weighted_counts,
+            soft=soft,
+        )
 
     def reweight(target, sample_weight):
         if class_weight is not None:

@@ -9,10 +9,13 @@ messages) are written once:
   :func:`raise_for_sample_weight` on four reductions (any NaN, any infinity,
   minimum, maximum), so that a Dask fit computes the same reductions lazily
   and raises the same messages.
-* **Classification**: label encoding (:func:`encode_classes`), class
-  weights (:func:`class_weight_vector` on weighted, possibly soft, class
-  counts; :func:`reweight_soft_rows`), label smoothing (:func:`smooth`), the
-  objective's target (:func:`objective_target`) and the intercept-only start
+* **Classification**: label encoding (:func:`encode_classes`), the columns
+  of a soft-label DataFrame (:func:`soft_label_columns`), class weights
+  (:func:`class_weight_vector` on weighted, possibly soft, class counts;
+  :func:`fold_class_weights`, :func:`reweight_soft_rows`, and
+  :func:`raise_for_weighted_total` when they leave no sample with positive
+  weight), label smoothing (:func:`smooth`), the objective's target
+  (:func:`objective_target`) and the intercept-only start
   (:func:`intercept_only_start`), composed by
   :func:`prepare_classification`.
 * **Regression**: the checks of ``y_std`` and ``beta`` against the loss,
@@ -44,11 +47,13 @@ from ._classification import (
     class_counts,
     class_weight_vector,
     encode_classes,
+    fold_class_weights,
     intercept_only_start,
     is_soft,
     objective_target,
     prepare_classification,
     probabilities,
+    raise_for_weighted_total,
     reweight_soft_rows,
     smooth,
     soft_label_columns,
@@ -89,6 +94,7 @@ __all__ = [
     "class_weight_vector",
     "constant_log_variance",
     "encode_classes",
+    "fold_class_weights",
     "intercept_only_start",
     "is_soft",
     "objective_target",
@@ -97,6 +103,7 @@ __all__ = [
     "prepare_regression",
     "probabilities",
     "raise_for_sample_weight",
+    "raise_for_weighted_total",
     "reweight_soft_rows",
     "ridge_dual",
     "ridge_normal_equations",

@@ -26,16 +26,68 @@ def is_soft(y):
     return y.ndim == 2 and y.shape[1] > 1
 
 
-def soft_label_columns(y, classes):
-    """``classes``, or the column names of a soft-label DataFrame when None.
+def _default_columns(columns):
+    """Whether DataFrame columns are pandas' default names ``0, ..., k-1``.
 
-    A pandas DataFrame of probability rows names its classes in its columns;
-    read them before validation turns ``y`` into an array (issue 17).
+    ``pd.DataFrame(array)`` gets a ``RangeIndex``: such a frame names no
+    classes, and its columns are the classes' positions, as an array's.
+    """
+    return (
+        type(columns).__name__ == "RangeIndex"
+        and columns.start == 0
+        and columns.step == 1
+    )
+
+
+def soft_label_columns(y, classes):
+    """A soft-label DataFrame's columns put in the order of ``classes``.
+
+    A pandas DataFrame of probability rows names its classes in its columns
+    (issue 17); read them before validation turns ``y`` into an array.
+
+    * ``classes`` None: the column names are the classes.
+    * Column names the same set as ``classes``: the columns are reordered
+      to ``classes``' order (matched by name, never by position).
+    * Column names another set of as many labels: a ValueError naming both.
+    * The default names ``0, ..., k-1`` (a frame made from an array): no
+      names, matched by position as an array is.
+
+    Anything else (arrays, a single column, a column count that differs
+    from ``classes``, which :func:`encode_classes` refuses) is returned as
+    given.
+
+    Returns
+    -------
+    y : array-like
+        ``y``, or its columns in ``classes``' order (a pandas DataFrame
+        stays one; another frame with ``columns`` becomes an array).
+    classes : ndarray or None
     """
     columns = getattr(y, "columns", None)
-    if classes is None and columns is not None and len(columns) > 1:
-        return np.asarray(columns)
-    return classes
+    if columns is None or len(columns) < 2:
+        return y, classes
+    if classes is None:
+        return y, np.asarray(columns)
+    if _default_columns(columns):
+        return y, classes
+    names = np.asarray(columns).tolist()
+    labels = check_unique_classes(classes).tolist()
+    if len(labels) != len(names):
+        return y, classes
+    position = {name: j for j, name in enumerate(names)}
+    if len(position) == len(names) and set(labels) == set(names):
+        order = [position[label] for label in labels]
+        if order == sorted(order):
+            return y, classes
+        if hasattr(y, "iloc"):  # pandas: keep the frame (and its dtypes)
+            return y.iloc[:, order], classes
+        return np.asarray(y)[:, order], classes
+    raise ValueError(
+        f"The soft-label DataFrame's columns {names} are not the classes "
+        f"{labels}: its columns name the classes they hold. Name them as "
+        "classes (in any order), or pass y.to_numpy() to take the columns "
+        "in classes' order by position."
+    )
 
 
 def check_label_vector(y):
@@ -201,6 +253,63 @@ def reweight_soft_rows(target, sample_weight, weights, xp=np):
     return target, sample_weight * row_weight
 
 
+def fold_class_weights(target, sample_weight, weights, xp=np):
+    r"""Class weights folded into the sample weights (and soft rows).
+
+    A hard label's row is one-hot: its weight becomes :math:`s_i c_{y_i}`.
+    Probability rows go through :func:`reweight_soft_rows`.
+
+    Returns
+    -------
+    target : array of shape (n_samples,) or (n_samples, n_classes)
+    sample_weight : array of shape (n_samples,)
+    """
+    if target.ndim == 1:
+        return target, sample_weight * weights[target]
+    return reweight_soft_rows(target, sample_weight, weights, xp=xp)
+
+
+def raise_for_weighted_total(
+    total, class_weight, classes, weights, counts, *, soft=False
+):
+    r"""Raise a ValueError unless the class-weighted sample weights sum above 0.
+
+    :func:`class_weight_vector` refuses class weights that are all 0; this
+    is the check of the data: :math:`\sum_i s_i \sum_k c_k p_{ik} > 0`,
+    which fails when every sample of positive weight has its label (or all
+    its target probability) in classes of weight 0. The objective would
+    then divide 0 by 0.
+
+    Parameters
+    ----------
+    total : float
+        The sum of the sample weights with the class weights folded in.
+    class_weight : dict or "balanced"
+    classes : ndarray of shape (n_classes,)
+    weights : ndarray of shape (n_classes,)
+        The class weights :math:`c_k` (:func:`class_weight_vector`).
+    counts : callable
+        Returns the weighted class counts before the class weights,
+        :math:`\sum_i s_i p_{ik}` (:func:`class_counts`); called only to
+        write the message, so that a Dask fit computes them only then.
+    soft : bool, default=False
+        Whether the targets are probability rows (for the message).
+    """
+    if total > 0:
+        return
+    counts = np.asarray(counts(), dtype=np.float64)
+    present = counts > 0
+    shown = _plain(class_weight) if isinstance(class_weight, dict) else class_weight
+    where = "have all their target probability on" if soft else "are all of"
+    raise ValueError(
+        f"class_weight={shown!r} and sample_weight leave no sample with "
+        f"positive weight: the samples of positive sample_weight {where} the "
+        f"classes {classes[present].tolist()}, whose class weights are "
+        f"{weights[present].tolist()}. Give one of these classes a positive "
+        "weight."
+    )
+
+
 def smooth(target, label_smoothing, n_classes):
     r"""Label smoothing :math:`(1 - \epsilon) p_i + \epsilon / K` (PyTorch's)."""
     return (1.0 - label_smoothing) * probabilities(target, n_classes) + (
@@ -299,11 +408,16 @@ def prepare_classification(
         target = smooth(target, label_smoothing, n_classes)
     if class_weight is not None:
         weights = class_weight_vector(class_weight, classes, counts)
-        if target.ndim == 1:
-            # A hard label's row is one-hot: its weight is its class's.
-            sample_weight = sample_weight * weights[target]
-        else:
-            target, sample_weight = reweight_soft_rows(target, sample_weight, weights)
+        weighted, folded = fold_class_weights(target, sample_weight, weights)
+        raise_for_weighted_total(
+            folded.sum(),
+            class_weight,
+            classes,
+            weights,
+            lambda: class_counts(target, sample_weight, n_classes),
+            soft=target.ndim == 2,
+        )
+        target, sample_weight = weighted, folded
     return PreparedClassification(
         target=objective_target(target, n_classes),
         sample_weight=sample_weight,
