@@ -770,3 +770,22 @@ def test_closed_form_least_squares_keeps_to_the_thread_policy(monkeypatch):
         y_large = X_large @ rng.normal(size=20) + rng.normal(size=200_000)
         GaussianRegressor(variance="constant").fit(X_large, y_large)
         assert seen[1] == {2}
+
+
+@pytest.mark.parametrize(
+    "params", [{"variance": "constant"}, {"loss": "squared_error"}]
+)
+def test_unpenalised_closed_form_does_not_depend_on_the_features_units(params):
+    # A feature 1e7 times smaller than the others was cut from the mean by
+    # the pseudo-inverse's cutoff on the unscaled Gram matrix (R^2 0.003),
+    # while the heteroscedastic fit kept it. The fit on the rescaled feature
+    # is the fit on the original one, its coefficient rescaled.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 3))
+    y = 3 * X[:, 0] - X[:, 1] + 0.3 * rng.normal(size=300)
+    small = X * [1e-7, 1.0, 1.0]
+    original = GaussianRegressor(alpha=0, **params).fit(X, y)
+    rescaled = GaussianRegressor(alpha=0, **params).fit(small, y)
+    assert_allclose(rescaled.coef_ * [1e-7, 1.0, 1.0], original.coef_, rtol=1e-8)
+    assert_allclose(rescaled.predict(small, return_std=True),
+                    original.predict(X, return_std=True), rtol=1e-8)

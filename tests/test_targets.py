@@ -550,6 +550,39 @@ def test_closed_form_start_without_penalty_matches_linear_regression(kind, n, d)
     assert_allclose(intercept, reference.intercept_, rtol=1e-9)
 
 
+@pytest.mark.parametrize("case", ["small-units", "collinear", "both"])
+def test_unpenalised_normal_equations_decide_the_rank_whatever_the_units(case):
+    # The rank of the Gram matrix is decided on its equilibrated form: a
+    # feature 1e7 times smaller than the others (full rank) is kept, where
+    # the cutoff on the Gram matrix itself dropped it; exactly collinear
+    # features (a duplicate, a multiple) still give the minimum-norm
+    # solution in the features' own units. The reference solves the four
+    # independent columns by lstsq and splits each collinear group's
+    # coefficient as the minimum norm does: w_0 = w_4 = c_0 / 2, and
+    # (w_1, w_5) = (1, 3) c_1 / 10 for the column 3 x_1.
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(300, 4)) + [0.0, 2.0, -1.0, 0.5]
+    y = X @ [1.0, -2.0, 0.5, 3.0] + 0.1 * rng.normal(size=300)
+    if case in ("small-units", "both"):
+        X[:, 3] *= 1e-7
+    sw = rng.uniform(0.5, 2.0, size=300)
+    x_mean = np.average(X, axis=0, weights=sw)
+    root_w = np.sqrt(sw)[:, None]
+    target = (y - np.average(y, weights=sw)) * root_w[:, 0]
+    reference = scipy.linalg.lstsq((X - x_mean) * root_w, target)[0]
+    if case in ("collinear", "both"):
+        X = np.column_stack([X, X[:, 0], 3.0 * X[:, 1]])
+        c = reference
+        reference = np.array([c[0] / 2, c[1] / 10, c[2], c[3], c[0] / 2,
+                              3 * c[1] / 10])
+    coef, intercept = penalised_least_squares(X, y, sw, 0.0, True)
+    # Compared in units where each feature's coefficient is of order 1.
+    scale = np.abs(X - np.average(X, axis=0, weights=sw)).max(axis=0)
+    assert_allclose(coef * scale, reference * scale, rtol=1e-9, atol=1e-9)
+    assert_allclose(intercept, np.average(y - X @ reference, weights=sw),
+                    rtol=1e-9, atol=1e-9)
+
+
 def test_y_std_and_beta_checks():
     with pytest.raises(ValueError, match="least squares already"):
         check_beta("squared_error", 0.5)

@@ -72,6 +72,11 @@ def _pit(ax, rows, extras):
         if extra is None:
             continue
         pit = np.concatenate(extra)
+        # Folds whose predictive CDF overflowed give NaN: left out, as the
+        # scores leave out what is not finite.
+        pit = pit[np.isfinite(pit)]
+        if not pit.size:
+            continue
         density, _ = np.histogram(pit, bins=edges, density=True)
         ax.stairs(density, edges, label=row["label"])
     ax.axhline(1.0, color="k", lw=0.8, ls="--", label="calibrated")

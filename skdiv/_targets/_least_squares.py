@@ -16,7 +16,8 @@ def ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
     matrix accumulated over row blocks and factored by Cholesky when
     :math:`\lambda > 0`, by ``eigh`` otherwise (pseudo-inverse when
     :math:`X_c` is rank deficient, giving the minimum-norm solution as
-    ``LinearRegression``). One
+    ``LinearRegression``, with the rank decided whatever the features'
+    units: :func:`_minimum_norm_solver`). One
     step of iterative refinement on the true residual recovers the digits
     that forming the Gram matrix loses.
     """
@@ -31,13 +32,7 @@ def ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
     gram = (gram + gram.T) / 2
     solve = _cholesky_solver(gram) if alpha > 0 else None
     if solve is None:
-        eigval, eigvec = np.linalg.eigh(gram)
-        cutoff = np.finfo(np.float64).eps * n_samples * max(eigval.max(), 0.0)
-        safe = np.where(eigval > 0, eigval, 1.0)
-        inverse = np.where(eigval > cutoff, 1.0 / safe, 0.0)
-
-        def solve(rhs):
-            return eigvec @ (inverse * (eigvec.T @ rhs))
+        solve = _minimum_norm_solver(gram, n_samples)
 
     def normal_residual(coef):
         residual = sample_weight * (target - (X @ coef - x_mean @ coef))
@@ -45,6 +40,46 @@ def ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
 
     coef = solve(normal_residual(np.zeros(n_features)))
     return coef + solve(normal_residual(coef))
+
+
+def _minimum_norm_solver(gram, n_samples):
+    r"""``solve(rhs)``: the minimum-norm solution of ``gram @ w = rhs``.
+
+    The rank is decided on the equilibrated matrix :math:`D G D`, :math:`D
+    = \mathrm{diag}(G_{jj})^{-1/2}`, so that it does not depend on the
+    features' units: on :math:`G` itself a feature 1e7 times smaller than
+    the others has an eigenvalue 1e14 times smaller, below the cutoff of
+    :math:`\epsilon\, n \lambda_{\max}`, and was dropped (the fitted mean
+    ignored it). The directions below the cutoff on :math:`D G D`
+    (collinear features), mapped back as :math:`N = D V_0`, are then
+    projected out in the features' own units, which gives the minimum-norm
+    solution that ``LinearRegression`` and ``scipy.linalg.lstsq`` give.
+    """
+    diagonal = np.diag(gram)
+    scale = np.where(diagonal > 0, 1.0 / np.sqrt(np.where(diagonal > 0, diagonal, 1.0)),
+                     0.0)
+    eigval, eigvec = np.linalg.eigh(gram * np.outer(scale, scale))
+    cutoff = np.finfo(np.float64).eps * n_samples * max(eigval.max(initial=0.0), 0.0)
+    kept = eigval > cutoff
+    inverse = 1.0 / eigval[kept]
+    basis = scale[:, None] * eigvec[:, kept]
+    # The null space in the features' units: the equilibrated null vectors
+    # scaled back, and the zero columns (no variation at all). A null vector
+    # lives on the collinear features; its rounding on the others (1e-16),
+    # scaled back by a small feature's 1 / std and met by that feature's
+    # large coefficient, would move the projection by far more than that.
+    null_vectors = eigvec[:, ~kept]
+    null_vectors[np.abs(null_vectors) < 1e-8 * np.abs(null_vectors).max(
+        axis=0, initial=0.0)] = 0.0
+    null = np.column_stack([scale[:, None] * null_vectors,
+                            np.eye(gram.shape[0])[:, diagonal <= 0]])
+    null = np.linalg.qr(null)[0] if null.shape[1] else null
+
+    def solve(rhs):
+        coef = basis @ (inverse * (basis.T @ rhs))
+        return coef - null @ (null.T @ coef)
+
+    return solve
 
 
 def _cholesky_solver(matrix):
