@@ -17,11 +17,11 @@ from ._targets import (
     class_weight_vector,
     encode_classes,
     fold_class_weights,
+    incremental_soft_label_columns,
     is_soft,
     objective_target,
     raise_for_weighted_total,
     smooth,
-    soft_label_columns,
 )
 
 
@@ -242,11 +242,9 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
             classes = self.classes
         # A soft-label DataFrame's columns are matched by name to the
         # classes (those of the first call, on later ones), or name them.
-        y, named = soft_label_columns(
-            y, self.classes_ if classes is None and not first else classes
+        y, classes = incremental_soft_label_columns(
+            y, classes, getattr(self, "classes_", None), first
         )
-        if first:
-            classes = named
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
             multi_output=True, y_numeric=False, reset=first,

@@ -69,13 +69,13 @@ from .._targets import (
     check_y_std,
     class_weight_vector,
     constant_log_variance,
+    incremental_soft_label_columns,
     is_soft,
     prepare_regression,
     probabilities,
     raise_for_weighted_total,
     reweight_soft_rows,
     smooth,
-    soft_label_columns,
     target_scaling,
 )
 from .._validation import check_probability_rows, encode_labels, validate_fit_data
@@ -217,11 +217,9 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None, stream=N
         classes = est.classes
     # A soft-label DataFrame's columns are matched by name to the classes
     # (those of the first call, on later ones), or name them, as in fit.
-    y, named = soft_label_columns(
-        y, est.classes_ if classes is None and not first else classes
+    y, classes = incremental_soft_label_columns(
+        y, classes, getattr(est, "classes_", None), first
     )
-    if first:
-        classes = named
     (X, y), features = validate_fit_data(
         est, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
         multi_output=True, y_numeric=False, reset=first,

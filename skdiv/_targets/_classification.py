@@ -90,6 +90,20 @@ def soft_label_columns(y, classes):
     )
 
 
+
+def incremental_soft_label_columns(y, classes, fitted_classes, first):
+    """:func:`soft_label_columns` for one call of ``partial_fit``.
+
+    On a later call the columns are matched to the classes of the first
+    (``fitted_classes``) unless ``classes`` is given. Returns ``(y,
+    classes)``: the classes the columns name on the first call, ``classes``
+    as given on later ones.
+    """
+    y, named = soft_label_columns(
+        y, fitted_classes if classes is None and not first else classes
+    )
+    return y, named if first else classes
+
 def check_label_vector(y):
     """``y`` as a 1-D array of class labels, as scikit-learn checks them.
 
