@@ -698,3 +698,35 @@ def test_label_vector_refuses_continuous_values_as_scikit_learn_does(y):
         check_classification_targets(y)
     with pytest.raises(ValueError, match=re.escape(str(expected.value))):
         check_label_vector(y)
+
+
+@pytest.mark.parametrize(
+    "classes, match",
+    [
+        ([[0, 1, 2]], r"classes must be a 1-D list of labels, got an array of "
+                      r"shape \(1, 3\)"),
+        ([0.0, 1.0, 2.0, np.nan], "classes must not hold a missing value"),
+        ([0, 1, None], "classes must not hold a missing value"),
+        ([np.float32(0), np.float32("nan")], "classes must not hold a missing value"),
+        ([0, "a", 2], "classes mixes strings and numbers"),
+        ([0, 1, 1], "classes must be unique"),
+    ],
+)
+def test_bad_classes_are_refused_naming_the_parameter(classes, match):
+    # The messages used to name y ("y should be a 1d array"), or to accept a
+    # NaN class, or to turn the numbers into strings and then report labels
+    # missing from classes.
+    from skdiv import DivergenceClassifier
+
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(ValueError, match=match):
+        DivergenceClassifier(classes=classes).fit(X, np.arange(30) % 3)
+
+
+def test_good_classes_pass_through_as_one_dimensional_arrays():
+    from skdiv._targets import check_unique_classes
+
+    for classes in ([2, 0, 1], ["b", "a"], np.array([1.5, 0.5]), (True, False)):
+        checked = check_unique_classes(classes)
+        assert checked.ndim == 1
+        assert_array_equal(checked, np.asarray(classes))

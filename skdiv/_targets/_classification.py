@@ -12,9 +12,29 @@ from .._validation import check_probability_rows, check_two_classes, encode_labe
 
 
 def check_unique_classes(classes):
-    """``classes`` as a 1-D array, or None; a ValueError if it repeats a label."""
+    """``classes`` as a 1-D array, or None.
+
+    A ValueError, naming ``classes``, if it is not 1-D, holds a missing
+    value (NaN or None), mixes strings and numbers (numpy would turn the
+    numbers into strings) or repeats a label.
+    """
     if classes is None:
         return None
+    values = np.asarray(classes, dtype=object)
+    if values.ndim != 1:
+        raise ValueError(
+            f"classes must be a 1-D list of labels, got an array of shape "
+            f"{values.shape}."
+        )
+    # NaN is the one value unequal to itself.
+    if any(label is None or label != label for label in values.tolist()):
+        raise ValueError(f"classes must not hold a missing value, got {classes!r}.")
+    kinds = {isinstance(label, str) for label in values.tolist()}
+    if len(kinds) > 1:
+        raise ValueError(
+            f"classes mixes strings and numbers: {classes!r}. Use labels of one "
+            "type, as in y."
+        )
     classes = column_or_1d(classes)
     if np.unique(classes).shape[0] != classes.shape[0]:
         raise ValueError(f"classes must be unique, got {classes!r}.")
