@@ -217,7 +217,7 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
             Targets (the target means for ``loss="kl_divergence"``).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights, not all zero.
-        y_std : array-like of shape (n_samples,), default=None
+        y_std : float or array-like of shape (n_samples,), default=None
             Standard deviations of the target distributions: required with
             ``loss="kl_divergence"``, refused with the other losses.
 
@@ -239,7 +239,7 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), default=None
-        y_std : array-like of shape (n_samples,), default=None
+        y_std : float or array-like of shape (n_samples,), default=None
 
         Returns
         -------

@@ -332,11 +332,12 @@ class GaussianRegressor(CachedParamNames, DocLinkMixin, RegressorMixin,
             Non-negative weights; integer weights are equivalent to repeating
             rows.
 
-        y_std : array-like of shape (n_samples,), default=None
+        y_std : float or array-like of shape (n_samples,), default=None
             Standard deviations :math:`\\tau_i > 0` of the target
-            distributions. Required with ``loss="kl_divergence"`` and
-            refused (``ValueError``) with the other losses, whose targets
-            are points. Routable as fit metadata (``set_fit_request``).
+            distributions (a float: the same for every target). Required
+            with ``loss="kl_divergence"`` and refused (``ValueError``) with
+            the other losses, whose targets are points. Routable as fit
+            metadata (``set_fit_request``).
 
         Returns
         -------
@@ -476,7 +477,7 @@ class GaussianRegressor(CachedParamNames, DocLinkMixin, RegressorMixin,
             Target values (the target means for ``loss="kl_divergence"``).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights, not all zero.
-        y_std : array-like of shape (n_samples,), default=None
+        y_std : float or array-like of shape (n_samples,), default=None
             Standard deviations of the target distributions; required with
             ``loss="kl_divergence"``, as in :meth:`fit`.
 

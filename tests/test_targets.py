@@ -597,6 +597,25 @@ def test_y_std_and_beta_checks():
     assert_array_equal(
         check_y_std([1, 2], [0.0, 1.0], loss="kl_divergence", beta=0.0), [1.0, 2.0]
     )
+    # A scalar is the same standard deviation for every target.
+    assert_array_equal(
+        check_y_std(0.5, [0.0, 1.0, 2.0], loss="kl_divergence", beta=0.0),
+        [0.5, 0.5, 0.5],
+    )
+    with pytest.raises(ValueError, match="strictly positive"):
+        check_y_std(0.0, [0.0, 1.0], loss="kl_divergence", beta=0.0)
+    with pytest.raises(ValueError, match="y_std must be a number or an array"):
+        check_y_std("wide", [0.0, 1.0], loss="kl_divergence", beta=0.0)
+
+
+def test_scalar_y_std_fits_as_the_same_value_for_every_target():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(200, 3))
+    y = X @ [1.0, 2.0, 3.0] + rng.normal(size=200)
+    scalar = GaussianRegressor(loss="kl_divergence").fit(X, y, y_std=0.5)
+    array = GaussianRegressor(loss="kl_divergence").fit(X, y, y_std=np.full(200, 0.5))
+    for name in ("coef_", "intercept_", "var_coef_", "var_intercept_"):
+        assert_array_equal(getattr(scalar, name), getattr(array, name))
 
 
 def _lstsq_reference(X, y, sw, alpha, fit_intercept):

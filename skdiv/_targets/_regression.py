@@ -41,6 +41,8 @@ Y_STD_POSITIVE = "y_std must be strictly positive."
 def check_y_std(y_std, y, *, loss, beta):
     """Validate ``y_std`` (and ``beta``) against ``loss``.
 
+    A scalar ``y_std`` is the same standard deviation for every target.
+
     Returns
     -------
     y_std : ndarray of shape (n_samples,) or None
@@ -50,6 +52,17 @@ def check_y_std(y_std, y, *, loss, beta):
     check_y_std_presence(loss, y_std)
     if y_std is None:
         return None
+    if np.ndim(y_std) == 0:
+        # One standard deviation for every target, as a scalar sample_weight
+        # is one weight for every sample.
+        try:
+            value = float(y_std)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"y_std must be a number or an array of shape (n_samples,), "
+                f"got {y_std!r}."
+            ) from None
+        y_std = np.full(np.shape(y)[0], value)
     y_std = check_array(y_std, ensure_2d=False, dtype=np.float64, input_name="y_std")
     if y_std.ndim != 1:
         raise ValueError(
