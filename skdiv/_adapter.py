@@ -27,16 +27,20 @@ from ._model import HessianOperator, LinearModel
 
 
 def effective_sample_weight(sample_weight, weight_sum=None):
-    """``sample_weight``, or None when every weight is the same.
+    """``sample_weight``, or None when every weight is the same and positive.
 
     Equal weights cancel in the normalised objective: dropping them skips
     the per-evaluation products with them (and their n x k buffers). Not
-    when the normaliser ``weight_sum`` is imposed (a stream's running mean).
+    when the normaliser ``weight_sum`` is imposed (a stream's running mean),
+    nor when they are all zero: those rows count for nothing, and dropping
+    the weights would count each of them fully (a mini-batch of zero-weight
+    rows trained at weight one).
     """
     if (
         weight_sum is None
         and isinstance(sample_weight, np.ndarray)
         and sample_weight.size
+        and sample_weight[0] > 0
         and np.all(sample_weight == sample_weight[0])
     ):
         return None

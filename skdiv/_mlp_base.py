@@ -257,7 +257,11 @@ class BaseMLP(CachedParamNames, DocLinkMixin, BaseEstimator):
             weight_sum = total * rows.shape[0] / n_train
             if batch_weights is not None:
                 sw_rows = batch_weights(params, X_rows, sw_rows)
-                weight_sum = None
+                # Normalised by the batch's own weights (the beta-NLL's);
+                # a batch of zero-weight rows keeps the imposed share, and
+                # so contributes only the penalty, as without beta.
+                if sw_rows is None or sw_rows.sum() > 0:
+                    weight_sum = None
             risk = EmpiricalRisk(objective, model.on_rows(X_rows), y[rows],
                                  sample_weight=sw_rows, alpha=self.alpha,
                                  weight_sum=weight_sum)

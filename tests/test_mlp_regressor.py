@@ -210,3 +210,29 @@ def test_object_targets_with_missing_values_are_refused_by_name(method, missing,
         )
         from_floats = GaussianMLPRegressor(**params).fit(X, y)
     np.testing.assert_array_equal(from_strings.predict(X), from_floats.predict(X))
+
+
+def test_zero_weight_mini_batches_count_for_nothing_with_beta():
+    # With beta > 0 each mini-batch is normalised by its own weights; a
+    # batch of zero-weight rows had its weights dropped as "all equal" and
+    # was trained at weight one: with batch_size=1 every ignored row was
+    # fitted, and the slope came out -7.7 instead of +2. Such a batch now
+    # keeps its share of the total weight, zero, as without beta.
+    from skdiv._adapter import effective_sample_weight
+
+    assert effective_sample_weight(np.zeros(4)) is not None
+    assert effective_sample_weight(np.full(4, 2.0)) is None
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 1))
+    y = 2 * X[:, 0] + 0.1 * rng.normal(size=200)
+    y[:100] = -50 * X[:100, 0]  # rows to ignore
+    sw = np.r_[np.zeros(100), np.ones(100)]
+    params = dict(hidden_layer_sizes=(), batch_size=1, random_state=0, max_iter=30,
+                  learning_rate_init=0.01)
+    slopes = {}
+    for beta in (0.0, 0.5):
+        model = GaussianMLPRegressor(beta=beta, **params).fit(X, y, sample_weight=sw)
+        grid = np.array([[0.0], [1.0]])
+        slopes[beta] = float(np.diff(model.predict(grid))[0])
+    assert abs(slopes[0.0] - 2.0) < 0.1
+    assert abs(slopes[0.5] - slopes[0.0]) < 0.05
