@@ -215,6 +215,15 @@ def test_grid_search_on_dask_joblib_backend(client):
 
 
 # ------------------------------------------------------------------ errors
+def _unknown_chunks(values):
+    """``values`` as a Dask array whose row blocks have unknown sizes."""
+    import dask.array as da
+
+    array = da.from_array(values, chunks=(200,) + np.shape(values)[1:])
+    keep = da.from_array(np.ones(len(values), dtype=bool), chunks=200)
+    return array[keep]
+
+
 def test_missing_extra_names_it(monkeypatch):
     Xd = _dask(X)
     monkeypatch.setitem(sys.modules, "dask", None)
@@ -244,9 +253,22 @@ def test_missing_extra_names_it(monkeypatch):
          "needs the standard deviation"),
         (lambda: GaussianRegressor(loss="kl_divergence").fit(
             _dask(X), Y_REG, y_std=-Y_STD), "y_std must be strictly positive"),
+        # Boolean indexing leaves Dask's block sizes unknown: named as for X,
+        # not reported as a length mismatch or as NaN weights.
+        (lambda: GaussianRegressor().fit(_dask(X), _unknown_chunks(Y_REG)),
+         r"y has unknown chunk sizes; call y\.compute_chunk_sizes\(\)"),
+        (lambda: DivergenceClassifier().fit(_dask(X), _unknown_chunks(LABELS)),
+         r"y has unknown chunk sizes"),
+        (lambda: GaussianRegressor().fit(
+            _dask(X), Y_REG, sample_weight=_unknown_chunks(WEIGHT)),
+         r"sample_weight has unknown chunk sizes; call "
+         r"sample_weight\.compute_chunk_sizes\(\)"),
+        (lambda: GaussianRegressor().fit(_unknown_chunks(X), Y_REG),
+         r"X has unknown chunk sizes"),
     ],
     ids=["nan", "negative-weight", "one-class", "unknown-label", "soft-sum",
-         "length", "missing-y_std", "negative-y_std"],
+         "length", "missing-y_std", "negative-y_std", "unknown-chunks-y",
+         "unknown-chunks-labels", "unknown-chunks-weight", "unknown-chunks-X"],
 )
 def test_bad_dask_input(fit, match):
     with pytest.raises(ValueError, match=match):

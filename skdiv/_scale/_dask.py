@@ -59,6 +59,7 @@ from ._dask_model import (
     import_dask,
     is_dask_array,
     moment_totals,
+    raise_for_unknown_chunks,
     sum_blocks,
 )
 
@@ -92,10 +93,7 @@ def _check_X(da, X, dtypes):
         )
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D Dask array X, got {X.ndim} dimension(s).")
-    if any(np.isnan(c) for c in X.chunks[0]):
-        raise ValueError(
-            "X has unknown chunk sizes; call X.compute_chunk_sizes() first."
-        )
+    raise_for_unknown_chunks(X, "X")
     if X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"X has shape {X.shape}; at least 1 sample and 1 feature "
                          "are required.")
@@ -118,6 +116,7 @@ def _checked_sample_weight(da, sample_weight, X):
         sample_weight = np.full(X.shape[0], float(sample_weight))
     if not is_dask_array(sample_weight):
         sample_weight = np.asarray(sample_weight)
+    raise_for_unknown_chunks(sample_weight, "sample_weight")
     check_sample_weight_shape(sample_weight.shape, X.shape[0])
     sw = _aligned(da, sample_weight, X, "sample_weight").astype(np.float64)
     return sw, sample_weight_reductions(da, sw)

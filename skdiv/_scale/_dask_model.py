@@ -214,11 +214,26 @@ def moment_totals(X, sample_weight, matrix, count_nonfinite=False):
     return sum_blocks(_block_moments, X, [sample_weight], matrix, n_terms)
 
 
+def raise_for_unknown_chunks(values, name):
+    """A ValueError, naming ``values``, if its row blocks have unknown sizes.
+
+    Dask leaves them unknown after boolean indexing (``y[y > 0]``): the
+    length is NaN, and comparing it with ``X``'s would report a mismatch
+    that is not there.
+    """
+    if is_dask_array(values) and any(np.isnan(c) for c in values.chunks[0]):
+        raise ValueError(
+            f"{name} has unknown chunk sizes; call {name}.compute_chunk_sizes() "
+            "first."
+        )
+
+
 def aligned(values, X, name="y"):
     """``values`` as a Dask array with the row blocks of ``X``."""
     _, da = import_dask()
     if not is_dask_array(values):
         values = np.asarray(values)
+    raise_for_unknown_chunks(values, name)
     if values.shape[0] != X.shape[0]:
         raise ValueError(
             f"{name} has {values.shape[0]} rows but X has {X.shape[0]} samples."
