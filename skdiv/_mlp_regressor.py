@@ -288,22 +288,28 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
 
     def _mean_network(self, X, target, sample_weight, incremental):
         """Stage one: the one-output mean network by penalised least squares."""
-        if incremental or self.warm_start:
-            self._drop_log_variance_column()
         params = self._solve(X, self._point(target), sample_weight, SquaredError(), 1,
-                             incremental=incremental)
+                             incremental=incremental, previous=self._fitted_mean())
         return params, self._network(X).forward(params)
 
-    def _drop_log_variance_column(self):
-        """The fitted network as a one-output mean network (to continue from)."""
-        if getattr(self, "coefs_", None) is not None and self.coefs_[-1].shape[1] == 2:
-            self.coefs_[-1] = self.coefs_[-1][:, :1].copy()
-            self.intercepts_[-1] = self.intercepts_[-1][:1].copy()
+    def _fitted_mean(self):
+        """The fitted network as a one-output mean network (to continue from).
+
+        New lists and arrays: the fitted ones are not touched, so a fit that
+        raises leaves them as they were (:func:`~skdiv._mlp_base.transactional`).
+        """
+        coefs = getattr(self, "coefs_", None)
+        if coefs is None or coefs[-1].shape[1] != 2:
+            return None
+        return ([*coefs[:-1], coefs[-1][:, :1].copy()],
+                [*self.intercepts_[:-1], self.intercepts_[-1][:1].copy()])
 
     def _set_two_outputs(self, var_coef, var_intercept):
         """Append the log-variance column to the mean network's output layer."""
-        self.coefs_[-1] = np.column_stack([self.coefs_[-1][:, 0], var_coef])
-        self.intercepts_[-1] = np.array([self.intercepts_[-1][0], var_intercept])
+        self.coefs_ = [*self.coefs_[:-1],
+                       np.column_stack([self.coefs_[-1][:, 0], var_coef])]
+        self.intercepts_ = [*self.intercepts_[:-1],
+                            np.array([self.intercepts_[-1][0], var_intercept])]
         self.n_outputs_ = 2
 
     def _final_objective(self, X, target, sample_weight, objective):
