@@ -32,10 +32,14 @@ def transactional(fit):
     """Make ``fit`` leave the estimator as it was when it raises.
 
     The attributes are restored from a shallow copy of ``__dict__`` taken on
-    entry: enough because a fit replaces its fitted arrays and lists rather
-    than updating them in place, so a failed fit or ``partial_fit`` leaves a
-    fitted estimator fitted with its old model, and an unfitted one unfitted
-    (``predict`` then raises ``NotFittedError``).
+    entry, on any exception (``KeyboardInterrupt`` too): enough because a fit
+    replaces its fitted arrays and lists, and the optimiser state it hands
+    on to the next ``partial_fit``, rather than updating them in place (the
+    rule for every fit behind this decorator; :func:`~skdiv._solvers.adam`
+    updates a copy of the state it is given). A failed fit or
+    ``partial_fit`` so leaves a fitted estimator fitted with its old model,
+    and an unfitted one unfitted (``predict`` then raises
+    ``NotFittedError``).
     """
 
     @functools.wraps(fit)
@@ -103,16 +107,21 @@ class BaseMLP(CachedParamNames, DocLinkMixin, BaseEstimator):
         return tags
 
     # ----------------------------------------------------------- the network
-    def _start(self, model, rng, incremental):
+    def _start(self, model, rng, incremental, previous=None):
         """The starting parameters: the last fit's when continuing, else Glorot.
 
         Continuing needs the same layer widths (warm_start, partial_fit).
+        ``previous``, ``(coefs, intercepts)``, stands for the fitted network
+        (the regressor's mean network without its log-variance column).
         """
-        fitted = getattr(self, "coefs_", None)
-        if (incremental or self.warm_start) and fitted is not None and [
-            c.shape for c in fitted
+        if previous is None:
+            previous = (getattr(self, "coefs_", None),
+                        getattr(self, "intercepts_", None))
+        coefs, intercepts = previous
+        if (incremental or self.warm_start) and coefs is not None and [
+            c.shape for c in coefs
         ] == [s[1] for s in model._coef_slices]:
-            return model.pack(self.coefs_, self.intercepts_), True
+            return model.pack(coefs, intercepts), True
         start = glorot_uniform(model.layer_units, self.activation, rng)
         return model.pack(*start), False
 
@@ -135,12 +144,15 @@ class BaseMLP(CachedParamNames, DocLinkMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- solve
     def _solve(self, X, y, sample_weight, objective, n_outputs, *, incremental=False,
-               stratify=None, detach_outputs=(), batch_weights=None, start=None):
+               stratify=None, detach_outputs=(), batch_weights=None, start=None,
+               previous=None):
         """Fit the network to ``objective`` on ``(X, y)``; store what it found.
 
         ``batch_weights(params, X_rows, sw_rows) -> weights`` re-weights each
         mini-batch at the current parameters (beta-NLL). ``start`` is a flat
-        starting point that overrides :meth:`_start`. Returns the parameters.
+        starting point that overrides :meth:`_start`; ``previous`` the
+        fitted network it continues from (see :meth:`_start`). Returns the
+        parameters.
         """
         hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
         if incremental and self.early_stopping:
@@ -154,7 +166,7 @@ class BaseMLP(CachedParamNames, DocLinkMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         model = MLPModel(X, hidden, n_outputs, activation=self.activation,
                          detach_outputs=detach_outputs)
-        params0, continued = self._start(model, rng, incremental)
+        params0, continued = self._start(model, rng, incremental, previous)
         if start is not None:
             params0 = start
         solver = "adam" if incremental else self.solver
@@ -228,6 +240,12 @@ class BaseMLP(CachedParamNames, DocLinkMixin, BaseEstimator):
                     "Every validation row has zero sample_weight: the held-out "
                     "divergence is undefined. Change validation_fraction or "
                     "random_state."
+                )
+            if sample_weight is not None and not sample_weight[train].any():
+                raise ValueError(
+                    "Every training row has zero sample_weight (all the weight "
+                    "is on the validation rows): the training objective is "
+                    "undefined. Change validation_fraction or random_state."
                 )
             val_risk = EmpiricalRisk(objective, model.on_rows(X[val]), y[val],
                                      sample_weight=sw_val)

@@ -2,6 +2,7 @@
 
 import warnings
 from numbers import Real
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import RegressorMixin
@@ -33,10 +34,40 @@ from ._validation import numeric_target
 
 # Cap on the refits of the beta-NLL fixed point (L-BFGS), as the linear model's.
 _BETA_MAX_OUTER = 100
+# Widest output layer (with its bias) whose squared-residual sums a
+# constant-variance partial_fit keeps as a matrix (8 MB), as the linear
+# stream's MAX_SUMMARY_PARAMS (2048) bounds its dense summary.
+_MAX_VARIANCE_SUMMARY = 1024
 
 
 def _weighted_mean(values, sample_weight):
     return float(np.average(values, weights=sample_weight))
+
+
+class _VarianceSums(NamedTuple):
+    r"""Sums over the rows seen by a constant-variance ``partial_fit``.
+
+    ``A`` :math:`= \sum s\, \bar h \bar h^\top`, ``b`` :math:`= \sum s\,
+    \bar h \tilde y`, ``c`` :math:`= \sum s\, \tilde y^2`, ``tau2``
+    :math:`= \sum s\, \tilde\tau^2` and ``weight`` :math:`= \sum s`, so
+    that the weighted sum of squared residuals at output weights
+    :math:`\theta` is :math:`c - 2 b^\top\theta + \theta^\top A \theta`.
+    """
+
+    A: np.ndarray
+    b: np.ndarray
+    c: float
+    tau2: float
+    weight: float
+
+    def residual_sum(self, theta):
+        """Weighted sum of squared residuals (plus tau^2) at ``theta``."""
+        return self.c - 2.0 * self.b @ theta + theta @ self.A @ theta + self.tau2
+
+    def plus(self, other):
+        # New arrays: the fitted sums are never updated in place.
+        return _VarianceSums(self.A + other.A, self.b + other.b, self.c + other.c,
+                             self.tau2 + other.tau2, self.weight + other.weight)
 
 
 class GaussianMLPRegressor(RegressorMixin, BaseMLP):
@@ -232,7 +263,12 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
         """One epoch of Adam over ``X``, continuing from the current weights.
 
         The first call fixes the standardisation (the first batch's weighted
-        mean and standard deviation of ``y``).
+        mean and standard deviation of ``y``). With ``variance="constant"``
+        the variance is the weighted mean squared residual of every row
+        delivered since the last ``fit`` (and of ``fit``'s rows), the earlier
+        rows at the current output layer with the hidden layers of their
+        call (exact with no hidden layer, as :class:`GaussianRegressor`'s
+        stream).
 
         Parameters
         ----------
@@ -260,7 +296,10 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
         check_hidden_layer_sizes(self.hidden_layer_sizes)
         if self.variance == "constant":
             self._fit_constant(X, target, sample_weight, objective, incremental)
-        elif self.loss == "squared_error":
+            return self
+        # Only a constant variance keeps running sums.
+        self.__dict__.pop("_variance_sums", None)
+        if self.loss == "squared_error":
             self._fit_two_stage(X, target, sample_weight, objective, incremental)
         else:
             self._fit_joint(X, target, sample_weight, objective, incremental)
@@ -288,22 +327,28 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
 
     def _mean_network(self, X, target, sample_weight, incremental):
         """Stage one: the one-output mean network by penalised least squares."""
-        if incremental or self.warm_start:
-            self._drop_log_variance_column()
         params = self._solve(X, self._point(target), sample_weight, SquaredError(), 1,
-                             incremental=incremental)
+                             incremental=incremental, previous=self._fitted_mean())
         return params, self._network(X).forward(params)
 
-    def _drop_log_variance_column(self):
-        """The fitted network as a one-output mean network (to continue from)."""
-        if getattr(self, "coefs_", None) is not None and self.coefs_[-1].shape[1] == 2:
-            self.coefs_[-1] = self.coefs_[-1][:, :1].copy()
-            self.intercepts_[-1] = self.intercepts_[-1][:1].copy()
+    def _fitted_mean(self):
+        """The fitted network as a one-output mean network (to continue from).
+
+        New lists and arrays: the fitted ones are not touched, so a fit that
+        raises leaves them as they were (:func:`~skdiv._mlp_base.transactional`).
+        """
+        coefs = getattr(self, "coefs_", None)
+        if coefs is None or coefs[-1].shape[1] != 2:
+            return None
+        return ([*coefs[:-1], coefs[-1][:, :1].copy()],
+                [*self.intercepts_[:-1], self.intercepts_[-1][:1].copy()])
 
     def _set_two_outputs(self, var_coef, var_intercept):
         """Append the log-variance column to the mean network's output layer."""
-        self.coefs_[-1] = np.column_stack([self.coefs_[-1][:, 0], var_coef])
-        self.intercepts_[-1] = np.array([self.intercepts_[-1][0], var_intercept])
+        self.coefs_ = [*self.coefs_[:-1],
+                       np.column_stack([self.coefs_[-1][:, 0], var_coef])]
+        self.intercepts_ = [*self.intercepts_[:-1],
+                            np.array([self.intercepts_[-1][0], var_intercept])]
         self.n_outputs_ = 2
 
     def _final_objective(self, X, target, sample_weight, objective):
@@ -313,12 +358,63 @@ class GaussianMLPRegressor(RegressorMixin, BaseMLP):
         self.objective_ = risk.loss(model.pack(self.coefs_, self.intercepts_))
 
     def _fit_constant(self, X, target, sample_weight, objective, incremental):
+        r"""The mean network, then the variance: the weighted mean second moment.
+
+        .. math::
+
+            \tilde\sigma^2 = \frac{1}{\sum_i s_i} \sum_i s_i
+                \big[(\tilde y_i - w^\top h_i - b)^2 + \tilde\tau_i^2\big]
+
+        over the rows of ``fit``, and for ``partial_fit`` over every row
+        delivered since (each occurrence counted), as the linear stream's
+        constant variance (:class:`~skdiv._scale._newton_stream.\
+TwoStageStream`, the residuals at the current mean). :math:`w, b` are
+        the current output layer of the mean, :math:`h_i` the last hidden
+        layer of row :math:`i` (:math:`x_i` with no hidden layer), and
+        :math:`\tilde\tau_i = 0` but for ``kl_divergence``. The rows are
+        gone, so earlier calls are kept as the sums :math:`\sum s\, \bar h
+        \bar h^\top`, :math:`\sum s\, \bar h \tilde y`, :math:`\sum s\,
+        \tilde y^2` (:math:`\bar h = (h, 1)`) and :math:`\sum s`, with the
+        hidden layers of the call that delivered each row: exact with no
+        hidden layer, where every residual is at the current mean as in the
+        linear stream. (Above 1024 units, or features with no hidden layer,
+        each row keeps its residual at the mean of its call instead.) The
+        sums restart with ``fit``, or when ``partial_fit`` restarts the
+        network (changed ``hidden_layer_sizes``).
+        """
+        hidden = tuple(c.shape[1] for c in getattr(self, "coefs_", [None])[:-1])
+        sums = getattr(self, "_variance_sums", None)
+        if not (incremental and hidden == check_hidden_layer_sizes(
+                self.hidden_layer_sizes)):
+            sums = None
         _, mean = self._mean_network(X, target, sample_weight, incremental)
-        second = (self._point(target) - mean) ** 2
-        if target.ndim == 2:
-            second = second + target[:, 1] ** 2
-        log_var = constant_log_variance(_weighted_mean(second, sample_weight),
-                                        self.min_std)
+        point = self._point(target)
+        tau2 = target[:, 1] ** 2 if target.ndim == 2 else np.zeros_like(point)
+        # The rows of this call at the current mean, directly.
+        total = float(sample_weight @ ((point - mean) ** 2 + tau2))
+        weight = float(sample_weight.sum())
+        theta = np.append(self.coefs_[-1][:, 0], self.intercepts_[-1][0])
+        if theta.size <= _MAX_VARIANCE_SUMMARY:
+            features = self._last_hidden(X)
+            features = np.column_stack([
+                features.toarray() if hasattr(features, "toarray") else features,
+                np.ones(X.shape[0]),
+            ])
+        else:
+            # Too wide a last layer for the matrix: each row keeps its
+            # residual at the mean of its call (theta empty).
+            features, point, theta = np.zeros((X.shape[0], 0)), point - mean, theta[:0]
+        weighted = features.T * sample_weight
+        batch = _VarianceSums(weighted @ features, weighted @ point,
+                              float(sample_weight @ point**2),
+                              float(sample_weight @ tau2), weight)
+        if sums is not None:
+            # Earlier rows at the current output layer of the mean.
+            total += max(sums.residual_sum(theta), 0.0)
+            weight += sums.weight
+            batch = sums.plus(batch)
+        self._variance_sums = batch
+        log_var = constant_log_variance(total / weight, self.min_std)
         self._set_two_outputs(np.zeros(self.coefs_[-1].shape[0]), log_var)
         self._final_objective(X, target, sample_weight, objective)
 

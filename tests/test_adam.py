@@ -13,7 +13,7 @@ from skdiv import DivergenceMLPClassifier, GaussianMLPRegressor
 from skdiv._adapter import EmpiricalRisk
 from skdiv._loss import CrossEntropy
 from skdiv._model import MLPModel, glorot_uniform
-from skdiv._solvers import adam
+from skdiv._solvers import AdamState, adam
 
 
 def _least_squares(seed=0, n=50, d=3):
@@ -55,6 +55,34 @@ def test_adam_is_kingma_and_ba_on_scikit_learns_batches():
     np.testing.assert_allclose(result.x, x, rtol=1e-13)
     np.testing.assert_allclose(result.loss_curve, curve, rtol=1e-13)
     assert result.n_iter == 7 and result.state.t == 7 * 4
+
+
+def test_adam_continues_from_a_state_without_modifying_it():
+    """A run continues from the state it is given and leaves it as it was,
+    also when it raises (the estimators' rollback relies on it)."""
+    A, b, batch_fun = _least_squares()
+    kwargs = dict(batch_size=16, learning_rate_init=0.05, tol=0.0,
+                  n_iter_no_change=100, incremental=True)
+    rng = check_random_state(3)
+    first = adam(batch_fun, np.zeros(3), 50, random_state=rng, **kwargs)
+    saved = AdamState(first.state.m.copy(), first.state.v.copy(), first.state.t)
+    second = adam(batch_fun, first.x, 50, random_state=rng, state=first.state,
+                  **kwargs)
+    np.testing.assert_array_equal(first.state.m, saved.m)
+    np.testing.assert_array_equal(first.state.v, saved.v)
+    assert first.state.t == saved.t == 4 and second.state.t == 8
+
+    def failing(x, rows, calls=[]):  # noqa: B006 - counts the calls
+        calls.append(None)
+        if len(calls) > 2:
+            raise KeyboardInterrupt
+        return batch_fun(x, rows)
+
+    with pytest.raises(KeyboardInterrupt):
+        adam(failing, first.x, 50, random_state=3, state=first.state, **kwargs)
+    np.testing.assert_array_equal(first.state.m, saved.m)
+    np.testing.assert_array_equal(first.state.v, saved.v)
+    assert first.state.t == saved.t
 
 
 def test_adam_converges_and_stops_on_no_improvement():

@@ -236,3 +236,131 @@ def test_zero_weight_mini_batches_count_for_nothing_with_beta():
         slopes[beta] = float(np.diff(model.predict(grid))[0])
     assert abs(slopes[0.0] - 2.0) < 0.1
     assert abs(slopes[0.5] - slopes[0.0]) < 0.05
+
+
+# ----------------------------- constant variance streamed by partial_fit (B3)
+def _linear_data(n=200, seed=3):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    return X, 2 + X[:, 0] - 0.5 * X[:, 1] + 0.5 * rng.normal(size=n)
+
+
+@pytest.mark.parametrize("after_fit", [False, True], ids=["stream", "after-fit"])
+@pytest.mark.parametrize("loss", ["gaussian_nll", "kl_divergence"])
+@pytest.mark.parametrize("batch", [1, 50])
+def test_streamed_constant_variance_is_the_mean_square_residual_of_every_row(
+    batch, loss, after_fit
+):
+    # With no hidden layer the mean is linear and the running sums are the
+    # linear stream's: after each call the variance is the weighted mean
+    # squared residual, at the current mean, of every row delivered so far
+    # (each occurrence counted; fit's rows too), plus the mean y_std^2 for
+    # the KL divergence. It used to be the last call's rows only.
+    X, y = _linear_data()
+    rng = np.random.default_rng(0)
+    weight = rng.integers(1, 4, size=y.size).astype(float)
+    y_std = rng.uniform(0.1, 0.3, size=y.size)
+    kl = loss == "kl_divergence"
+    reg = GaussianMLPRegressor(loss, hidden_layer_sizes=(), variance="constant",
+                               random_state=0, learning_rate_init=0.01)
+    seen = []
+    if after_fit:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            reg.fit(X[:100], y[:100], sample_weight=weight[:100],
+                    y_std=y_std[:100] if kl else None)
+        seen.append(np.arange(100))
+    checked = 0
+    for _ in range(2):
+        for start in range(0, y.size, batch):
+            rows = np.arange(start, min(start + batch, y.size))
+            reg.partial_fit(X[rows], y[rows], sample_weight=weight[rows],
+                            y_std=y_std[rows] if kl else None)
+            seen.append(rows)
+            # Every call of 50 rows; every 37th call of one row, and the last.
+            if batch == 1 and len(seen) % 37 and start + batch < y.size:
+                continue
+            every = np.concatenate(seen)
+            second = (y[every] - reg.predict(X[every])) ** 2
+            if kl:
+                second += y_std[every] ** 2
+            expected = np.sqrt(np.average(second, weights=weight[every]))
+            std = reg.predict(X[:3], return_std=True)[1]
+            np.testing.assert_allclose(std, expected, rtol=1e-10)
+            checked += 1
+    assert checked >= 4
+
+
+def test_streamed_constant_variance_of_a_network_keeps_each_calls_features():
+    # With a hidden layer the earlier rows keep the hidden activations of
+    # the call that delivered them and are evaluated at the current output
+    # layer: written out here with a numpy forward pass.
+    X, y = _linear_data()
+    weight = np.random.default_rng(1).integers(1, 4, size=y.size).astype(float)
+    reg = GaussianMLPRegressor(hidden_layer_sizes=(4,), variance="constant",
+                               random_state=0, learning_rate_init=0.01)
+    targets, features, weights = [], [], []
+    for _ in range(2):
+        for start in range(0, y.size, 25):
+            rows = slice(start, start + 25)
+            reg.partial_fit(X[rows], y[rows], sample_weight=weight[rows])
+            hidden = np.maximum(X[rows] @ reg.coefs_[0] + reg.intercepts_[0], 0.0)
+            features.append(hidden)
+            targets.append((y[rows] - reg.y_offset_) / reg.y_scale_)
+            weights.append(weight[rows])
+    w, b = reg.coefs_[-1][:, 0], reg.intercepts_[-1][0]
+    residual = np.concatenate(targets) - (np.concatenate(features) @ w + b)
+    expected = reg.y_scale_ * np.sqrt(
+        np.average(residual**2, weights=np.concatenate(weights))
+    )
+    assert reg.coefs_[-1][:, 1].tolist() == [0.0] * 4
+    np.testing.assert_allclose(reg.predict(X[:2], return_std=True)[1], expected,
+                               rtol=1e-10)
+    # The last call's rows are at the current network: their residuals are
+    # the predictions'.
+    np.testing.assert_allclose(
+        reg.y_offset_ + reg.y_scale_ * (features[-1] @ w + b), reg.predict(X[-25:]),
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.parametrize(
+    ("batch", "learning_rate", "passes", "rtol"),
+    # Adam's constant step leaves the one-row iterates jittering about the
+    # least-squares mean (their RMS residual 0.1-0.3% above its, measured
+    # over passes 4 to 8); batches of 50 take 4 steps a pass, so more passes
+    # (within 1e-4 from pass 25). The variance before the fix, the last
+    # call's rows only, was off by a factor between 0 and 3.
+    [(1, 0.01, 6, 1e-2), (50, 0.05, 30, 1e-3)],
+    ids=["rows", "batches"],
+)
+def test_streamed_constant_variance_approaches_the_batch_fit(
+    batch, learning_rate, passes, rtol
+):
+    X, y = _linear_data()
+    # The batch fit at its optimum (L-BFGS), same architecture and seed.
+    fitted = GaussianMLPRegressor(hidden_layer_sizes=(), variance="constant",
+                                  solver="lbfgs", random_state=0).fit(X, y)
+    reg = GaussianMLPRegressor(hidden_layer_sizes=(), variance="constant",
+                               random_state=0, learning_rate_init=learning_rate)
+    for _ in range(passes):
+        for start in range(0, y.size, batch):
+            reg.partial_fit(X[start:start + batch], y[start:start + batch])
+    np.testing.assert_allclose(reg.predict(X[:2], return_std=True)[1],
+                               fitted.predict(X[:2], return_std=True)[1], rtol=rtol)
+
+
+def test_streamed_constant_variance_of_a_wide_layer_keeps_each_calls_residuals():
+    # Above 1024 inputs to the output layer the (p+1)^2 sums are not kept:
+    # each row counts at the mean of the call that delivered it.
+    rng = np.random.default_rng(4)
+    X = sp.random(30, 1100, density=0.01, format="csr", random_state=4)
+    y = rng.normal(size=30)
+    reg = GaussianMLPRegressor(hidden_layer_sizes=(), variance="constant",
+                               random_state=0, learning_rate_init=0.01)
+    second = []
+    for start in range(0, 30, 3):
+        reg.partial_fit(X[start:start + 3], y[start:start + 3])
+        second.append((y[start:start + 3] - reg.predict(X[start:start + 3])) ** 2)
+    np.testing.assert_allclose(reg.predict(X[:1], return_std=True)[1],
+                               np.sqrt(np.mean(np.concatenate(second))), rtol=1e-12)

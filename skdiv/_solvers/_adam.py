@@ -97,7 +97,10 @@ def adam(batch_fun, x0, n_samples, *, batch_size=200, learning_rate_init=1e-3,
         ``validation_score(x) -> float``, higher is better: early stopping.
         The parameters of the best score are returned.
     state : AdamState, default=None
-        Moments and step count to continue from (``partial_fit``).
+        Moments and step count to continue from (``partial_fit``). Not
+        modified: the run updates a copy, returned as ``result.state``, so
+        a run that raises (or is interrupted) leaves the caller's state as
+        it was.
     best_loss : float, default=inf
         The best training objective so far, when continuing.
     incremental : bool, default=False
@@ -120,7 +123,11 @@ def adam(batch_fun, x0, n_samples, *, batch_size=200, learning_rate_init=1e-3,
     """
     rng = check_random_state(random_state)
     x = np.array(x0, dtype=np.float64)
-    state = AdamState.zeros(x.size) if state is None else state
+    if state is None:
+        state = AdamState.zeros(x.size)
+    else:
+        state = AdamState(np.array(state.m, dtype=np.float64),
+                          np.array(state.v, dtype=np.float64), state.t)
     result = AdamResult(x=x, n_iter=0, state=state, best_loss=best_loss)
     if validation_score is not None:
         result.validation_scores = []
