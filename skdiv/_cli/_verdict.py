@@ -10,6 +10,7 @@ replaces it.
 
 import numpy as np
 
+from .._targets import power_of_two_below
 from ._common import KL_TO_TEACHER
 
 # Below this p-value a model is "worse" than the best; at or above it, "within
@@ -57,7 +58,7 @@ def corrected_ttest(differences, n_train, n_test):
     d = np.asarray(differences, dtype=np.float64)
     # On d / scale: squaring differences of ~1e155 or more would overflow
     # float64, although the mean and the standard error are finite.
-    scale = _power_of_two(d)
+    scale = power_of_two_below(_largest(d))
     u = d / scale
     mean = float(scale * u.mean())
     variance = float(u.var(ddof=1)) if d.size > 1 else 0.0
@@ -67,20 +68,6 @@ def corrected_ttest(differences, n_train, n_test):
         return mean, se, 1.0 if mean == 0.0 else 0.0
     p_value = float(2.0 * student.sf(abs(u.mean()) / se_scaled, df=d.size - 1))
     return mean, se, p_value
-
-
-def _power_of_two(values):
-    """The power of two at or below ``max |values|`` (1 for 0 or non-finite).
-
-    Dividing by it and multiplying back is exact, so the statistics of
-    ordinary scores are the plain ones to the last digit; the quotients lie
-    within [-2, 2], whose squares cannot overflow. (The power above could be
-    2^1024, which is inf.)
-    """
-    top = float(np.max(np.abs(values))) if np.size(values) else 0.0
-    if top == 0.0 or not np.isfinite(top):
-        return 1.0
-    return float(np.ldexp(1.0, np.frexp(top)[1] - 1))
 
 
 def _number(x):
@@ -113,7 +100,7 @@ def _stats(values):
         return stats
     # On values / scale: np.std squares the deviations, which overflows for
     # scores of ~1e155 or more although the std itself is finite.
-    scale = _power_of_two(values)
+    scale = power_of_two_below(_largest(values))
     u = values / scale
     stats["mean"] = _number(scale * u.mean())
     stats["std"] = _number(scale * u.std())
@@ -204,3 +191,8 @@ def verdict(names, rows, n_train, n_test):
             line += f"; {infinite}"
         lines.append(line + ".")
     return lines
+
+
+def _largest(values):
+    """``max |values|`` (0 for none)."""
+    return float(np.max(np.abs(values))) if np.size(values) else 0.0

@@ -73,6 +73,7 @@ from ._regression import (
     check_y_std,
     check_y_std_presence,
     constant_log_variance,
+    power_of_two_below,
     prepare_regression,
     target_scaling,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "objective_target",
     "penalised_least_squares",
     "prepare_classification",
+    "power_of_two_below",
     "prepare_regression",
     "probabilities",
     "raise_for_sample_weight",

@@ -118,7 +118,7 @@ def target_scaling(y, sample_weight, *, fit_intercept, compute=None):
     # digits of the plain formulas), which bounds every sum by n.
     weights = sample_weight / value(sample_weight.max())
     weight_sum = value(weights.sum())
-    unit = _power_of_two(value(abs(y).max()))
+    unit = power_of_two_below(value(abs(y).max()))
     offset = unit * value((weights * (y / unit)).sum()) / weight_sum
     offset = offset if fit_intercept else 0.0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -132,18 +132,23 @@ def target_scaling(y, sample_weight, *, fit_intercept, compute=None):
         )
     if peak == 0:
         return TargetScaling(offset, 1.0)
-    unit = _power_of_two(peak)
+    unit = power_of_two_below(peak)
     squares = value((weights * (deviation / unit) ** 2).sum())
     scale = unit * np.sqrt(squares / weight_sum)
     return TargetScaling(offset, float(scale) if scale > 0 else 1.0)
 
 
-def _power_of_two(value):
-    """A power of two within a factor 2 below ``value`` (1 for 0).
+def power_of_two_below(value):
+    """The power of two within a factor 2 below ``value`` (1 for 0 or not finite).
 
-    Division by it is exact; it stays finite even for the largest float.
+    Division by it is exact, so statistics of values divided by it and
+    multiplied back are the plain ones to the last digit, while the
+    quotients lie within [-2, 2], whose squares cannot overflow. It stays
+    finite even for the largest float (the power above could be 2^1024).
     """
-    return float(np.ldexp(1.0, int(np.frexp(value)[1]) - 1)) if value > 0 else 1.0
+    if not (value > 0 and np.isfinite(value)):
+        return 1.0
+    return float(np.ldexp(1.0, int(np.frexp(value)[1]) - 1))
 
 
 @dataclass(frozen=True)
