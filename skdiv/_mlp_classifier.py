@@ -14,14 +14,12 @@ from ._targets import (
     check_sample_weight,
     check_unique_classes,
     class_counts,
-    class_weight_vector,
     encode_classes,
-    fold_class_weights,
     incremental_soft_label_columns,
     is_soft,
     objective_target,
-    raise_for_weighted_total,
     smooth,
+    weigh_classes,
 )
 
 
@@ -313,17 +311,9 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
         if self.label_smoothing:
             target = smooth(target, self.label_smoothing, n_classes)
         if self.class_weight is not None:
-            weights = class_weight_vector(self.class_weight, classes, counts)
-            weighted, folded = fold_class_weights(target, sample_weight, weights)
-            raise_for_weighted_total(
-                folded.sum(),
-                self.class_weight,
-                classes,
-                weights,
-                lambda: class_counts(target, sample_weight, n_classes),
-                soft=target.ndim == 2,
+            target, sample_weight = weigh_classes(
+                target, sample_weight, self.class_weight, classes, counts
             )
-            target, sample_weight = weighted, folded
         n_outputs = 1 if n_classes == 2 else n_classes
         return objective_target(target, n_classes), sample_weight, n_outputs
 

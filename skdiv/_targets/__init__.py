@@ -58,6 +58,7 @@ from ._classification import (
     reweight_soft_rows,
     smooth,
     soft_label_columns,
+    weigh_classes,
 )
 from ._least_squares import (
     penalised_least_squares,
@@ -112,6 +113,7 @@ __all__ = [
     "ridge_normal_equations",
     "sample_weight_reductions",
     "smooth",
+    "weigh_classes",
     "incremental_soft_label_columns",
     "soft_label_columns",
     "solve_centred_normal_equations",

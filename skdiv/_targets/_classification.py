@@ -303,6 +303,26 @@ def fold_class_weights(target, sample_weight, weights, xp=np):
     return reweight_soft_rows(target, sample_weight, weights, xp=xp)
 
 
+def weigh_classes(target, sample_weight, class_weight, classes, counts=None):
+    """Class weights folded into ``(target, sample_weight)``, checked.
+
+    :func:`class_weight_vector` (``counts`` for ``"balanced"``), then
+    :func:`fold_class_weights`, refusing weights that leave no sample of
+    positive weight (:func:`raise_for_weighted_total`).
+    """
+    weights = class_weight_vector(class_weight, classes, counts)
+    weighted, folded = fold_class_weights(target, sample_weight, weights)
+    raise_for_weighted_total(
+        folded.sum(),
+        class_weight,
+        classes,
+        weights,
+        lambda: class_counts(target, sample_weight, classes.shape[0]),
+        soft=target.ndim == 2,
+    )
+    return weighted, folded
+
+
 def raise_for_weighted_total(
     total, class_weight, classes, weights, counts, *, soft=False
 ):
@@ -441,17 +461,9 @@ def prepare_classification(
     if label_smoothing:
         target = smooth(target, label_smoothing, n_classes)
     if class_weight is not None:
-        weights = class_weight_vector(class_weight, classes, counts)
-        weighted, folded = fold_class_weights(target, sample_weight, weights)
-        raise_for_weighted_total(
-            folded.sum(),
-            class_weight,
-            classes,
-            weights,
-            lambda: class_counts(target, sample_weight, n_classes),
-            soft=target.ndim == 2,
+        target, sample_weight = weigh_classes(
+            target, sample_weight, class_weight, classes, counts
         )
-        target, sample_weight = weighted, folded
     return PreparedClassification(
         target=objective_target(target, n_classes),
         sample_weight=sample_weight,
