@@ -96,3 +96,28 @@ def test_read_record_rejects_other_json(common, tmp_path):
     path.write_text(json.dumps(dict(record, schema=common.RECORD_SCHEMA + 1)))
     with pytest.raises(ValueError, match="schema"):
         common.read_record(str(path))
+
+
+def test_numpy_pass_is_the_cross_entropy_value_and_gradient():
+    # bench_matched_threads' floor is a pass of the unnormalised softmax
+    # cross-entropy: its value is log_loss's sum, its gradient (P - Y)^T X,
+    # dense by row blocks (some blocks short) and sparse whole.
+    import scipy.sparse as sp
+    from scipy.special import softmax
+    from sklearn.metrics import log_loss
+
+    path = os.path.join(os.path.dirname(_COMMON), "bench_matched_threads.py")
+    spec = importlib.util.spec_from_file_location("_bench_matched", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((23, 4))
+    y = rng.integers(0, 3, 23)
+    coef, intercept = rng.standard_normal((3, 4)), rng.standard_normal(3)
+    proba = softmax(X @ coef.T + intercept, axis=1)
+    expected_loss = log_loss(y, proba, normalize=False)
+    expected_grad = (proba - np.eye(3)[y]).T @ X
+    for features, block_rows in ((X, 5), (X, 100), (sp.csr_matrix(X), 5)):
+        loss, grad = module.numpy_pass(features, y, coef, intercept, block_rows)
+        np.testing.assert_allclose(loss, expected_loss, rtol=1e-13)
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-13)
