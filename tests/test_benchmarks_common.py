@@ -98,8 +98,9 @@ def test_read_record_rejects_other_json(common, tmp_path):
         common.read_record(str(path))
 
 
-def test_numpy_pass_is_the_cross_entropy_value_and_gradient():
-    # bench_matched_threads' floor is a pass of the unnormalised softmax
+def test_floor_passes_are_the_products_and_the_cross_entropy_gradient():
+    # bench_matched_threads' floor is the two products of a pass (with G
+    # all ones here) and, beside it, a pass of the unnormalised softmax
     # cross-entropy: its value is log_loss's sum, its gradient (P - Y)^T X,
     # dense by row blocks (some blocks short) and sparse whole.
     import scipy.sparse as sp
@@ -119,5 +120,8 @@ def test_numpy_pass_is_the_cross_entropy_value_and_gradient():
     expected_grad = (proba - np.eye(3)[y]).T @ X
     for features, block_rows in ((X, 5), (X, 100), (sp.csr_matrix(X), 5)):
         loss, grad = module.numpy_pass(features, y, coef, intercept, block_rows)
+        np.testing.assert_allclose(
+            module.products_pass(features, coef, block_rows),
+            np.ones((23, 3)).T @ X, rtol=1e-12)
         np.testing.assert_allclose(loss, expected_loss, rtol=1e-13)
         np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-13)
