@@ -715,3 +715,50 @@ def test_set_score_request_follows_scikit_learn(lookup, name, module_scorer):
         finally:
             shared.set_score_request(sample_weight=None)
         assert _sample_weight_request(lookup(name)) is None
+
+
+def test_soft_label_frames_score_by_column_name():
+    # A soft-label DataFrame's columns name their classes: fit matches them
+    # to classes= by name, and so must score() and the scorers (they took the
+    # columns by position, so a model fitted with classes in another order
+    # than the frame's columns scored against the wrong columns: accuracy
+    # 0.33 and cross-entropy 4.5 where the model's own are 1.0 and 0.45).
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 3))
+    logits = 2 * X @ rng.normal(size=(3, 3))
+    P = np.exp(logits - logits.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    frame = pd.DataFrame(P, columns=["a", "b", "c"])
+    weight = rng.uniform(0.5, 2.0, size=90)
+    order = [2, 1, 0]  # classes_ = ["c", "b", "a"]
+    cv = KFold(3)
+    clf = DivergenceClassifier(classes=["c", "b", "a"])
+    result = cross_validate(clf, X, frame, cv=cv,
+                            scoring={"ce": neg_cross_entropy_scorer})
+    own = cross_validate(clf, X, frame, cv=cv)["test_score"]
+    for k, (train, test) in enumerate(cv.split(X)):
+        model = DivergenceClassifier(classes=["c", "b", "a"]).fit(
+            X[train], frame.iloc[train]
+        )
+        proba = model.predict_proba(X[test])
+        target = P[test][:, order]
+        assert_allclose(result["test_ce"][k],
+                        np.mean(np.sum(target * np.log(proba), axis=1)), rtol=1e-12)
+        accuracy = np.mean(target.argmax(axis=1) == proba.argmax(axis=1))
+        assert own[k] == accuracy
+        assert_allclose(
+            model.score(X[test], frame.iloc[test], sample_weight=weight[test]),
+            np.average(target.argmax(axis=1) == proba.argmax(axis=1),
+                       weights=weight[test]),
+            rtol=1e-12,
+        )
+    # The metrics match the frame's columns to labels the same way.
+    model = clf.fit(X, frame)
+    proba = model.predict_proba(X)
+    for metric in (cross_entropy, kl_divergence, skdiv.metrics.brier_score,
+                   skdiv.metrics.expected_calibration_error):
+        assert_allclose(metric(frame, proba, labels=model.classes_),
+                        metric(P[:, order], proba), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"columns \['a', 'b', 'c'\] are not"):
+        cross_entropy(frame, proba, labels=["x", "y", "z"])

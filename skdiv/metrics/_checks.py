@@ -15,6 +15,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from .._validation import (
     check_probability_rows,
     raise_for_probability_range,
+    soft_label_columns,
 )
 from .._weights import check_sample_weight
 
@@ -106,6 +107,19 @@ def _check_proba(y_proba, name="y_proba"):
     if y_proba.shape[1] == 1:
         y_proba = np.concatenate([1 - y_proba, y_proba], axis=1)
     return y_proba
+
+
+def _labelled_columns(y_true, labels):
+    """A soft-label DataFrame's columns in the order of ``labels``.
+
+    The estimators match such a frame's column names to their classes
+    (:func:`skdiv._validation.soft_label_columns`); so do the metrics, to
+    ``labels`` (the columns of ``y_proba``) when given, so that a held-out
+    frame scores against the columns it names, whatever their order.
+    """
+    if labels is None:
+        return y_true
+    return soft_label_columns(y_true, labels)[0]
 
 
 def _is_probability_target(y_true):
@@ -210,6 +224,7 @@ def _targets_and_proba(y_true, y_proba, sample_weight, labels, *, strict_hard):
     """
     y_proba = _check_proba(y_proba)
     n_columns = y_proba.shape[1]
+    y_true = _labelled_columns(y_true, labels)
     soft = _is_probability_target(y_true)
     if soft:
         y_true = check_array(y_true, dtype=_FLOAT_DTYPES, input_name="y_true")
