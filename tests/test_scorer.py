@@ -762,3 +762,35 @@ def test_soft_label_frames_score_by_column_name():
                         metric(P[:, order], proba), rtol=1e-12)
     with pytest.raises(ValueError, match=r"columns \['a', 'b', 'c'\] are not"):
         cross_entropy(frame, proba, labels=["x", "y", "z"])
+
+
+def test_mean_std_scorers_score_a_fitted_search_by_its_best_estimator():
+    # Nested cross-validation, cross_validate(GridSearchCV(...), scoring=...):
+    # the outer scorer called the search's predict(X, return_std=True), which
+    # the search does not take, so every outer fold scored NaN (with a
+    # warning). A fitted search predicts with best_estimator_, and so does
+    # the scorer now.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 3))
+    y = X @ [1.0, 2.0, 0.0] + rng.normal(size=150) * (1 + np.abs(X[:, 2]))
+    inner, outer = KFold(3), KFold(3, shuffle=True, random_state=0)
+    grid = {"alpha": [1e-4, 1e-1]}
+    search = GridSearchCV(GaussianRegressor(), grid, cv=inner,
+                          scoring=neg_gaussian_nll_scorer)
+    scoring = {"nll": neg_gaussian_nll_scorer, "crps": neg_gaussian_crps_scorer}
+    result = cross_validate(search, X, y, cv=outer, scoring=scoring,
+                            error_score="raise")
+    for k, (train, test) in enumerate(outer.split(X)):
+        best = GridSearchCV(GaussianRegressor(), grid, cv=inner,
+                            scoring=neg_gaussian_nll_scorer).fit(X[train], y[train])
+        mean, std = best.best_estimator_.predict(X[test], return_std=True)
+        z = (y[test] - mean) / std
+        assert_allclose(result["test_nll"][k],
+                        -np.mean(0.5 * np.log(2 * np.pi * std**2) + 0.5 * z**2),
+                        rtol=1e-12)
+        assert_allclose(result["test_crps"][k],
+                        -gaussian_crps(y[test], mean, std), rtol=1e-12)
+    # Without a refitted estimator there is nothing to predict with.
+    unrefitted = GridSearchCV(GaussianRegressor(), grid, cv=inner, refit=False)
+    with pytest.raises(AttributeError, match="GridSearchCV has no predict method"):
+        neg_gaussian_nll_scorer(unrefitted.fit(X, y), X, y)
