@@ -135,6 +135,22 @@ def check_two_classes(classes):
 
 
 # ------------------------------------------------------------ class labels
+def holds_numbers(y):
+    """Whether an array-like holds numbers (booleans included).
+
+    ``np.asarray`` of a pandas DataFrame of nullable dtypes (``Float64``,
+    ``Int64``, ``boolean``) is an object array, although scikit-learn's
+    ``check_array`` (and so every fit) reads it as numbers: such dtypes'
+    ``kind`` is that of the NumPy dtype they convert to.
+    """
+    if hasattr(y, "columns") and hasattr(y, "dtypes"):
+        return all(getattr(dtype, "kind", "O") in "fiub" for dtype in y.dtypes)
+    dtype = getattr(y, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(y).dtype
+    return getattr(dtype, "kind", "O") in "fiub"
+
+
 def check_unique_classes(classes):
     """``classes`` as a 1-D array, or None.
 

@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 
 from .._validation import (
     check_probability_rows,
+    holds_numbers,
     raise_for_probability_range,
     soft_label_columns,
 )
@@ -127,7 +128,7 @@ def _is_probability_target(y_true):
     shape = np.shape(y_true)
     if len(shape) != 2 or shape[1] < 2:
         return False
-    return np.asarray(y_true).dtype.kind in "fiub"
+    return holds_numbers(y_true)
 
 
 def _one_hot_labels(y_true, labels, n_columns):
