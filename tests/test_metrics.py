@@ -661,7 +661,8 @@ REGRESSION_BAD_INPUT = {
     "std-wrong-length": ((Y, M, [1.0, 1.0]), {}, "cannot be broadcast"),
     "std-column": ((Y, M, np.ones((3, 1))), {}, "cannot be broadcast"),
     "length-mismatch": ((Y, M[:2], 1.0), {}, "inconsistent numbers of samples"),
-    "y-true-2d": ((Y[:, None], M, 1.0), {}, "must be 1-D"),
+    # Two columns are two outputs; one column is one (as in scikit-learn).
+    "y-true-2d": ((np.c_[Y, Y], M, 1.0), {}, "must be 1-D"),
     "y-mean-2d": ((Y, np.c_[M, M], 1.0), {}, "must be 1-D"),
     "inf-target": ((np.array([0.0, np.inf, 1.0]), M, 1.0), {}, "infinity"),
     "nan-mean": ((Y, np.array([0.0, np.nan, 1.0]), 1.0), {}, "NaN"),

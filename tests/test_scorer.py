@@ -2,12 +2,14 @@
 
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pytest
 import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_iris, make_classification
+from sklearn.exceptions import DataConversionWarning
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, WhiteKernel
@@ -794,3 +796,41 @@ def test_mean_std_scorers_score_a_fitted_search_by_its_best_estimator():
     unrefitted = GridSearchCV(GaussianRegressor(), grid, cv=inner, refit=False)
     with pytest.raises(AttributeError, match="GridSearchCV has no predict method"):
         neg_gaussian_nll_scorer(unrefitted.fit(X, y), X, y)
+
+
+def test_mean_std_scorers_take_a_one_column_target():
+    # The regressors fit a one-column y (a DataFrame with one target column,
+    # with scikit-learn's DataConversionWarning) and scikit-learn's r2
+    # scorer reads it, but the Gaussian metrics refused it as multi-output,
+    # so every skdiv scorer of such a cross_validate was NaN.
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = X @ [1.0, 2.0, 0.0] + rng.normal(size=60)
+    names = ["neg_gaussian_nll", "neg_gaussian_crps", "neg_interval_score",
+             "neg_pit_calibration_error", "neg_mean_standardized_log_loss"]
+    scoring = {name: get_scorer(name) for name in names}
+    cv = KFold(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataConversionWarning)
+        result = cross_validate(GaussianRegressor(), X, pd.DataFrame({"t": y}),
+                                cv=cv, scoring=scoring, error_score="raise")
+    for k, (train, test) in enumerate(cv.split(X)):
+        mean, std = GaussianRegressor().fit(X[train], y[train]).predict(
+            X[test], return_std=True
+        )
+        z = (y[test] - mean) / std
+        assert_allclose(result["test_neg_gaussian_nll"][k],
+                        -np.mean(0.5 * np.log(2 * np.pi * std**2) + 0.5 * z**2),
+                        rtol=1e-12)
+        for name, metric in zip(names[1:], (
+            gaussian_crps, skdiv.metrics.interval_score,
+            skdiv.metrics.pit_calibration_error,
+            skdiv.metrics.mean_standardized_log_loss,
+        )):
+            assert_allclose(result[f"test_{name}"][k],
+                            -metric(y[test], mean, std), rtol=1e-12)
+    # A column of targets and of means, as LinearRegression fitted on one
+    # column predicts.
+    column = y[:, None]
+    assert gaussian_nll(column, column + 1, 2.0) == gaussian_nll(y, y + 1, 2.0)

@@ -259,6 +259,10 @@ def _targets_and_proba(y_true, y_proba, sample_weight, labels, *, strict_hard):
 
 def _check_1d(y, name):
     y = check_array(y, ensure_2d=False, dtype=np.float64, input_name=name)
+    if y.ndim == 2 and y.shape[1] == 1:
+        # One column is one output: scikit-learn's regression metrics read it
+        # so, and the regressors fit such a y (a one-column DataFrame).
+        y = y[:, 0]
     if y.ndim != 1:
         raise ValueError(
             f"{name} must be 1-D of shape (n_samples,), got shape {y.shape}; "
