@@ -199,7 +199,9 @@ class _MeanStdScorer(_DivergenceScorer):
                     f"{final!r}."
                 )
             return self._predict_mean_std(final, X)
-        if isinstance(estimator, BaseSearchCV) and hasattr(estimator, "best_estimator_"):
+        if isinstance(estimator, BaseSearchCV) and hasattr(
+            estimator, "best_estimator_"
+        ):
             # A fitted search predicts with its refitted best estimator (its
             # own predict takes no return_std): nested cross-validation.
             return self._predict_mean_std(estimator.best_estimator_, X)
