@@ -14,6 +14,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
 from ._loss import CrossEntropy, log_softmax
+from ._validation import soft_label_columns
 
 
 def predict_log_proba(self, X):
@@ -84,7 +85,8 @@ def score(self, X, y, sample_weight=None):
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
     y : array-like of shape (n_samples,) or (n_samples, n_classes)
         Labels, or target probability rows; a soft row counts as its most
-        probable class (the first one on ties).
+        probable class (the first one on ties). The columns of a pandas
+        DataFrame are matched to ``classes_`` by name, as in ``fit``.
     sample_weight : array-like of shape (n_samples,), default=None
 
     Returns
@@ -93,7 +95,8 @@ def score(self, X, y, sample_weight=None):
         Weighted accuracy.
     """
     check_is_fitted(self)
-    y_arr = np.asarray(y)
+    # A soft-label DataFrame's columns name their classes, as in fit.
+    y_arr = np.asarray(soft_label_columns(y, self.classes_)[0])
     if y_arr.ndim == 2 and y_arr.shape[1] > 1:
         if y_arr.shape[1] != self.classes_.shape[0]:
             raise ValueError(

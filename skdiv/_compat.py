@@ -34,6 +34,13 @@ from sklearn.base import _fit_context
 # sklearn.metrics._scorer._BaseScorer, private; checked on 1.6.1 and 1.9.1.
 from sklearn.metrics._scorer import _BaseScorer
 
+# The base class of GridSearchCV, RandomizedSearchCV and the halving
+# searches, whose ``predict`` is its ``best_estimator_``'s: the mean-std
+# scorers score a fitted search through that estimator.
+# sklearn.model_selection._search.BaseSearchCV, private; checked on 1.6.1
+# and 1.9.1.
+from sklearn.model_selection._search import BaseSearchCV
+
 # Parameter constraints of ``_parameter_constraints``.
 # sklearn.utils._param_validation.{Interval, StrOptions}, private module;
 # checked on 1.6.1 and 1.9.1.
@@ -130,6 +137,7 @@ def scorer_parts(scorer):
 
 
 __all__ = [
+    "BaseSearchCV",
     "Interval",
     "StrOptions",
     "_BaseScorer",

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from numpy.testing import assert_allclose
 from scipy import integrate, special, stats
 from sklearn.metrics import log_loss
 
@@ -15,6 +16,7 @@ from skdiv.metrics import (
     brier_score,
     cross_entropy,
     entropy,
+    expected_calibration_error,
     gaussian_crps,
     gaussian_kl,
     gaussian_nll,
@@ -659,7 +661,8 @@ REGRESSION_BAD_INPUT = {
     "std-wrong-length": ((Y, M, [1.0, 1.0]), {}, "cannot be broadcast"),
     "std-column": ((Y, M, np.ones((3, 1))), {}, "cannot be broadcast"),
     "length-mismatch": ((Y, M[:2], 1.0), {}, "inconsistent numbers of samples"),
-    "y-true-2d": ((Y[:, None], M, 1.0), {}, "must be 1-D"),
+    # Two columns are two outputs; one column is one (as in scikit-learn).
+    "y-true-2d": ((np.c_[Y, Y], M, 1.0), {}, "must be 1-D"),
     "y-mean-2d": ((Y, np.c_[M, M], 1.0), {}, "must be 1-D"),
     "inf-target": ((np.array([0.0, np.inf, 1.0]), M, 1.0), {}, "infinity"),
     "nan-mean": ((Y, np.array([0.0, np.nan, 1.0]), 1.0), {}, "NaN"),
@@ -749,3 +752,29 @@ def test_zero_weight_row_whose_term_overflows_is_left_out():
     assert value == pytest.approx(
         gaussian_nll(y[:2], mean[:2], std[:2], sample_weight=[1.0, 3.0]), rel=1e-15
     )
+
+
+@pytest.mark.parametrize("dtype", ["Float64", "Float32"])
+def test_soft_labels_of_pandas_nullable_dtypes(dtype):
+    # The estimators fit soft labels held in a DataFrame of pandas' nullable
+    # float dtypes (scikit-learn's check_array converts them), but the
+    # metrics took such a frame for hard labels (np.asarray of it is an
+    # object array) and refused it as "y_true must be 1-D class labels".
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    target = rng.dirichlet(np.ones(3), size=40)
+    proba = rng.dirichlet(np.ones(3), size=40)
+    frame = pd.DataFrame(target).astype(dtype)
+    # As the same numbers in a NumPy array of the dtype they convert to.
+    plain = frame.to_numpy(dtype=dtype.lower())
+    for metric in (cross_entropy, kl_divergence, brier_score,
+                   expected_calibration_error):
+        assert metric(frame, proba) == metric(plain, proba)
+    exact = plain.astype(np.float64)
+    assert_allclose(cross_entropy(frame, proba),
+                    -np.mean(np.sum(exact * np.log(proba), axis=1)), rtol=1e-6)
+    assert_allclose(brier_score(frame, proba),
+                    np.mean(np.sum((proba - exact) ** 2, axis=1)), rtol=1e-6)
+    frame.iloc[0, 0] = pd.NA
+    with pytest.raises(ValueError, match="Input y_true contains NaN"):
+        cross_entropy(frame, proba)

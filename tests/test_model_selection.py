@@ -274,3 +274,20 @@ def test_groups_are_ignored_with_a_warning():
     for (_, test), (_, ref) in zip(with_groups, SoftStratifiedKFold(3).split(X, Y_SOFT),
                                    strict=True):
         assert_array_equal(test, ref)
+
+
+def test_soft_labels_of_pandas_nullable_dtypes_are_stratified():
+    # A soft-label DataFrame of pandas' nullable Float64, which the
+    # estimators fit, was refused as "a 2-D array of dtype object".
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    soft = rng.dirichlet(np.ones(3), size=60)
+    frame = pd.DataFrame(soft).astype("Float64")
+    for cv in (SoftStratifiedKFold(3, shuffle=True, random_state=0),
+               RepeatedSoftStratifiedKFold(n_splits=3, n_repeats=2, random_state=0)):
+        for (train, test), (train_ref, test_ref) in zip(
+            cv.split(X, frame), cv.split(X, soft)
+        ):
+            assert_array_equal(test, test_ref)
+            assert_array_equal(train, train_ref)

@@ -2,12 +2,14 @@
 
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pytest
 import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_iris, make_classification
+from sklearn.exceptions import DataConversionWarning
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, WhiteKernel
@@ -715,3 +717,120 @@ def test_set_score_request_follows_scikit_learn(lookup, name, module_scorer):
         finally:
             shared.set_score_request(sample_weight=None)
         assert _sample_weight_request(lookup(name)) is None
+
+
+def test_soft_label_frames_score_by_column_name():
+    # A soft-label DataFrame's columns name their classes: fit matches them
+    # to classes= by name, and so must score() and the scorers (they took the
+    # columns by position, so a model fitted with classes in another order
+    # than the frame's columns scored against the wrong columns: accuracy
+    # 0.33 and cross-entropy 4.5 where the model's own are 1.0 and 0.45).
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 3))
+    logits = 2 * X @ rng.normal(size=(3, 3))
+    P = np.exp(logits - logits.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    frame = pd.DataFrame(P, columns=["a", "b", "c"])
+    weight = rng.uniform(0.5, 2.0, size=90)
+    order = [2, 1, 0]  # classes_ = ["c", "b", "a"]
+    cv = KFold(3)
+    clf = DivergenceClassifier(classes=["c", "b", "a"])
+    result = cross_validate(clf, X, frame, cv=cv,
+                            scoring={"ce": neg_cross_entropy_scorer})
+    own = cross_validate(clf, X, frame, cv=cv)["test_score"]
+    for k, (train, test) in enumerate(cv.split(X)):
+        model = DivergenceClassifier(classes=["c", "b", "a"]).fit(
+            X[train], frame.iloc[train]
+        )
+        proba = model.predict_proba(X[test])
+        target = P[test][:, order]
+        assert_allclose(result["test_ce"][k],
+                        np.mean(np.sum(target * np.log(proba), axis=1)), rtol=1e-12)
+        accuracy = np.mean(target.argmax(axis=1) == proba.argmax(axis=1))
+        assert own[k] == accuracy
+        assert_allclose(
+            model.score(X[test], frame.iloc[test], sample_weight=weight[test]),
+            np.average(target.argmax(axis=1) == proba.argmax(axis=1),
+                       weights=weight[test]),
+            rtol=1e-12,
+        )
+    # The metrics match the frame's columns to labels the same way.
+    model = clf.fit(X, frame)
+    proba = model.predict_proba(X)
+    for metric in (cross_entropy, kl_divergence, skdiv.metrics.brier_score,
+                   skdiv.metrics.expected_calibration_error):
+        assert_allclose(metric(frame, proba, labels=model.classes_),
+                        metric(P[:, order], proba), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"columns \['a', 'b', 'c'\] are not"):
+        cross_entropy(frame, proba, labels=["x", "y", "z"])
+
+
+def test_mean_std_scorers_score_a_fitted_search_by_its_best_estimator():
+    # Nested cross-validation, cross_validate(GridSearchCV(...), scoring=...):
+    # the outer scorer called the search's predict(X, return_std=True), which
+    # the search does not take, so every outer fold scored NaN (with a
+    # warning). A fitted search predicts with best_estimator_, and so does
+    # the scorer now.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 3))
+    y = X @ [1.0, 2.0, 0.0] + rng.normal(size=150) * (1 + np.abs(X[:, 2]))
+    inner, outer = KFold(3), KFold(3, shuffle=True, random_state=0)
+    grid = {"alpha": [1e-4, 1e-1]}
+    search = GridSearchCV(GaussianRegressor(), grid, cv=inner,
+                          scoring=neg_gaussian_nll_scorer)
+    scoring = {"nll": neg_gaussian_nll_scorer, "crps": neg_gaussian_crps_scorer}
+    result = cross_validate(search, X, y, cv=outer, scoring=scoring,
+                            error_score="raise")
+    for k, (train, test) in enumerate(outer.split(X)):
+        best = GridSearchCV(GaussianRegressor(), grid, cv=inner,
+                            scoring=neg_gaussian_nll_scorer).fit(X[train], y[train])
+        mean, std = best.best_estimator_.predict(X[test], return_std=True)
+        z = (y[test] - mean) / std
+        assert_allclose(result["test_nll"][k],
+                        -np.mean(0.5 * np.log(2 * np.pi * std**2) + 0.5 * z**2),
+                        rtol=1e-12)
+        assert_allclose(result["test_crps"][k],
+                        -gaussian_crps(y[test], mean, std), rtol=1e-12)
+    # Without a refitted estimator there is nothing to predict with.
+    unrefitted = GridSearchCV(GaussianRegressor(), grid, cv=inner, refit=False)
+    with pytest.raises(AttributeError, match="GridSearchCV has no predict method"):
+        neg_gaussian_nll_scorer(unrefitted.fit(X, y), X, y)
+
+
+def test_mean_std_scorers_take_a_one_column_target():
+    # The regressors fit a one-column y (a DataFrame with one target column,
+    # with scikit-learn's DataConversionWarning) and scikit-learn's r2
+    # scorer reads it, but the Gaussian metrics refused it as multi-output,
+    # so every skdiv scorer of such a cross_validate was NaN.
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = X @ [1.0, 2.0, 0.0] + rng.normal(size=60)
+    names = ["neg_gaussian_nll", "neg_gaussian_crps", "neg_interval_score",
+             "neg_pit_calibration_error", "neg_mean_standardized_log_loss"]
+    scoring = {name: get_scorer(name) for name in names}
+    cv = KFold(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataConversionWarning)
+        result = cross_validate(GaussianRegressor(), X, pd.DataFrame({"t": y}),
+                                cv=cv, scoring=scoring, error_score="raise")
+    for k, (train, test) in enumerate(cv.split(X)):
+        mean, std = GaussianRegressor().fit(X[train], y[train]).predict(
+            X[test], return_std=True
+        )
+        z = (y[test] - mean) / std
+        assert_allclose(result["test_neg_gaussian_nll"][k],
+                        -np.mean(0.5 * np.log(2 * np.pi * std**2) + 0.5 * z**2),
+                        rtol=1e-12)
+        for name, metric in zip(names[1:], (
+            gaussian_crps, skdiv.metrics.interval_score,
+            skdiv.metrics.pit_calibration_error,
+            skdiv.metrics.mean_standardized_log_loss,
+        )):
+            assert_allclose(result[f"test_{name}"][k],
+                            -metric(y[test], mean, std), rtol=1e-12)
+    # A column of targets and of means, as LinearRegression fitted on one
+    # column predicts.
+    column = y[:, None]
+    assert gaussian_nll(column, column + 1, 2.0) == gaussian_nll(y, y + 1, 2.0)

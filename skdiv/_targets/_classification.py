@@ -8,107 +8,18 @@ from sklearn.utils import check_array, compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
-from .._validation import check_probability_rows, check_two_classes, encode_labels
-
-
-def check_unique_classes(classes):
-    """``classes`` as a 1-D array, or None.
-
-    A ValueError, naming ``classes``, if it is not 1-D, holds a missing
-    value (NaN or None), mixes strings and numbers (numpy would turn the
-    numbers into strings) or repeats a label.
-    """
-    if classes is None:
-        return None
-    values = np.asarray(classes, dtype=object)
-    if values.ndim != 1:
-        raise ValueError(
-            f"classes must be a 1-D list of labels, got an array of shape "
-            f"{values.shape}."
-        )
-    # NaN is the one value unequal to itself.
-    if any(label is None or label != label for label in values.tolist()):
-        raise ValueError(f"classes must not hold a missing value, got {classes!r}.")
-    kinds = {isinstance(label, str) for label in values.tolist()}
-    if len(kinds) > 1:
-        raise ValueError(
-            f"classes mixes strings and numbers: {classes!r}. Use labels of one "
-            "type, as in y."
-        )
-    classes = column_or_1d(classes)
-    if np.unique(classes).shape[0] != classes.shape[0]:
-        raise ValueError(f"classes must be unique, got {classes!r}.")
-    return classes
+from .._validation import (
+    check_probability_rows,
+    check_two_classes,
+    check_unique_classes,
+    encode_labels,
+    soft_label_columns,
+)
 
 
 def is_soft(y):
     """Whether a validated ``y`` holds probability rows (2-D, several columns)."""
     return y.ndim == 2 and y.shape[1] > 1
-
-
-def _default_columns(columns):
-    """Whether DataFrame columns are pandas' default names ``0, ..., k-1``.
-
-    ``pd.DataFrame(array)`` gets a ``RangeIndex``: such a frame names no
-    classes, and its columns are the classes' positions, as an array's.
-    """
-    return (
-        type(columns).__name__ == "RangeIndex"
-        and columns.start == 0
-        and columns.step == 1
-    )
-
-
-def soft_label_columns(y, classes):
-    """A soft-label DataFrame's columns put in the order of ``classes``.
-
-    A pandas DataFrame of probability rows names its classes in its columns
-    (issue 17); read them before validation turns ``y`` into an array.
-
-    * ``classes`` None: the column names are the classes.
-    * Column names the same set as ``classes``: the columns are reordered
-      to ``classes``' order (matched by name, never by position).
-    * Column names another set of as many labels: a ValueError naming both.
-    * The default names ``0, ..., k-1`` (a frame made from an array): no
-      names, matched by position as an array is.
-
-    Anything else (arrays, a single column, a column count that differs
-    from ``classes``, which :func:`encode_classes` refuses) is returned as
-    given.
-
-    Returns
-    -------
-    y : array-like
-        ``y``, or its columns in ``classes``' order (a pandas DataFrame
-        stays one; another frame with ``columns`` becomes an array).
-    classes : ndarray or None
-    """
-    columns = getattr(y, "columns", None)
-    if columns is None or len(columns) < 2:
-        return y, classes
-    if classes is None:
-        return y, np.asarray(columns)
-    if _default_columns(columns):
-        return y, classes
-    names = np.asarray(columns).tolist()
-    labels = check_unique_classes(classes).tolist()
-    if len(labels) != len(names):
-        return y, classes
-    position = {name: j for j, name in enumerate(names)}
-    if len(position) == len(names) and set(labels) == set(names):
-        order = [position[label] for label in labels]
-        if order == sorted(order):
-            return y, classes
-        if hasattr(y, "iloc"):  # pandas: keep the frame (and its dtypes)
-            return y.iloc[:, order], classes
-        return np.asarray(y)[:, order], classes
-    raise ValueError(
-        f"The soft-label DataFrame's columns {names} are not the classes "
-        f"{labels}: its columns name the classes they hold. Name them as "
-        "classes (in any order), or pass y.to_numpy() to take the columns "
-        "in classes' order by position."
-    )
-
 
 
 def incremental_soft_label_columns(y, classes, fitted_classes, first):

@@ -20,6 +20,7 @@ from ._checks import (
     _check_probability_rows,
     _check_weights,
     _is_probability_target,
+    _labelled_columns,
     _one_hot_labels,
     _weighted_mean,
 )
@@ -37,6 +38,7 @@ def _targets_and_rows(y_true, y_proba, sample_weight, labels):
     """
     y_proba = _check_proba(y_proba)
     n_columns = y_proba.shape[1]
+    y_true = _labelled_columns(y_true, labels)
     soft = _is_probability_target(y_true)
     if soft:
         y_true = check_array(y_true, dtype=_FLOAT_DTYPES, input_name="y_true")
@@ -129,7 +131,7 @@ def expected_calibration_error(
     labels : array-like of shape (n_classes,), default=None
         The classes of the columns of ``y_proba`` for hard labels, as in
         :func:`cross_entropy`; with target probabilities only their number is
-        checked.
+        checked, and a DataFrame's columns are matched to them by name.
 
     Returns
     -------
@@ -227,7 +229,8 @@ def brier_score(y_true, y_proba, *, sample_weight=None, labels=None):
 
     labels : array-like of shape (n_classes,), default=None
         The classes of the columns of ``y_proba`` for hard labels, as in
-        :func:`cross_entropy`.
+        :func:`cross_entropy`; a DataFrame of target probabilities has its
+        columns matched to them by name.
 
     Returns
     -------

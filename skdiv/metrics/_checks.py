@@ -14,7 +14,9 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 
 from .._validation import (
     check_probability_rows,
+    holds_numbers,
     raise_for_probability_range,
+    soft_label_columns,
 )
 from .._weights import check_sample_weight
 
@@ -108,12 +110,25 @@ def _check_proba(y_proba, name="y_proba"):
     return y_proba
 
 
+def _labelled_columns(y_true, labels):
+    """A soft-label DataFrame's columns in the order of ``labels``.
+
+    The estimators match such a frame's column names to their classes
+    (:func:`skdiv._validation.soft_label_columns`); so do the metrics, to
+    ``labels`` (the columns of ``y_proba``) when given, so that a held-out
+    frame scores against the columns it names, whatever their order.
+    """
+    if labels is None:
+        return y_true
+    return soft_label_columns(y_true, labels)[0]
+
+
 def _is_probability_target(y_true):
     """2-D numeric ``y_true`` with two or more columns holds target rows."""
     shape = np.shape(y_true)
     if len(shape) != 2 or shape[1] < 2:
         return False
-    return np.asarray(y_true).dtype.kind in "fiub"
+    return holds_numbers(y_true)
 
 
 def _one_hot_labels(y_true, labels, n_columns):
@@ -210,6 +225,7 @@ def _targets_and_proba(y_true, y_proba, sample_weight, labels, *, strict_hard):
     """
     y_proba = _check_proba(y_proba)
     n_columns = y_proba.shape[1]
+    y_true = _labelled_columns(y_true, labels)
     soft = _is_probability_target(y_true)
     if soft:
         y_true = check_array(y_true, dtype=_FLOAT_DTYPES, input_name="y_true")
@@ -243,6 +259,10 @@ def _targets_and_proba(y_true, y_proba, sample_weight, labels, *, strict_hard):
 
 def _check_1d(y, name):
     y = check_array(y, ensure_2d=False, dtype=np.float64, input_name=name)
+    if y.ndim == 2 and y.shape[1] == 1:
+        # One column is one output: scikit-learn's regression metrics read it
+        # so, and the regressors fit such a y (a one-column DataFrame).
+        y = y[:, 0]
     if y.ndim != 1:
         raise ValueError(
             f"{name} must be 1-D of shape (n_samples,), got shape {y.shape}; "

@@ -65,7 +65,9 @@ def cross_entropy(y_true, y_proba, *, sample_weight=None, labels=None, base=None
         The classes of the columns of ``y_proba`` for hard labels; if None they
         are inferred from ``y_true``. Every label in ``y_true`` must be in
         ``labels``. With target probabilities ``labels`` only has to have one
-        entry per column.
+        entry per column, and names them: the columns of a pandas DataFrame
+        ``y_true`` are matched to ``labels`` by name (as the estimators
+        match them to their classes).
 
     base : float, default=None
         Base of the logarithm: None for nats, 2 for bits. Must be positive
@@ -151,7 +153,8 @@ def kl_divergence(y_true, y_proba, *, sample_weight=None, labels=None, base=None
 
     labels : array-like of shape (n_classes,), default=None
         The classes of the columns of ``y_proba`` for hard labels, as in
-        :func:`cross_entropy`.
+        :func:`cross_entropy`; a DataFrame of target probabilities has its
+        columns matched to them by name.
 
     base : float, default=None
         Base of the logarithm: None for nats, 2 for bits.

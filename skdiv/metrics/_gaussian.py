@@ -30,7 +30,7 @@ def gaussian_nll(y_true, y_mean, y_std, *, sample_weight=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
+    y_true : array-like of shape (n_samples,) or (n_samples, 1)
         Observed targets.
 
     y_mean : array-like of shape (n_samples,)
@@ -89,7 +89,7 @@ def gaussian_crps(y_true, y_mean, y_std, *, sample_weight=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
+    y_true : array-like of shape (n_samples,) or (n_samples, 1)
         Observed targets.
 
     y_mean : array-like of shape (n_samples,)

@@ -93,7 +93,7 @@ def interval_coverage(y_true, y_mean, y_std, *, level=0.9, sample_weight=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
+    y_true : array-like of shape (n_samples,) or (n_samples, 1)
         Observed targets.
 
     y_mean : array-like of shape (n_samples,)
@@ -159,7 +159,7 @@ def interval_coverage_gap(y_true, y_mean, y_std, *, level=0.9, sample_weight=Non
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
+    y_true : array-like of shape (n_samples,) or (n_samples, 1)
         Observed targets.
 
     y_mean : array-like of shape (n_samples,)
@@ -208,7 +208,7 @@ def interval_width(y_true, y_mean, y_std, *, level=0.9, sample_weight=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
+    y_true : array-like of shape (n_samples,) or (n_samples, 1)
         Observed targets; only their number (and validity) matters, the
         argument is there for the metric signature.
 
@@ -268,7 +268,7 @@ def interval_score(y_true, y_mean, y_std, *, level=0.9, sample_weight=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
+    y_true : array-like of shape (n_samples,) or (n_samples, 1)
         Observed targets.
 
     y_mean : array-like of shape (n_samples,)

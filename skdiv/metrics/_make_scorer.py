@@ -14,7 +14,7 @@ from functools import partial
 import numpy as np
 from sklearn.pipeline import Pipeline
 
-from .._compat import _BaseScorer
+from .._compat import BaseSearchCV, _BaseScorer
 
 __all__ = ["make_divergence_scorer"]
 
@@ -199,6 +199,12 @@ class _MeanStdScorer(_DivergenceScorer):
                     f"{final!r}."
                 )
             return self._predict_mean_std(final, X)
+        if isinstance(estimator, BaseSearchCV) and hasattr(
+            estimator, "best_estimator_"
+        ):
+            # A fitted search predicts with its refitted best estimator (its
+            # own predict takes no return_std): nested cross-validation.
+            return self._predict_mean_std(estimator.best_estimator_, X)
 
         predict = getattr(estimator, "predict", None)
         if predict is None:

@@ -59,7 +59,7 @@ def mean_standardized_log_loss(
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
+    y_true : array-like of shape (n_samples,) or (n_samples, 1)
         Observed targets.
 
     y_mean : array-like of shape (n_samples,)
@@ -163,7 +163,7 @@ def pit_calibration_error(y_true, y_mean, y_std, *, sample_weight=None):
 
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
+    y_true : array-like of shape (n_samples,) or (n_samples, 1)
         Observed targets.
 
     y_mean : array-like of shape (n_samples,)

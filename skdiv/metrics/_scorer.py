@@ -59,7 +59,10 @@ Classification scorers call ``predict_proba``; regression scorers call
 :class:`skdiv.GaussianRegressor`. A :class:`~sklearn.pipeline.Pipeline` is
 scored through its last step (``return_std`` is an output switch, not
 metadata, so it is not routed: the pipeline's other steps only
-``transform``). Variants, such as KL in bits, come from
+``transform``), and a fitted search such as
+:class:`~sklearn.model_selection.GridSearchCV` through its
+``best_estimator_``, whose ``predict`` is the search's (nested
+cross-validation). Variants, such as KL in bits, come from
 :func:`make_divergence_scorer`.
 
 The scorers subclass scikit-learn's private ``_BaseScorer`` so that

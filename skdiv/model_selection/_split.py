@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils import check_array, check_random_state
 
-from .._validation import check_probability_rows
+from .._validation import check_probability_rows, holds_numbers
 
 __all__ = ["RepeatedSoftStratifiedKFold", "SoftStratifiedKFold"]
 
@@ -30,7 +30,7 @@ def _stratification_labels(y, owner):
     shape = np.shape(y)
     if len(shape) != 2 or shape[1] < 2:
         return y  # class labels, validated by StratifiedKFold
-    if np.asarray(y).dtype.kind not in "fiub":
+    if not holds_numbers(y):
         raise ValueError(
             f"{owner} takes 1-D class labels or a 2-D numeric array of target "
             f"probabilities; got a 2-D array of dtype {np.asarray(y).dtype}."
