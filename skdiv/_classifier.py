@@ -24,9 +24,8 @@ from ._targets import (
     LinearSolution,
     check_sample_weight,
     prepare_classification,
-    soft_label_columns,
 )
-from ._validation import store_fitted, validate_fit_data
+from ._validation import class_columns, store_fitted, validate_fit_data
 
 
 class DivergenceClassifier(CachedParamNames, DocLinkMixin, ClassifierMixin,
@@ -85,13 +84,17 @@ class DivergenceClassifier(CachedParamNames, DocLinkMixin, ClassifierMixin,
         leave no sample with positive weight (every sample of positive
         ``sample_weight`` in classes of weight 0) are refused.
     classes : array-like of shape (n_classes,), default=None
-        The class labels. With soft labels they name the columns of ``y``
-        (``np.arange(n_classes)`` when None); a pandas DataFrame ``y``
-        names its own columns, which are matched to ``classes`` by name
-        (the default names ``0, ..., k-1`` of a frame made from an array
-        by position), and column names that are not the classes are
-        refused. With hard labels they may list classes absent from ``y``,
-        which then get a probability column.
+        The class labels, in any order: ``classes_`` holds them sorted, as
+        scikit-learn's classifiers do (its tools read ``predict_proba``'s
+        columns in that order). With hard labels they may list classes
+        absent from ``y``, which then get a probability column. With soft
+        labels given by position (an array) the columns of ``y`` are the
+        sorted classes (``np.arange(n_classes)`` when None), and
+        ``classes`` not sorted is refused as ambiguous; a pandas DataFrame
+        ``y`` names its own columns, which are matched to ``classes`` by
+        name in any order (the default names ``0, ..., k-1`` of a frame made
+        from an array by position), and column names that are not the
+        classes are refused.
     label_smoothing : float in [0, 1), default=0.0
         Replace targets by :math:`(1 - \epsilon) p_i + \epsilon / K` (the
         PyTorch definition). Smoothing comes first and class weights then
@@ -253,7 +256,7 @@ class DivergenceClassifier(CachedParamNames, DocLinkMixin, ClassifierMixin,
         if _dask.is_dask_array(X):
             # Dask arrays: exact fit, block by block on the workers.
             return self._store(_dask.fit_classifier(self, X, y, sample_weight))
-        y, classes = soft_label_columns(y, self.classes)
+        y, classes = class_columns(y, self.classes)
         (X, y), features = validate_fit_data(
             self,
             X,
@@ -361,9 +364,10 @@ class DivergenceClassifier(CachedParamNames, DocLinkMixin, ClassifierMixin,
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Class labels or rows of target class probabilities.
         classes : array-like of shape (n_classes,), default=None
-            All the classes of the stream. Required on the first call with
-            hard labels (unless the ``classes`` parameter is set), and must
-            not change afterwards; with soft labels it names the columns.
+            All the classes of the stream, in any order (``classes_`` is
+            sorted). Required on the first call with hard labels (unless the
+            ``classes`` parameter is set), and must not change afterwards;
+            positional soft labels are in the sorted order.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights, not all zero.
 

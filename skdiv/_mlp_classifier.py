@@ -223,8 +223,9 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
         classes : array-like of shape (n_classes,), default=None
-            All the classes; required on the first call with hard labels
-            (unless the ``classes`` parameter is set), then fixed.
+            All the classes, in any order (``classes_`` is sorted); required
+            on the first call with hard labels (unless the ``classes``
+            parameter is set), then fixed.
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns

@@ -245,6 +245,51 @@ def soft_label_columns(y, classes):
     )
 
 
+def class_columns(y, classes):
+    """The classes sorted, as scikit-learn's ``classes_``, and y's columns with them.
+
+    scikit-learn's classifiers keep ``classes_`` sorted (``np.unique``), and
+    its tools read ``predict_proba``'s columns in that order: a soft
+    ``VotingClassifier``, ``cross_val_predict``, the ``neg_log_loss`` and
+    ``roc_auc`` scorers. So the estimators sort ``classes`` (a set of labels
+    for hard targets) and put soft targets' columns in the sorted order:
+
+    * a DataFrame whose columns name the classes is matched by name
+      (:func:`soft_label_columns`), in any order, and ``classes`` may be
+      None (the names are the classes);
+    * probability rows given by position (an array, or a frame of default
+      column names) are in the order of ``classes_``, so in sorted order:
+      with ``classes`` not sorted, the columns' order would be ambiguous
+      (``classes``' or ``classes_``'), and a ValueError says so.
+
+    Returns
+    -------
+    y : array-like
+        ``y``, a named frame's columns in sorted order.
+    classes : ndarray or None
+        The classes sorted, or None when neither ``classes`` nor the
+        columns name them.
+    """
+    given = check_unique_classes(classes)
+    ordered = None if given is None else np.sort(given, kind="stable")
+    columns = getattr(y, "columns", None)
+    named = (columns is not None and len(columns) > 1
+             and not _default_columns(columns))
+    if ordered is not None and not named and not np.array_equal(ordered, given):
+        shape = np.shape(y)
+        if len(shape) == 2 and shape[1] > 1:
+            raise ValueError(
+                f"classes={given.tolist()} is not sorted, and the soft-label y "
+                "gives its columns by position: they are taken in the order of "
+                "classes_, which is sorted as in scikit-learn "
+                f"({ordered.tolist()}). Pass classes sorted with y's columns in "
+                "that order, or a DataFrame whose columns name the classes."
+            )
+    if named and ordered is None:
+        ordered = np.sort(np.asarray(columns), kind="stable")
+    return soft_label_columns(y, ordered)
+
+
 # ----------------------------------------------------------- transactional fit
 def validate_fit_data(estimator, X, y="no_validation", *, reset=True, **check_params):
     """:func:`~sklearn.utils.validation.validate_data` that leaves ``estimator`` alone.

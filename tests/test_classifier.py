@@ -633,8 +633,9 @@ def test_soft_label_dataframe_columns_are_matched_to_classes_by_name(how):
     # (the convex linear model's optimum does not move).
     atol = 1e-9 if how.startswith("mlp") else 1e-12
     by_name = fitted(["c", "b", "a"], frame)
-    by_position = fitted(["c", "b", "a"], P[:, [2, 1, 0]])
-    np.testing.assert_array_equal(by_name.classes_, ["c", "b", "a"])
+    # classes_ is sorted, as scikit-learn's, and positional columns follow it.
+    by_position = fitted(["a", "b", "c"], P)
+    np.testing.assert_array_equal(by_name.classes_, ["a", "b", "c"])
     np.testing.assert_allclose(
         by_name.predict_proba(X), by_position.predict_proba(X), rtol=0, atol=atol
     )
@@ -650,9 +651,12 @@ def test_soft_label_dataframe_columns_are_matched_to_classes_by_name(how):
     with pytest.raises(
         ValueError,
         match=r"The soft-label DataFrame's columns "
-        r"\['a', 'b', 'x'\] are not the classes \['c', 'b', 'a'\]",
+        r"\['a', 'b', 'x'\] are not the classes \['a', 'b', 'c'\]",
     ):
         fitted(["c", "b", "a"], frame.rename(columns={"c": "x"}))
+    # Positional columns with classes not sorted: which order is meant?
+    with pytest.raises(ValueError, match=r"classes=\['c', 'b', 'a'\] is not sorted"):
+        fitted(["c", "b", "a"], P[:, [2, 1, 0]])
     # Integer names are names too: columns 2, 1, 0 hold classes 2, 1, 0.
     ints = fitted([0, 1, 2], pd.DataFrame(P[:, [2, 1, 0]], columns=[2, 1, 0]))
     np.testing.assert_allclose(

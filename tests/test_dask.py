@@ -314,3 +314,16 @@ def test_features_whose_products_overflow_are_refused(estimator):
     with pytest.raises(ValueError, match=r"X has entries above .* in absolute value:"
                        r" sums of products of features overflow float64"):
         clone(estimator).fit(_dask(X * 1e155), _dask(y))
+
+
+def test_unsorted_classes_are_sorted_as_in_memory():
+    # classes_ is sorted, as scikit-learn's (its tools read predict_proba's
+    # columns in that order); positional soft columns with unsorted classes
+    # are ambiguous and refused, on Dask arrays as in memory.
+    lazy = DivergenceClassifier(classes=["c", "a", "b"]).fit(_dask(X), _dask(LABELS))
+    memory = DivergenceClassifier().fit(X, LABELS)
+    assert_array_equal(lazy.classes_, ["a", "b", "c"])
+    assert_allclose(lazy.predict_proba(X), memory.predict_proba(X),
+                    rtol=1e-8, atol=1e-10)
+    with pytest.raises(ValueError, match=r"classes=\['c', 'a', 'b'\] is not sorted"):
+        DivergenceClassifier(classes=["c", "a", "b"]).fit(_dask(X), _dask(SOFT))

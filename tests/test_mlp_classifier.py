@@ -221,3 +221,29 @@ def test_object_soft_labels_with_missing_values_are_refused_by_name(
     bad[4, 1] = missing
     with pytest.raises(ValueError, match=match):
         getattr(DivergenceMLPClassifier(max_iter=5), method)(X, bad)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_unsorted_classes_are_sorted_as_scikit_learns(method):
+    # classes_ kept the order of classes=[2, 0, 1], which scikit-learn's tools
+    # (soft voting, neg_log_loss, roc_auc) read as sorted. Now sorted, the same
+    # network as with sorted classes; positional soft columns with unsorted
+    # classes are ambiguous and refused.
+    from sklearn.metrics import get_scorer, log_loss
+
+    X, y, P = _data()
+    params = dict(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=30,
+                  random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        unsorted = getattr(DivergenceMLPClassifier(classes=[2, 0, 1], **params),
+                           method)(X, y)
+        ordered = getattr(DivergenceMLPClassifier(classes=[0, 1, 2], **params),
+                          method)(X, y)
+    np.testing.assert_array_equal(unsorted.classes_, [0, 1, 2])
+    proba = ordered.predict_proba(X)
+    np.testing.assert_allclose(unsorted.predict_proba(X), proba, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(get_scorer("neg_log_loss")(unsorted, X, y),
+                               -log_loss(y, proba), rtol=1e-10)
+    with pytest.raises(ValueError, match=r"classes=\[2, 0, 1\] is not sorted"):
+        getattr(DivergenceMLPClassifier(classes=[2, 0, 1], **params), method)(X, P)

@@ -287,7 +287,7 @@ def test_soft_labels_of_pandas_nullable_dtypes_are_stratified():
     for cv in (SoftStratifiedKFold(3, shuffle=True, random_state=0),
                RepeatedSoftStratifiedKFold(n_splits=3, n_repeats=2, random_state=0)):
         for (train, test), (train_ref, test_ref) in zip(
-            cv.split(X, frame), cv.split(X, soft)
+            cv.split(X, frame), cv.split(X, soft), strict=True
         ):
             assert_array_equal(test, test_ref)
             assert_array_equal(train, train_ref)

@@ -9,8 +9,8 @@ import pytest
 import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_iris, make_classification
-from sklearn.exceptions import DataConversionWarning
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.exceptions import DataConversionWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, WhiteKernel
 from sklearn.inspection import permutation_importance
@@ -20,7 +20,7 @@ from sklearn.linear_model import (
     LinearRegression,
     LogisticRegression,
 )
-from sklearn.metrics import check_scoring, log_loss
+from sklearn.metrics import check_scoring, log_loss, roc_auc_score
 from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.metrics._scorer import _SCORERS as SKLEARN_SCORERS
 from sklearn.model_selection import (
@@ -335,18 +335,38 @@ def test_test_fold_without_a_class_still_scores():
                         rtol=1e-12)
 
 
-def test_unsorted_classes_are_matched_to_their_columns():
+def test_unsorted_classes_are_sorted_as_scikit_learns():
+    # classes_ kept the order of classes=[2, 0, 1], and scikit-learn's tools
+    # read predict_proba's columns in sorted order: neg_log_loss -7.6 and
+    # roc_auc 0.014 for a model whose own are -0.14 and 0.99, soft voting
+    # wrong. classes is a set of labels; classes_ is sorted.
     clf = DivergenceClassifier(classes=[2, 0, 1]).fit(X_IRIS, Y_IRIS)
-    assert_array_equal(clf.classes_, [2, 0, 1])
-    proba = clf.predict_proba(X_IRIS)[:, [1, 2, 0]]  # columns of classes 0, 1, 2
-    expected = log_loss(Y_IRIS, proba)
-    assert_allclose(neg_kl_divergence_scorer(clf, X_IRIS, Y_IRIS), -expected,
-                    rtol=1e-12)
-    # Soft labels name their columns in the order of ``classes``, as predict_proba.
-    soft = Y_SOFT[:, [2, 0, 1]]
-    clf.fit(X_IRIS, soft)
-    assert_allclose(neg_cross_entropy_scorer(clf, X_IRIS, soft),
-                    -cross_entropy(soft, clf.predict_proba(X_IRIS)), rtol=1e-12)
+    default = DivergenceClassifier().fit(X_IRIS, Y_IRIS)
+    assert_array_equal(clf.classes_, [0, 1, 2])
+    assert_allclose(clf.predict_proba(X_IRIS), default.predict_proba(X_IRIS),
+                    rtol=0, atol=1e-14)
+    proba = default.predict_proba(X_IRIS)
+    assert_allclose(sklearn_get_scorer("neg_log_loss")(clf, X_IRIS, Y_IRIS),
+                    -log_loss(Y_IRIS, proba), rtol=1e-12)
+    assert_allclose(sklearn_get_scorer("roc_auc_ovr")(clf, X_IRIS, Y_IRIS),
+                    roc_auc_score(Y_IRIS, proba, multi_class="ovr"), rtol=1e-12)
+    for scorer in (neg_kl_divergence_scorer, neg_cross_entropy_scorer):
+        assert_allclose(scorer(clf, X_IRIS, Y_IRIS), -log_loss(Y_IRIS, proba),
+                        rtol=1e-12)
+    # Positional soft labels are in classes_' (sorted) order: with classes
+    # not sorted, which order they are in is ambiguous, and refused.
+    with pytest.raises(ValueError, match=r"classes=\[2, 0, 1\] is not sorted"):
+        DivergenceClassifier(classes=[2, 0, 1]).fit(X_IRIS, Y_SOFT)
+    soft = DivergenceClassifier(classes=[0, 1, 2]).fit(X_IRIS, Y_SOFT)
+    assert_allclose(neg_cross_entropy_scorer(soft, X_IRIS, Y_SOFT),
+                    -cross_entropy(Y_SOFT, soft.predict_proba(X_IRIS)), rtol=1e-12)
+    # partial_fit takes classes as a set too, as SGDClassifier's.
+    stream = DivergenceClassifier().partial_fit(X_IRIS, Y_IRIS, classes=[2, 0, 1])
+    stream.partial_fit(X_IRIS, Y_IRIS, classes=[1, 2, 0])
+    assert_array_equal(stream.classes_, [0, 1, 2])
+    reference = DivergenceClassifier().partial_fit(X_IRIS, Y_IRIS, classes=[0, 1, 2])
+    reference.partial_fit(X_IRIS, Y_IRIS)
+    assert_allclose(stream.coef_, reference.coef_, rtol=0, atol=1e-14)
 
 
 # --------------------------------------------------------------------------
@@ -731,9 +751,9 @@ def test_soft_label_frames_score_by_column_name():
     logits = 2 * X @ rng.normal(size=(3, 3))
     P = np.exp(logits - logits.max(axis=1, keepdims=True))
     P /= P.sum(axis=1, keepdims=True)
-    frame = pd.DataFrame(P, columns=["a", "b", "c"])
+    frame = pd.DataFrame(P, columns=["c", "a", "b"])
     weight = rng.uniform(0.5, 2.0, size=90)
-    order = [2, 1, 0]  # classes_ = ["c", "b", "a"]
+    order = [1, 2, 0]  # classes_ = ["a", "b", "c"], sorted
     cv = KFold(3)
     clf = DivergenceClassifier(classes=["c", "b", "a"])
     result = cross_validate(clf, X, frame, cv=cv,
@@ -762,7 +782,7 @@ def test_soft_label_frames_score_by_column_name():
                    skdiv.metrics.expected_calibration_error):
         assert_allclose(metric(frame, proba, labels=model.classes_),
                         metric(P[:, order], proba), rtol=1e-12)
-    with pytest.raises(ValueError, match=r"columns \['a', 'b', 'c'\] are not"):
+    with pytest.raises(ValueError, match=r"columns \['c', 'a', 'b'\] are not"):
         cross_entropy(frame, proba, labels=["x", "y", "z"])
 
 
@@ -827,7 +847,7 @@ def test_mean_std_scorers_take_a_one_column_target():
             gaussian_crps, skdiv.metrics.interval_score,
             skdiv.metrics.pit_calibration_error,
             skdiv.metrics.mean_standardized_log_loss,
-        )):
+        ), strict=True):
             assert_allclose(result[f"test_{name}"][k],
                             -metric(y[test], mean, std), rtol=1e-12)
     # A column of targets and of means, as LinearRegression fitted on one

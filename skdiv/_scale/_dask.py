@@ -31,7 +31,6 @@ from .._targets import (
     LinearSolution,
     check_beta,
     check_sample_weight_shape,
-    check_unique_classes,
     check_y_std_presence,
     class_weight_vector,
     constant_log_variance,
@@ -47,6 +46,7 @@ from .._targets import (
 from .._validation import (
     check_labels_known,
     check_two_classes,
+    class_columns,
     feature_scale_limit,
     feature_scale_message,
     raise_for_probability_range,
@@ -209,7 +209,8 @@ def fit_classifier(estimator, X, y, sample_weight=None):
     checks = [(~da.isfinite(X)).any(), "Input X contains NaN or infinity.",
               *_feature_scale_check(da, X)]
     soft = y.ndim == 2
-    classes = check_unique_classes(estimator.classes)
+    # Sorted, as scikit-learn's classes_ (positional soft columns with them).
+    classes = class_columns(y, estimator.classes)[1]
     plain_counts = None
 
     if soft:

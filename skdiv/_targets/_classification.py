@@ -12,6 +12,7 @@ from .._validation import (
     check_probability_rows,
     check_two_classes,
     check_unique_classes,
+    class_columns,
     encode_labels,
     soft_label_columns,
 )
@@ -23,17 +24,16 @@ def is_soft(y):
 
 
 def incremental_soft_label_columns(y, classes, fitted_classes, first):
-    """:func:`soft_label_columns` for one call of ``partial_fit``.
+    """:func:`~skdiv._validation.class_columns` for one call of ``partial_fit``.
 
-    On a later call the columns are matched to the classes of the first
-    (``fitted_classes``) unless ``classes`` is given. Returns ``(y,
-    classes)``: the classes the columns name on the first call, ``classes``
-    as given on later ones.
+    On a later call without ``classes`` the columns are matched to the
+    classes of the first (``fitted_classes``, sorted). Returns ``(y,
+    classes)``: the classes sorted (those the columns name, on the first
+    call), or None when neither ``classes`` nor the columns give them.
     """
-    y, named = soft_label_columns(
-        y, fitted_classes if classes is None and not first else classes
-    )
-    return y, named if first else classes
+    if classes is None and not first:
+        return soft_label_columns(y, fitted_classes)[0], None
+    return class_columns(y, classes)
 
 def check_label_vector(y):
     """``y`` as a 1-D array of class labels, as scikit-learn checks them.
