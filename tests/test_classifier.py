@@ -749,3 +749,27 @@ def test_unpenalised_regression_with_a_constant_feature_is_the_fit_without_it():
     assert fitted.coef_[3] == 0.0 and fitted.var_coef_[3] == 0.0
     assert_allclose(fitted.predict(with_column, return_std=True),
                     without.predict(X, return_std=True), rtol=1e-9)
+
+
+@pytest.mark.parametrize("fit", ["newton-cg", "lbfgs", "partial_fit"])
+def test_soft_rows_summing_to_one_within_the_tolerance_fit_as_their_normalised_rows(
+    fit,
+):
+    # Rows off by 5e-7 (within the 1e-6 tolerance) left the gradient q - p a
+    # component of 5e-7 / K along the logits' common shift: a ConvergenceWarning
+    # blaming float32 and coefficients off by 1e-7 (partial_fit: 3e-4).
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 2))
+    rows = rng.dirichlet(np.ones(3), 40)
+    rows[:, 1] += 5e-7
+    normalised = rows / rows.sum(axis=1, keepdims=True)
+    estimators = [DivergenceClassifier(solver=fit if fit != "partial_fit" else "auto")
+                  for _ in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        method = "partial_fit" if fit == "partial_fit" else "fit"
+        off, exact = (getattr(est, method)(X, y)
+                      for est, y in zip(estimators, [rows, normalised]))
+    assert_allclose(off.coef_, exact.coef_, rtol=1e-10, atol=1e-12)
+    assert_allclose(off.intercept_, exact.intercept_, rtol=1e-10, atol=1e-12)
+    assert_allclose(off.objective_, exact.objective_, rtol=1e-12)

@@ -7,6 +7,7 @@ inside ``client.as_current()``: the other tests run on Dask's default
 """
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
 from sklearn.base import clone  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 from skdiv import DivergenceClassifier, GaussianRegressor  # noqa: E402
@@ -314,3 +316,17 @@ def test_features_whose_products_overflow_are_refused(estimator):
     with pytest.raises(ValueError, match=r"X has entries above .* in absolute value:"
                        r" sums of products of features overflow float64"):
         clone(estimator).fit(_dask(X * 1e155), _dask(y))
+
+
+def test_soft_rows_summing_to_one_within_the_tolerance_fit_as_their_normalised_rows():
+    # The in-memory fit divides the accepted rows by their sums; so does this one
+    # (rows off by 5e-7 left a gradient the solver could not remove).
+    rows = rng.dirichlet(np.ones(3), N)
+    rows[:, 1] += 5e-7
+    normalised = rows / rows.sum(axis=1, keepdims=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        lazy = DivergenceClassifier().fit(_dask(X), _dask(rows))
+    memory = DivergenceClassifier().fit(X, normalised)
+    assert_allclose(lazy.coef_, memory.coef_, rtol=1e-8, atol=1e-10)
+    assert_allclose(lazy.intercept_, memory.intercept_, rtol=1e-8, atol=1e-10)

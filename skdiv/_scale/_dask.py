@@ -36,6 +36,7 @@ from .._targets import (
     class_weight_vector,
     constant_log_variance,
     intercept_only_start,
+    normalised_rows,
     prepare_regression,
     raise_for_sample_weight,
     raise_for_weighted_total,
@@ -240,6 +241,7 @@ def fit_classifier(estimator, X, y, sample_weight=None):
         if n_bad:
             worst_sum = float(target[int(worst)].sum().compute())
             raise_for_row_sums(name, tol, n_bad, worst, worst_sum)
+        target = normalised_rows(target)
         codes = None
     else:
         moments = _early_moments(estimator, X, sw)
