@@ -773,3 +773,20 @@ def test_soft_rows_summing_to_one_within_the_tolerance_fit_as_their_normalised_r
     assert_allclose(off.coef_, exact.coef_, rtol=1e-10, atol=1e-12)
     assert_allclose(off.intercept_, exact.intercept_, rtol=1e-10, atol=1e-12)
     assert_allclose(off.objective_, exact.objective_, rtol=1e-12)
+
+
+def test_unpenalised_binary_fit_with_a_repeated_column_splits_it_evenly():
+    # A singular Hessian's Cholesky factor succeeded on rounding and the direct
+    # Newton step moved the coefficients along (column - repeat): 0.65 and 1.06
+    # where LogisticRegression (and lbfgs here) split 1.71 evenly.
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(300, 3))
+    y = (X @ [1.5, -2.0, 0.7] + rng.logistic(size=(2, 300))[1] > 0).astype(int)
+    repeated = np.column_stack([X, X[:, 0]])
+    fitted = DivergenceClassifier(alpha=0, solver="newton-cg").fit(repeated, y)
+    reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(
+        repeated, y
+    )
+    assert_allclose(fitted.coef_[0, 3], fitted.coef_[0, 0], rtol=1e-7)
+    assert_allclose(fitted.coef_, reference.coef_, rtol=1e-6)
+    assert_allclose(fitted.intercept_, reference.intercept_, rtol=1e-6)

@@ -712,7 +712,7 @@ def test_warm_start_reaches_the_cold_optimum_in_fewer_iterations(params):
     assert warm.fit(X[:, :4], y).n_iter_ == narrow.n_iter_
 
 
-@pytest.mark.parametrize("rows", [slice(0, 2), slice(0, 6)], ids=["2-rows", "6-rows"])
+@pytest.mark.parametrize("rows", [slice(0, 3), slice(0, 6)], ids=["3-rows", "6-rows"])
 def test_warm_start_after_an_exactly_fitted_model_reaches_the_cold_optimum(rows):
     # At most n_features + 1 rows (or a constant target) are fitted exactly:
     # the likelihood has no optimum and the variance runs past its floor.
@@ -789,3 +789,22 @@ def test_unpenalised_closed_form_does_not_depend_on_the_features_units(params):
     assert_allclose(rescaled.coef_ * [1e-7, 1.0, 1.0], original.coef_, rtol=1e-8)
     assert_allclose(rescaled.predict(small, return_std=True),
                     original.predict(X, return_std=True), rtol=1e-8)
+
+
+def test_heteroscedastic_fit_with_a_repeated_column_splits_it_evenly():
+    # The Hessian is singular along (column - repeat): its Cholesky factor
+    # succeeded on rounding and the direct Newton step put +-5e6 on the two
+    # columns (+-7e5 in the log-variance). The minimum-norm split is the even
+    # one, as for LinearRegression and the constant-variance closed form.
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(300, 3))
+    y = X @ [1.0, -1.0, 0.5] + np.exp(0.3 * X[:, 0]) * rng.normal(size=300)
+    repeated = np.column_stack([X, X[:, 0]])
+    fitted = GaussianRegressor(alpha=0, tol=1e-10).fit(repeated, y)
+    without = GaussianRegressor(alpha=0, tol=1e-10).fit(X, y)
+    for coef, reference in [(fitted.coef_, without.coef_),
+                            (fitted.var_coef_, without.var_coef_)]:
+        assert_allclose(coef[3], coef[0], rtol=1e-7)
+        assert_allclose(coef[:3] + [coef[3], 0, 0], reference, rtol=1e-7)
+    assert_allclose(fitted.predict(repeated, return_std=True),
+                    without.predict(X, return_std=True), rtol=1e-8, atol=1e-9)
