@@ -330,3 +330,14 @@ def test_soft_rows_summing_to_one_within_the_tolerance_fit_as_their_normalised_r
     memory = DivergenceClassifier().fit(X, normalised)
     assert_allclose(lazy.coef_, memory.coef_, rtol=1e-8, atol=1e-10)
     assert_allclose(lazy.intercept_, memory.intercept_, rtol=1e-8, atol=1e-10)
+
+
+def test_regressor_with_large_sample_weights_and_penalty_equals_in_memory():
+    # The reductions' closed form added alpha * sum(sample_weight) to the Gram
+    # matrix: inf for weights of 1e300 and alpha=1e7 (NaN coefficients).
+    weights = np.full(N, 1e300)
+    params = dict(variance="constant", alpha=1e7)
+    lazy = GaussianRegressor(**params).fit(_dask(X), _dask(Y_REG), _dask(weights))
+    memory = GaussianRegressor(**params).fit(X, Y_REG)
+    assert_allclose(lazy.coef_, memory.coef_, rtol=1e-8)
+    assert_allclose(lazy.intercept_, memory.intercept_, rtol=1e-8)

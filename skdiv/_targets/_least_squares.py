@@ -28,8 +28,8 @@ def ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
         block = X[rows]
         gram += block.T @ (block * sample_weight[rows, None])
     gram -= sw_sum * np.outer(x_mean, x_mean)
-    gram.flat[:: n_features + 1] += alpha * sw_sum
     gram = (gram + gram.T) / 2
+    gram.flat[:: n_features + 1] += alpha * sw_sum
     solve = _cholesky_solver(gram) if alpha > 0 else None
     if solve is None:
         solve = _minimum_norm_solver(gram, n_samples)
@@ -179,10 +179,12 @@ def solve_centred_normal_equations(gram, rhs, x_mean, y_mean, sw_sum, alpha):
 
     Returns ``(coef, intercept)``.
     """
-    gram = gram - sw_sum * np.outer(x_mean, x_mean)
-    rhs = rhs - sw_sum * x_mean * y_mean
+    # Divided by S: the same solution, and a penalty alpha that cannot
+    # overflow as alpha * S can (Dask reductions of large weights).
+    gram = gram / sw_sum - np.outer(x_mean, x_mean)
+    rhs = rhs / sw_sum - x_mean * y_mean
     if alpha > 0:
-        gram[np.diag_indices_from(gram)] += alpha * sw_sum
+        gram[np.diag_indices_from(gram)] += alpha
         coef = scipy.linalg.solve(gram, rhs, assume_a="pos")
     else:
         coef = scipy.linalg.lstsq(gram, rhs)[0]
@@ -207,6 +209,10 @@ def penalised_least_squares(X, y, sample_weight, alpha, fit_intercept):
     Returns ``(coef, intercept)``.
     """
     n_features = X.shape[1]
+    # Weights summing to one give the same minimiser, and keep the penalty
+    # alpha * S finite: with sample weights of 1e300 and alpha=1e7 it
+    # overflowed and the coefficients came out NaN.
+    sample_weight = sample_weight / sample_weight.sum()
     sw_sum = sample_weight.sum()
     if fit_intercept:
         x_mean = np.asarray(X.T @ sample_weight).ravel() / sw_sum
