@@ -790,3 +790,29 @@ def test_unpenalised_binary_fit_with_a_repeated_column_splits_it_evenly():
     assert_allclose(fitted.coef_[0, 3], fitted.coef_[0, 0], rtol=1e-7)
     assert_allclose(fitted.coef_, reference.coef_, rtol=1e-6)
     assert_allclose(fitted.intercept_, reference.intercept_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_unpenalised_fit_of_separable_classes_warns(n_classes):
+    # Without a penalty the cross-entropy of separable classes has no minimum:
+    # the fit returned, silently, coefficients set by where tol stopped it.
+    rng = np.random.default_rng(0)
+    centres = np.array([[4.0, 0.0], [-4.0, 0.0], [0.0, 6.0]])[:n_classes]
+    y = np.repeat(np.arange(n_classes), 50)
+    X = centres[y] + rng.normal(size=(y.size, 2))
+    match = r"alpha=0 and the fitted model classifies every training sample correctly"
+    for data in (X, sp.csr_matrix(X)):
+        with pytest.warns(ConvergenceWarning, match=match):
+            loose = DivergenceClassifier(alpha=0).fit(data, y)
+    with pytest.warns(ConvergenceWarning, match=match):
+        tight = DivergenceClassifier(alpha=0, tol=1e-12).fit(X, y)
+    assert np.abs(tight.coef_).max() > np.abs(loose.coef_).max()
+    assert loose.score(X, y) == 1.0
+    # A penalty, or one sample on the wrong side, defines the optimum: no warning.
+    overlapping = y.copy()
+    overlapping[0] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        DivergenceClassifier(alpha=1e-4).fit(X, y)
+        DivergenceClassifier(alpha=0).fit(X, overlapping)
+        DivergenceClassifier(alpha=0, label_smoothing=0.1).fit(X, y)
