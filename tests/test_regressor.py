@@ -833,3 +833,25 @@ def test_large_sample_weights_and_penalty_give_the_unit_weight_fit(variance, lay
     assert_allclose(heavy.coef_, reference.coef_, rtol=1e-6)
     assert_allclose(heavy.predict(X, return_std=True),
                     unit.predict(X, return_std=True), rtol=1e-9)
+
+
+@pytest.mark.parametrize("shift", [1e6, 1e8, 1e10])
+def test_constant_variance_fit_of_features_with_a_large_mean(shift):
+    # The tall dense closed form formed X^T S X - S mean mean^T: at X + 1e8 the
+    # subtraction cancelled every digit and the coefficients were off by 1.2
+    # (6e-7 at X + 1e6), where LinearRegression, which centres, is exact.
+    rng = np.random.default_rng(15)
+    X = rng.normal(size=(300, 3))
+    y = X @ [1.0, -1.0, 2.0] + np.exp(0.4 * X[:, 1]) * rng.normal(size=300)
+    sample_weight = rng.uniform(0.5, 2.0, 300)
+    for alpha, reference in [
+        (0, LinearRegression()), (1e-2, Ridge(alpha=1e-2 * sample_weight.sum()))
+    ]:
+        fitted = GaussianRegressor(variance="constant", alpha=alpha).fit(
+            X + shift, y, sample_weight=sample_weight
+        )
+        reference.fit(X + shift, y, sample_weight=sample_weight)
+        # The features' own rounding (ulp(shift) against a unit spread)
+        # bounds what any fit can resolve.
+        assert_allclose(fitted.coef_, reference.coef_, rtol=0,
+                        atol=10 * np.spacing(shift))

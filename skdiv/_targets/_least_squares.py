@@ -13,7 +13,7 @@ def ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
 
     Solves :math:`(X_c^\top S X_c + \lambda I) w = X_c^\top S t` with
     :math:`X_c = X - \bar x`, :math:`\lambda = \alpha \sum_i s_i`, the Gram
-    matrix accumulated over row blocks and factored by Cholesky when
+    matrix accumulated over centred row blocks and factored by Cholesky when
     :math:`\lambda > 0`, by ``eigh`` otherwise (pseudo-inverse when
     :math:`X_c` is rank deficient, giving the minimum-norm solution as
     ``LinearRegression``, with the rank decided whatever the features'
@@ -25,9 +25,10 @@ def ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
     sw_sum = sample_weight.sum()
     gram = np.zeros((n_features, n_features))
     for rows in row_blocks(n_samples, n_features):
-        block = X[rows]
+        # Centred block by block: X^T S X - S mean mean^T cancelled every
+        # digit for features of large mean (X + 1e8: coefficients off by 1).
+        block = X[rows] - x_mean
         gram += block.T @ (block * sample_weight[rows, None])
-    gram -= sw_sum * np.outer(x_mean, x_mean)
     gram = (gram + gram.T) / 2
     gram.flat[:: n_features + 1] += alpha * sw_sum
     solve = _cholesky_solver(gram) if alpha > 0 else None
