@@ -341,3 +341,17 @@ def test_regressor_with_large_sample_weights_and_penalty_equals_in_memory():
     memory = GaussianRegressor(**params).fit(X, Y_REG)
     assert_allclose(lazy.coef_, memory.coef_, rtol=1e-8)
     assert_allclose(lazy.intercept_, memory.intercept_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_regressor_on_features_with_a_large_mean_equals_in_memory(fit_intercept):
+    # The reductions were the uncentred X^T W X, centred by - S mean mean^T:
+    # at X + 1e8 that cancelled every digit (coefficients off by about 1).
+    shifted = X + 1e8
+    params = dict(variance="constant", alpha=0, fit_intercept=fit_intercept)
+    lazy = GaussianRegressor(**params).fit(_dask(shifted), _dask(Y_REG), _dask(WEIGHT))
+    memory = GaussianRegressor(**params).fit(shifted, Y_REG, sample_weight=WEIGHT)
+    assert_allclose(lazy.coef_, memory.coef_, rtol=0, atol=10 * np.spacing(1e8))
+    # Predictions at X + 1e8 hold that rounding times 1e8 (a few ulps of the
+    # features' times the coefficients).
+    assert_allclose(lazy.predict(shifted), memory.predict(shifted), rtol=0, atol=1e-6)
