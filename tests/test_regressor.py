@@ -855,3 +855,25 @@ def test_constant_variance_fit_of_features_with_a_large_mean(shift):
         # bounds what any fit can resolve.
         assert_allclose(fitted.coef_, reference.coef_, rtol=0,
                         atol=10 * np.spacing(shift))
+
+
+@pytest.mark.parametrize("alpha", [0, 1e-2])
+def test_sparse_constant_variance_fit_of_features_with_a_large_mean(alpha):
+    # Sparse X is never centred: its Gram matrix is X^T S X - S mean mean^T,
+    # which loses digits for features of large mean (1e4 times their spread:
+    # coefficients 5e-7 off Ridge). One step of refinement on the true
+    # residual recovers them.
+    rng = np.random.default_rng(15)
+    X = rng.normal(size=(600, 3))
+    y = X @ [1.0, -1.0, 2.0] + np.exp(0.4 * X[:, 1]) * rng.normal(size=600)
+    X[:, 0] += 1e4
+    X[rng.uniform(size=600) < 0.5, 1] = 0.0
+    sample_weight = rng.uniform(0.5, 2.0, 600)
+    fitted = GaussianRegressor(variance="constant", alpha=alpha).fit(
+        sp.csr_matrix(X), y, sample_weight=sample_weight
+    )
+    reference = Ridge(alpha=alpha * sample_weight.sum(), solver="svd").fit(
+        X, y, sample_weight=sample_weight
+    )
+    assert_allclose(fitted.coef_, reference.coef_, rtol=1e-11)
+    assert_allclose(fitted.intercept_, reference.intercept_, rtol=1e-11)
