@@ -1,9 +1,11 @@
 """DivergenceClassifier: a linear softmax classifier trained by CE or KL."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from . import _class_predictions
@@ -70,7 +72,11 @@ class DivergenceClassifier(CachedParamNames, DocLinkMixin, ClassifierMixin,
         The training objective; an instance of
         ``skdiv._loss.CrossEntropy`` or ``KLDivergence`` is accepted.
     alpha : float, default=1e-4
-        L2 penalty strength, :math:`\alpha \ge 0`.
+        L2 penalty strength, :math:`\alpha \ge 0`. With ``alpha=0`` and
+        hard labels that the fitted model separates (every training sample
+        classified correctly) the cross-entropy has no minimum: :meth:`fit`
+        warns (``ConvergenceWarning``), since the coefficients are then set
+        by ``tol``.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     class_weight : dict, "balanced" or None, default=None
@@ -296,6 +302,8 @@ class DivergenceClassifier(CachedParamNames, DocLinkMixin, ClassifierMixin,
             verbose=self.verbose,
         )
         coef, intercept = problem.unpack(params)
+        if not self.alpha:
+            warn_if_separated(X, coef, intercept, prepared, self.tol)
         return self._store(
             LinearSolution(
                 coef=coef,
@@ -423,3 +431,40 @@ class DivergenceClassifier(CachedParamNames, DocLinkMixin, ClassifierMixin,
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def warn_if_separated(X, coef, intercept, prepared, tol):
+    """Warn when an unpenalised fit classifies every training sample correctly.
+
+    The data are then linearly separated by the fitted model itself, and the
+    cross-entropy of hard labels has no minimum: it decreases towards 0 as the
+    coefficients grow along the separating direction, and the solver stopped
+    only because the gradient fell below ``tol``.
+    """
+    target = prepared.target
+    if target.ndim != 1 or (prepared.n_outputs == 1 and not np.all(
+        (target == 0) | (target == 1)
+    )):
+        return  # soft rows: a minimum exists unless they are one-hot
+    scores = np.asarray(X @ coef.T, dtype=np.float64)
+    if intercept is not None:
+        scores = scores + intercept
+    rows = prepared.sample_weight > 0
+    if prepared.n_outputs == 1:
+        margin = (2 * target - 1) * scores[:, 0]
+    else:
+        codes = target.astype(np.intp)
+        own = scores[np.arange(scores.shape[0]), codes]
+        scores[np.arange(scores.shape[0]), codes] = -np.inf
+        margin = own - scores.max(axis=1)
+    if rows.any() and np.all(margin[rows] > 0):
+        warnings.warn(
+            "alpha=0 and the fitted model classifies every training sample "
+            "correctly: the classes are linearly separable, the unpenalised "
+            "cross-entropy has no minimum, and the coefficients (max |coef| "
+            f"{float(np.max(np.abs(coef))):.3g}) are where tol={tol:g} stopped the "
+            "solver; they grow without bound as tol decreases. Set alpha > 0 "
+            "for a defined solution.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )

@@ -753,3 +753,70 @@ def test_unpenalised_regression_with_a_constant_feature_is_the_fit_without_it():
     assert fitted.coef_[3] == 0.0 and fitted.var_coef_[3] == 0.0
     assert_allclose(fitted.predict(with_column, return_std=True),
                     without.predict(X, return_std=True), rtol=1e-9)
+
+
+@pytest.mark.parametrize("fit", ["newton-cg", "lbfgs", "partial_fit"])
+def test_soft_rows_summing_to_one_within_the_tolerance_fit_as_their_normalised_rows(
+    fit,
+):
+    # Rows off by 5e-7 (within the 1e-6 tolerance) left the gradient q - p a
+    # component of 5e-7 / K along the logits' common shift: a ConvergenceWarning
+    # blaming float32 and coefficients off by 1e-7 (partial_fit: 3e-4).
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 2))
+    rows = rng.dirichlet(np.ones(3), 40)
+    rows[:, 1] += 5e-7
+    normalised = rows / rows.sum(axis=1, keepdims=True)
+    estimators = [DivergenceClassifier(solver=fit if fit != "partial_fit" else "auto")
+                  for _ in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        method = "partial_fit" if fit == "partial_fit" else "fit"
+        off, exact = (getattr(est, method)(X, y)
+                      for est, y in zip(estimators, [rows, normalised]))
+    assert_allclose(off.coef_, exact.coef_, rtol=1e-10, atol=1e-12)
+    assert_allclose(off.intercept_, exact.intercept_, rtol=1e-10, atol=1e-12)
+    assert_allclose(off.objective_, exact.objective_, rtol=1e-12)
+
+
+def test_unpenalised_binary_fit_with_a_repeated_column_splits_it_evenly():
+    # A singular Hessian's Cholesky factor succeeded on rounding and the direct
+    # Newton step moved the coefficients along (column - repeat): 0.65 and 1.06
+    # where LogisticRegression (and lbfgs here) split 1.71 evenly.
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(300, 3))
+    y = (X @ [1.5, -2.0, 0.7] + rng.logistic(size=(2, 300))[1] > 0).astype(int)
+    repeated = np.column_stack([X, X[:, 0]])
+    fitted = DivergenceClassifier(alpha=0, solver="newton-cg").fit(repeated, y)
+    reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(
+        repeated, y
+    )
+    assert_allclose(fitted.coef_[0, 3], fitted.coef_[0, 0], rtol=1e-7)
+    assert_allclose(fitted.coef_, reference.coef_, rtol=1e-6)
+    assert_allclose(fitted.intercept_, reference.intercept_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_unpenalised_fit_of_separable_classes_warns(n_classes):
+    # Without a penalty the cross-entropy of separable classes has no minimum:
+    # the fit returned, silently, coefficients set by where tol stopped it.
+    rng = np.random.default_rng(0)
+    centres = np.array([[4.0, 0.0], [-4.0, 0.0], [0.0, 6.0]])[:n_classes]
+    y = np.repeat(np.arange(n_classes), 50)
+    X = centres[y] + rng.normal(size=(y.size, 2))
+    match = r"alpha=0 and the fitted model classifies every training sample correctly"
+    for data in (X, sp.csr_matrix(X)):
+        with pytest.warns(ConvergenceWarning, match=match):
+            loose = DivergenceClassifier(alpha=0).fit(data, y)
+    with pytest.warns(ConvergenceWarning, match=match):
+        tight = DivergenceClassifier(alpha=0, tol=1e-12).fit(X, y)
+    assert np.abs(tight.coef_).max() > np.abs(loose.coef_).max()
+    assert loose.score(X, y) == 1.0
+    # A penalty, or one sample on the wrong side, defines the optimum: no warning.
+    overlapping = y.copy()
+    overlapping[0] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        DivergenceClassifier(alpha=1e-4).fit(X, y)
+        DivergenceClassifier(alpha=0).fit(X, overlapping)
+        DivergenceClassifier(alpha=0, label_smoothing=0.1).fit(X, y)

@@ -7,6 +7,7 @@ inside ``client.as_current()``: the other tests run on Dask's default
 """
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
 from sklearn.base import clone  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 from skdiv import DivergenceClassifier, GaussianRegressor  # noqa: E402
@@ -327,3 +329,42 @@ def test_unsorted_classes_are_sorted_as_in_memory():
                     rtol=1e-8, atol=1e-10)
     with pytest.raises(ValueError, match=r"classes=\['c', 'a', 'b'\] is not sorted"):
         DivergenceClassifier(classes=["c", "a", "b"]).fit(_dask(X), _dask(SOFT))
+
+
+def test_soft_rows_summing_to_one_within_the_tolerance_fit_as_their_normalised_rows():
+    # The in-memory fit divides the accepted rows by their sums; so does this one
+    # (rows off by 5e-7 left a gradient the solver could not remove).
+    rows = rng.dirichlet(np.ones(3), N)
+    rows[:, 1] += 5e-7
+    normalised = rows / rows.sum(axis=1, keepdims=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        lazy = DivergenceClassifier().fit(_dask(X), _dask(rows))
+    memory = DivergenceClassifier().fit(X, normalised)
+    assert_allclose(lazy.coef_, memory.coef_, rtol=1e-8, atol=1e-10)
+    assert_allclose(lazy.intercept_, memory.intercept_, rtol=1e-8, atol=1e-10)
+
+
+def test_regressor_with_large_sample_weights_and_penalty_equals_in_memory():
+    # The reductions' closed form added alpha * sum(sample_weight) to the Gram
+    # matrix: inf for weights of 1e300 and alpha=1e7 (NaN coefficients).
+    weights = np.full(N, 1e300)
+    params = dict(variance="constant", alpha=1e7)
+    lazy = GaussianRegressor(**params).fit(_dask(X), _dask(Y_REG), _dask(weights))
+    memory = GaussianRegressor(**params).fit(X, Y_REG)
+    assert_allclose(lazy.coef_, memory.coef_, rtol=1e-8)
+    assert_allclose(lazy.intercept_, memory.intercept_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_regressor_on_features_with_a_large_mean_equals_in_memory(fit_intercept):
+    # The reductions were the uncentred X^T W X, centred by - S mean mean^T:
+    # at X + 1e8 that cancelled every digit (coefficients off by about 1).
+    shifted = X + 1e8
+    params = dict(variance="constant", alpha=0, fit_intercept=fit_intercept)
+    lazy = GaussianRegressor(**params).fit(_dask(shifted), _dask(Y_REG), _dask(WEIGHT))
+    memory = GaussianRegressor(**params).fit(shifted, Y_REG, sample_weight=WEIGHT)
+    assert_allclose(lazy.coef_, memory.coef_, rtol=0, atol=10 * np.spacing(1e8))
+    # Predictions at X + 1e8 hold that rounding times 1e8 (a few ulps of the
+    # features' times the coefficients).
+    assert_allclose(lazy.predict(shifted), memory.predict(shifted), rtol=0, atol=1e-6)

@@ -712,7 +712,7 @@ def test_warm_start_reaches_the_cold_optimum_in_fewer_iterations(params):
     assert warm.fit(X[:, :4], y).n_iter_ == narrow.n_iter_
 
 
-@pytest.mark.parametrize("rows", [slice(0, 2), slice(0, 6)], ids=["2-rows", "6-rows"])
+@pytest.mark.parametrize("rows", [slice(0, 3), slice(0, 6)], ids=["3-rows", "6-rows"])
 def test_warm_start_after_an_exactly_fitted_model_reaches_the_cold_optimum(rows):
     # At most n_features + 1 rows (or a constant target) are fitted exactly:
     # the likelihood has no optimum and the variance runs past its floor.
@@ -789,3 +789,91 @@ def test_unpenalised_closed_form_does_not_depend_on_the_features_units(params):
     assert_allclose(rescaled.coef_ * [1e-7, 1.0, 1.0], original.coef_, rtol=1e-8)
     assert_allclose(rescaled.predict(small, return_std=True),
                     original.predict(X, return_std=True), rtol=1e-8)
+
+
+def test_heteroscedastic_fit_with_a_repeated_column_splits_it_evenly():
+    # The Hessian is singular along (column - repeat): its Cholesky factor
+    # succeeded on rounding and the direct Newton step put +-5e6 on the two
+    # columns (+-7e5 in the log-variance). The minimum-norm split is the even
+    # one, as for LinearRegression and the constant-variance closed form.
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(300, 3))
+    y = X @ [1.0, -1.0, 0.5] + np.exp(0.3 * X[:, 0]) * rng.normal(size=300)
+    repeated = np.column_stack([X, X[:, 0]])
+    fitted = GaussianRegressor(alpha=0, tol=1e-10).fit(repeated, y)
+    without = GaussianRegressor(alpha=0, tol=1e-10).fit(X, y)
+    for coef, reference in [(fitted.coef_, without.coef_),
+                            (fitted.var_coef_, without.var_coef_)]:
+        assert_allclose(coef[3], coef[0], rtol=1e-5)
+        assert_allclose(coef[:3] + [coef[3], 0, 0], reference, rtol=1e-7)
+    assert_allclose(fitted.predict(repeated, return_std=True),
+                    without.predict(X, return_std=True), rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("variance", ["constant", "heteroscedastic"])
+@pytest.mark.parametrize("layout", ["tall", "sparse", "wide", "augmented"])
+def test_large_sample_weights_and_penalty_give_the_unit_weight_fit(variance, layout):
+    # The closed form's penalty alpha * sum(sample_weight) overflowed (1e7 *
+    # 200 * 1e300): NaN coefficients, with only numpy's overflow warning.
+    rng = np.random.default_rng(0)
+    n_samples = {"wide": 2, "augmented": 10}.get(layout, 200)
+    X = rng.normal(size=(n_samples, 3))
+    y = X @ [1.5, -2.0, 0.7] + rng.normal(size=n_samples)
+    if layout == "sparse":
+        X = sp.csr_matrix(X)
+    params = dict(variance=variance, alpha=1e7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        heavy = GaussianRegressor(**params).fit(
+            X, y, sample_weight=np.full(n_samples, 1e300)
+        )
+    unit = GaussianRegressor(**params).fit(X, y)
+    # Ridge's coefficients at the same penalty (alpha * n_samples).
+    reference = Ridge(alpha=1e7 * n_samples).fit(X, y)
+    assert_allclose(heavy.coef_, reference.coef_, rtol=1e-6)
+    assert_allclose(heavy.predict(X, return_std=True),
+                    unit.predict(X, return_std=True), rtol=1e-9)
+
+
+@pytest.mark.parametrize("shift", [1e6, 1e8, 1e10])
+def test_constant_variance_fit_of_features_with_a_large_mean(shift):
+    # The tall dense closed form formed X^T S X - S mean mean^T: at X + 1e8 the
+    # subtraction cancelled every digit and the coefficients were off by 1.2
+    # (6e-7 at X + 1e6), where LinearRegression, which centres, is exact.
+    rng = np.random.default_rng(15)
+    X = rng.normal(size=(300, 3))
+    y = X @ [1.0, -1.0, 2.0] + np.exp(0.4 * X[:, 1]) * rng.normal(size=300)
+    sample_weight = rng.uniform(0.5, 2.0, 300)
+    for alpha, reference in [
+        (0, LinearRegression()), (1e-2, Ridge(alpha=1e-2 * sample_weight.sum()))
+    ]:
+        fitted = GaussianRegressor(variance="constant", alpha=alpha).fit(
+            X + shift, y, sample_weight=sample_weight
+        )
+        reference.fit(X + shift, y, sample_weight=sample_weight)
+        # The features' own rounding (ulp(shift) against a unit spread)
+        # bounds what any fit can resolve.
+        assert_allclose(fitted.coef_, reference.coef_, rtol=0,
+                        atol=10 * np.spacing(shift))
+
+
+@pytest.mark.parametrize("alpha", [0, 1e-2])
+def test_sparse_constant_variance_fit_of_features_with_a_large_mean(alpha):
+    # Sparse X is never centred: its Gram matrix is X^T S X - S mean mean^T,
+    # which loses digits for features of large mean (1e4 times their spread:
+    # coefficients 5e-7 off Ridge). One step of refinement on the true
+    # residual recovers them.
+    rng = np.random.default_rng(15)
+    X = rng.normal(size=(600, 3))
+    y = X @ [1.0, -1.0, 2.0] + np.exp(0.4 * X[:, 1]) * rng.normal(size=600)
+    X[:, 0] += 1e4
+    X[rng.uniform(size=600) < 0.5, 1] = 0.0
+    sample_weight = rng.uniform(0.5, 2.0, 600)
+    fitted = GaussianRegressor(variance="constant", alpha=alpha).fit(
+        sp.csr_matrix(X), y, sample_weight=sample_weight
+    )
+    reference = Ridge(alpha=alpha * sample_weight.sum(), solver="svd").fit(
+        X, y, sample_weight=sample_weight
+    )
+    assert_allclose(fitted.coef_, reference.coef_, rtol=1e-11)
+    assert_allclose(fitted.intercept_, reference.intercept_, rtol=1e-11)

@@ -35,6 +35,7 @@ from .._targets import (
     class_weight_vector,
     constant_log_variance,
     intercept_only_start,
+    normalised_rows,
     prepare_regression,
     raise_for_sample_weight,
     raise_for_weighted_total,
@@ -70,8 +71,10 @@ __all__ = [
 ]
 
 
-def _block_normal_equations(X, y, sample_weight, _):
-    """``X^T W X``, ``X^T W y``, ``X^T w`` and ``w^T y`` of one block."""
+def _block_normal_equations(X, y, sample_weight, shift):
+    """``X^T W X``, ``X^T W y``, ``X^T w`` and ``w^T y`` of one block, for
+    ``X - shift``."""
+    X = X - shift
     Xw = X * sample_weight[:, None]
     return np.concatenate(
         [(X.T @ Xw).ravel(), Xw.T @ y, Xw.sum(axis=0), [sample_weight @ y]]
@@ -241,6 +244,7 @@ def fit_classifier(estimator, X, y, sample_weight=None):
         if n_bad:
             worst_sum = float(target[int(worst)].sum().compute())
             raise_for_row_sums(name, tol, n_bad, worst, worst_sum)
+        target = normalised_rows(target)
         codes = None
     else:
         moments = _early_moments(estimator, X, sw)
@@ -365,15 +369,24 @@ def _least_squares_by_reductions(X, y, sw, sw_sum, alpha, fit_intercept):
     :func:`~skdiv._targets.solve_centred_normal_equations`.
     """
     d = n_features = X.shape[1]
+    # The moments of X minus one of its rows: centring them subtracts
+    # S (mean - shift)(mean - shift)^T, of the features' spread, where the
+    # uncentred moments' S mean mean^T cancelled every digit for features of
+    # large mean (X + 1e8).
+    shift = (np.asarray(X[0].compute(), dtype=np.float64) if fit_intercept
+             else np.zeros(n_features))
     total = sum_blocks(
-        _block_normal_equations, X, [y, sw], None, d * d + 2 * d + 1
+        _block_normal_equations, X, [y, sw], shift, d * d + 2 * d + 1
     ).compute()[0]
     gram, rhs = total[: d * d].reshape(d, d), total[d * d : d * d + d]
     if fit_intercept:
         x_mean, y_mean = total[d * d + d : -1] / sw_sum, float(total[-1]) / sw_sum
     else:
         x_mean, y_mean = np.zeros(n_features), 0.0
-    return solve_centred_normal_equations(gram, rhs, x_mean, y_mean, sw_sum, alpha)
+    coef, intercept = solve_centred_normal_equations(
+        gram, rhs, x_mean, y_mean, sw_sum, alpha
+    )
+    return coef, intercept - float(shift @ coef)
 
 
 def fit_regressor(estimator, X, y, sample_weight=None, y_std=None):

@@ -71,6 +71,7 @@ from .._targets import (
     constant_log_variance,
     incremental_soft_label_columns,
     is_soft,
+    normalised_rows,
     prepare_regression,
     probabilities,
     raise_for_weighted_total,
@@ -255,7 +256,7 @@ def partial_fit_classifier(est, X, y, classes=None, sample_weight=None, stream=N
                 f"{n_classes} classes."
             )
         target = check_array(y, dtype=np.float64, input_name="y")
-        check_probability_rows(target, name="soft-label y")
+        target = normalised_rows(check_probability_rows(target, name="soft-label y"))
     else:
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)

@@ -86,7 +86,7 @@ def encode_classes(y, classes=None):
                 f"{classes.shape[0]} classes."
             )
         check_probability_rows(y, name="soft-label y")
-        return y, classes
+        return normalised_rows(y), classes
     y = check_label_vector(y)
     if classes is None:
         classes, codes = np.unique(y, return_inverse=True)
@@ -103,6 +103,18 @@ def probabilities(target, n_classes):
     onehot = np.zeros((target.shape[0], n_classes))
     onehot[np.arange(target.shape[0]), target] = 1.0
     return onehot
+
+
+def normalised_rows(target):
+    r"""Probability rows divided by their sums, once they passed the checks.
+
+    Rows are accepted when they sum to one within a tolerance, but the
+    objectives' gradient :math:`q_i - p_i` is that of their loss only for
+    rows summing to exactly one: a row summing to :math:`1 + \delta` left a
+    gradient of :math:`\delta / K` along the logits' common shift, which the
+    solvers could not remove. Works on numpy and Dask arrays.
+    """
+    return target / target.sum(axis=1, keepdims=True)
 
 
 def class_counts(target, sample_weight, n_classes):

@@ -13,7 +13,7 @@ def ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
 
     Solves :math:`(X_c^\top S X_c + \lambda I) w = X_c^\top S t` with
     :math:`X_c = X - \bar x`, :math:`\lambda = \alpha \sum_i s_i`, the Gram
-    matrix accumulated over row blocks and factored by Cholesky when
+    matrix accumulated over centred row blocks and factored by Cholesky when
     :math:`\lambda > 0`, by ``eigh`` otherwise (pseudo-inverse when
     :math:`X_c` is rank deficient, giving the minimum-norm solution as
     ``LinearRegression``, with the rank decided whatever the features'
@@ -25,11 +25,12 @@ def ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
     sw_sum = sample_weight.sum()
     gram = np.zeros((n_features, n_features))
     for rows in row_blocks(n_samples, n_features):
-        block = X[rows]
+        # Centred block by block: X^T S X - S mean mean^T cancelled every
+        # digit for features of large mean (X + 1e8: coefficients off by 1).
+        block = X[rows] - x_mean
         gram += block.T @ (block * sample_weight[rows, None])
-    gram -= sw_sum * np.outer(x_mean, x_mean)
-    gram.flat[:: n_features + 1] += alpha * sw_sum
     gram = (gram + gram.T) / 2
+    gram.flat[:: n_features + 1] += alpha * sw_sum
     solve = _cholesky_solver(gram) if alpha > 0 else None
     if solve is None:
         solve = _minimum_norm_solver(gram, n_samples)
@@ -179,10 +180,12 @@ def solve_centred_normal_equations(gram, rhs, x_mean, y_mean, sw_sum, alpha):
 
     Returns ``(coef, intercept)``.
     """
-    gram = gram - sw_sum * np.outer(x_mean, x_mean)
-    rhs = rhs - sw_sum * x_mean * y_mean
+    # Divided by S: the same solution, and a penalty alpha that cannot
+    # overflow as alpha * S can (Dask reductions of large weights).
+    gram = gram / sw_sum - np.outer(x_mean, x_mean)
+    rhs = rhs / sw_sum - x_mean * y_mean
     if alpha > 0:
-        gram[np.diag_indices_from(gram)] += alpha * sw_sum
+        gram[np.diag_indices_from(gram)] += alpha
         coef = scipy.linalg.solve(gram, rhs, assume_a="pos")
     else:
         coef = scipy.linalg.lstsq(gram, rhs)[0]
@@ -207,6 +210,10 @@ def penalised_least_squares(X, y, sample_weight, alpha, fit_intercept):
     Returns ``(coef, intercept)``.
     """
     n_features = X.shape[1]
+    # Weights summing to one give the same minimiser, and keep the penalty
+    # alpha * S finite: with sample weights of 1e300 and alpha=1e7 it
+    # overflowed and the coefficients came out NaN.
+    sample_weight = sample_weight / sample_weight.sum()
     sw_sum = sample_weight.sum()
     if fit_intercept:
         x_mean = np.asarray(X.T @ sample_weight).ravel() / sw_sum
@@ -223,9 +230,18 @@ def penalised_least_squares(X, y, sample_weight, alpha, fit_intercept):
         weighted_x = X.multiply(sample_weight[:, None]).tocsr()
         gram = np.asarray((X.T @ weighted_x).toarray(), dtype=np.float64)
         rhs = np.asarray(weighted_x.T @ y).ravel()
-        return solve_centred_normal_equations(
+        coef, _ = solve_centred_normal_equations(
             gram, rhs, x_mean, y_mean, sw_sum, alpha
         )
+        # One step of iterative refinement on the true residual, through X:
+        # the centred Gram matrix lost digits to - S mean mean^T (features of
+        # mean 1e4 times their spread: coefficients off by 5e-7).
+        residual = sample_weight * (y - y_mean - (X @ coef - x_mean @ coef))
+        normal = X.T @ residual - x_mean * residual.sum() - alpha * sw_sum * coef
+        coef = coef + solve_centred_normal_equations(
+            gram, normal, x_mean, 0.0, sw_sum, alpha
+        )[0]
+        return coef, y_mean - float(x_mean @ coef)
     if X.shape[0] >= 4 * n_features:
         coef = ridge_normal_equations(X, y - y_mean, sample_weight, x_mean, alpha)
     else:
