@@ -22,14 +22,19 @@ def row_sum_tolerance(dtype):
     return max(PROBA_SUM_TOL, float(np.sqrt(np.finfo(dtype).eps)))
 
 
-def raise_for_probability_range(minimum, maximum, name):
-    """Raise a ValueError unless ``minimum >= 0`` and ``maximum <= 1``."""
-    if minimum < 0:
+def raise_for_probability_range(minimum, maximum, name, tol=0.0):
+    """Raise a ValueError unless ``minimum >= -tol`` and ``maximum <= 1 + tol``.
+
+    ``tol`` is the rows' sum tolerance (:func:`row_sum_tolerance`): an entry
+    computed as ``1 - p`` may come out at ``-4e-16``, and its row passes
+    the sum test; the callers then clip it into :math:`[0, 1]`.
+    """
+    if minimum < -tol:
         raise ValueError(
             f"{name} contains negative values (minimum {float(minimum)!r}); "
             "probabilities must lie in [0, 1]."
         )
-    if maximum > 1:
+    if maximum > 1 + tol:
         raise ValueError(
             f"{name} contains values greater than 1 (maximum {float(maximum)!r}); "
             "probabilities must lie in [0, 1]."
@@ -53,8 +58,8 @@ def raise_for_row_sums(name, tol, n_bad, worst_row, worst_sum):
 def check_probability_rows(proba, *, name="y"):
     """Check that every row of a 2-D array is a probability distribution.
 
-    Entries must lie in :math:`[0, 1]` and each row must sum to one within
-    :func:`row_sum_tolerance` of the array's dtype.
+    Entries must lie in :math:`[0, 1]` and each row must sum to one, both
+    within :func:`row_sum_tolerance` of the array's dtype.
 
     Parameters
     ----------
@@ -69,11 +74,11 @@ def check_probability_rows(proba, *, name="y"):
         For an entry outside :math:`[0, 1]`, naming the extreme value, or for
         rows whose sum is not one, naming the row farthest from one.
     """
+    tol = row_sum_tolerance(proba.dtype)
     if proba.size:
-        raise_for_probability_range(proba.min(), proba.max(), name)
+        raise_for_probability_range(proba.min(), proba.max(), name, tol)
     sums = proba.sum(axis=1)
     deviation = np.abs(sums - 1.0)
-    tol = row_sum_tolerance(proba.dtype)
     bad = deviation > tol
     if bad.any():
         worst = int(np.argmax(deviation))

@@ -773,7 +773,7 @@ def test_soft_rows_summing_to_one_within_the_tolerance_fit_as_their_normalised_r
         warnings.simplefilter("error", ConvergenceWarning)
         method = "partial_fit" if fit == "partial_fit" else "fit"
         off, exact = (getattr(est, method)(X, y)
-                      for est, y in zip(estimators, [rows, normalised]))
+                      for est, y in zip(estimators, [rows, normalised], strict=True))
     assert_allclose(off.coef_, exact.coef_, rtol=1e-10, atol=1e-12)
     assert_allclose(off.intercept_, exact.intercept_, rtol=1e-10, atol=1e-12)
     assert_allclose(off.objective_, exact.objective_, rtol=1e-12)
@@ -820,3 +820,31 @@ def test_unpenalised_fit_of_separable_classes_warns(n_classes):
         DivergenceClassifier(alpha=1e-4).fit(X, y)
         DivergenceClassifier(alpha=0).fit(X, overlapping)
         DivergenceClassifier(alpha=0, label_smoothing=0.1).fit(X, y)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_soft_entries_within_the_tolerance_of_zero_and_one_are_clipped(method):
+    # A teacher's probabilities computed as 1 - p come out at -4e-16: the row
+    # passed the sum tolerance but the entry was refused ("contains negative
+    # values"), while rows off by 5e-7 were accepted. Both are accepted now,
+    # and fit as the clipped, normalised rows.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 3))
+    P = rng.dirichlet(np.ones(3), size=60)
+    P[0] = [0.0, 0.25, 0.75]
+    noisy = P.copy()
+    noisy[0] = [-4e-16, 0.25, 0.75 + 4e-16]
+    noisy[1, 0] += 3e-10  # above 1 - ... and a sum off by 3e-10
+    fitted = getattr(DivergenceClassifier(tol=1e-10), method)(X, noisy)
+    clean = np.clip(noisy, 0, 1)
+    clean /= clean.sum(axis=1, keepdims=True)
+    reference = getattr(DivergenceClassifier(tol=1e-10), method)(X, clean)
+    assert_allclose(fitted.coef_, reference.coef_, rtol=0, atol=1e-12)
+    assert np.isfinite(kl_divergence(noisy, fitted.predict_proba(X)))
+    assert_allclose(kl_divergence(noisy, fitted.predict_proba(X)),
+                    kl_divergence(np.clip(noisy, 0, 1), fitted.predict_proba(X)),
+                    rtol=1e-12)
+    bad = P.copy()
+    bad[0] = [-1e-3, 0.25, 0.751]
+    with pytest.raises(ValueError, match="contains negative values"):
+        getattr(DivergenceClassifier(), method)(X, bad)

@@ -240,7 +240,7 @@ def fit_classifier(estimator, X, y, sample_weight=None):
             dask, weight_checks, checks, proba_checks + moments
         )
         name = "soft-label y"
-        raise_for_probability_range(minimum, maximum, name)
+        raise_for_probability_range(minimum, maximum, name, tol)
         if n_bad:
             worst_sum = float(target[int(worst)].sum().compute())
             raise_for_row_sums(name, tol, n_bad, worst, worst_sum)

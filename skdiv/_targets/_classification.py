@@ -112,8 +112,11 @@ def normalised_rows(target):
     objectives' gradient :math:`q_i - p_i` is that of their loss only for
     rows summing to exactly one: a row summing to :math:`1 + \delta` left a
     gradient of :math:`\delta / K` along the logits' common shift, which the
-    solvers could not remove. Works on numpy and Dask arrays.
+    solvers could not remove. Entries accepted within the tolerance of
+    :math:`[0, 1]` (``-4e-16``) are clipped into it first. Works on numpy
+    and Dask arrays.
     """
+    target = target.clip(0.0, None)
     return target / target.sum(axis=1, keepdims=True)
 
 

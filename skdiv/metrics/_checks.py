@@ -16,6 +16,7 @@ from .._validation import (
     check_probability_rows,
     holds_numbers,
     raise_for_probability_range,
+    row_sum_tolerance,
     soft_label_columns,
 )
 from .._weights import check_sample_weight
@@ -67,7 +68,8 @@ def _log_base(base):
 
 def _check_range(a, name):
     if a.size:
-        raise_for_probability_range(a.min(), a.max(), name)
+        raise_for_probability_range(a.min(), a.max(), name,
+                                    row_sum_tolerance(a.dtype))
 
 
 def _check_probability_rows(a, name, *, on_bad_sum="raise"):
@@ -244,7 +246,9 @@ def _targets_and_proba(y_true, y_proba, sample_weight, labels, *, strict_hard):
             )
         _check_probability_rows(y_true, "y_true")
         _check_probability_rows(y_proba, "y_proba")
-        targets = y_true.astype(np.float64, copy=False)
+        # Entries within the tolerance of [0, 1] (-4e-16 from 1 - p) into
+        # it: a negative target would make the KL's p log p undefined.
+        targets = np.clip(y_true, 0.0, 1.0).astype(np.float64, copy=False)
     else:
         targets = _one_hot_labels(y_true, labels, n_columns)
         _check_probability_rows(
