@@ -322,6 +322,7 @@ class DivergenceClassifier(CachedParamNames, DocLinkMixin, ClassifierMixin,
             self.warm_start
             and hasattr(self, "coef_")
             and self.coef_.shape == (n_outputs, n_features)
+            and np.array_equal(self.classes_, prepared.classes)
         ):
             return self.coef_, self.intercept_
         coef = np.zeros((n_outputs, n_features))

@@ -98,7 +98,8 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
         Initialisation, validation split and batch order, drawn as
         scikit-learn's MLP draws them.
     warm_start : bool, default=False
-        Start ``fit`` from the previous weights (same architecture).
+        Start ``fit`` from the previous weights (same architecture); ``y``
+        must then have the classes of the previous fit.
     verbose : int, default=0
 
     Attributes
@@ -299,6 +300,16 @@ class DivergenceMLPClassifier(ClassifierMixin, BaseMLP):
                 "(with hard labels; soft-label columns name their classes)."
             )
         target, classes = encode_classes(y, known if classes is None else classes)
+        previous = getattr(self, "classes_", None)
+        if (not incremental and self.warm_start and previous is not None
+                and not np.array_equal(previous, classes)):
+            # The previous network's outputs stand for other classes: going on
+            # from it is not a warm start (scikit-learn's MLPClassifier refuses).
+            raise ValueError(
+                "warm_start can only be used where y has the same classes as in "
+                f"the previous call to fit: previously {previous.tolist()}, "
+                f"now {classes.tolist()}."
+            )
         n_classes = classes.shape[0]
         self.classes_ = classes
         # Smoothing, then class weights, as in skdiv._targets; "balanced"

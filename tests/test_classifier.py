@@ -848,3 +848,15 @@ def test_soft_entries_within_the_tolerance_of_zero_and_one_are_clipped(method):
     bad[0] = [-1e-3, 0.25, 0.751]
     with pytest.raises(ValueError, match="contains negative values"):
         getattr(DivergenceClassifier(), method)(X, bad)
+
+
+def test_warm_start_with_other_classes_starts_cold():
+    # warm_start is documented for refits with the same classes; with other
+    # classes of the same count it went on from coefficients of other labels.
+    # It now starts where a cold fit starts, and ends where it ends, exactly.
+    X, y = load_iris(return_X_y=True)
+    warm = DivergenceClassifier(warm_start=True).fit(X, y)
+    warm.fit(X, y + 5)
+    cold = DivergenceClassifier().fit(X, y + 5)
+    assert warm.n_iter_ == cold.n_iter_
+    assert_array_equal(warm.coef_, cold.coef_)

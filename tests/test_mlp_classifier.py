@@ -247,3 +247,28 @@ def test_unsorted_classes_are_sorted_as_scikit_learns(method):
                                -log_loss(y, proba), rtol=1e-10)
     with pytest.raises(ValueError, match=r"classes=\[2, 0, 1\] is not sorted"):
         getattr(DivergenceMLPClassifier(classes=[2, 0, 1], **params), method)(X, P)
+
+
+def test_warm_start_with_other_classes_is_refused_as_scikit_learn_does():
+    # Refitted with warm_start on relabelled classes (the same count), the
+    # network went on from outputs trained for other classes, silently;
+    # MLPClassifier refuses. The failed fit leaves the fitted model alone.
+    X, y, _ = _data()
+    params = dict(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=20,
+                  random_state=0, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = DivergenceMLPClassifier(**params).fit(X, y)
+        before = [c.copy() for c in clf.coefs_]
+        with pytest.raises(ValueError, match=r"same classes .* previously \[0, 1, 2\], "
+                                             r"now \[5, 6, 7\]"):
+            clf.fit(X, y + 5)
+        np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+        for c, b in zip(clf.coefs_, before, strict=True):
+            np.testing.assert_array_equal(c, b)
+        # The same classes: a warm start, as before.
+        clf.fit(X, y)
+        sk = MLPClassifier(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=20,
+                           random_state=0, warm_start=True).fit(X, y)
+        with pytest.raises(ValueError, match="same classes"):
+            sk.fit(X, y + 5)
