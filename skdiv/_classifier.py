@@ -322,7 +322,7 @@ class DivergenceClassifier(CachedParamNames, DocLinkMixin, ClassifierMixin,
             self.warm_start
             and hasattr(self, "coef_")
             and self.coef_.shape == (n_outputs, n_features)
-            and np.array_equal(self.classes_, prepared.classes)
+            and _same_or_unknown(getattr(self, "classes_", None), prepared.classes)
         ):
             return self.coef_, self.intercept_
         coef = np.zeros((n_outputs, n_features))
@@ -469,3 +469,9 @@ def warn_if_separated(X, coef, intercept, prepared, tol):
             ConvergenceWarning,
             stacklevel=3,
         )
+
+
+def _same_or_unknown(previous, classes):
+    """Whether a warm start may go on: the same classes, or none recorded
+    (coefficients set by hand)."""
+    return previous is None or np.array_equal(previous, classes)
