@@ -11,6 +11,7 @@ class) and ``classes_``. The probabilities are the objective's inverse link
 import numpy as np
 from scipy.special import log_expit
 from sklearn.metrics import accuracy_score
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from ._loss import CrossEntropy, log_softmax
@@ -96,8 +97,12 @@ def score(self, X, y, sample_weight=None):
     """
     check_is_fitted(self)
     # A soft-label DataFrame's columns name their classes, as in fit.
-    y_arr = np.asarray(soft_label_columns(y, self.classes_)[0])
+    y = soft_label_columns(y, self.classes_)[0]
+    y_arr = np.asarray(y)
     if y_arr.ndim == 2 and y_arr.shape[1] > 1:
+        # Probability rows as fit reads them (pandas' nullable dtypes, whose
+        # arrays are object arrays, included): a missing value is named.
+        y_arr = check_array(y, dtype=np.float64, input_name="y")
         if y_arr.shape[1] != self.classes_.shape[0]:
             raise ValueError(
                 f"Soft-label y has {y_arr.shape[1]} columns but the model "

@@ -860,3 +860,20 @@ def test_warm_start_with_other_classes_starts_cold():
     cold = DivergenceClassifier().fit(X, y + 5)
     assert warm.n_iter_ == cold.n_iter_
     assert_array_equal(warm.coef_, cold.coef_)
+
+
+def test_score_names_a_missing_value_in_a_nullable_soft_frame():
+    # score() on a Float64 frame holding pd.NA raised pandas' "boolean value
+    # of NA is ambiguous"; fit names the problem, and so does score now.
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    frame = pd.DataFrame(rng.dirichlet(np.ones(3), 30),
+                         columns=["a", "b", "c"]).astype("Float64")
+    model = DivergenceClassifier().fit(X, frame)
+    assert model.score(X, frame) == np.mean(
+        model.predict(X) == np.array(["a", "b", "c"])[frame.to_numpy(float).argmax(1)]
+    )
+    frame.iloc[0, 0] = pd.NA
+    with pytest.raises(ValueError, match="Input y contains NaN"):
+        model.score(X, frame)
