@@ -948,3 +948,31 @@ def test_sparse_constant_variance_fit_with_a_constant_feature(value, alpha):
     assert_allclose(fitted.coef_, reference.coef_, rtol=1e-13, atol=1e-13)
     assert_allclose(fitted.intercept_, reference.intercept_ - X[0] @ reference.coef_,
                     rtol=1e-13)
+
+
+@pytest.mark.parametrize("ratio", [1e4, 1e8, 1e12])
+def test_wide_sparse_constant_variance_fit_of_a_dense_feature_of_large_mean(ratio):
+    # Wide sparse X (fewer rows than columns) takes the kernel form, whose
+    # X X^T was centred afterwards: for a feature 1e8 times its spread the
+    # coefficients were off by units to thousands (9e-12 at 1e4). It is now
+    # centred as a dense column, as in the tall form.
+    rng = np.random.default_rng(18)
+    X = rng.normal(size=(40, 60))
+    y = X[:, :3] @ [1.0, 2.0, 3.0] + rng.normal(size=40) + 3.0
+    X[rng.uniform(size=X.shape) < 0.6] = 0.0
+    X[:, 0] += ratio
+    for sample_weight in [np.ones(40), rng.uniform(0.5, 2.0, 40)]:
+        for alpha, reference in [
+            (0, LinearRegression()),
+            (1e-2, Ridge(alpha=1e-2 * sample_weight.sum(), solver="svd")),
+        ]:
+            fitted = GaussianRegressor(variance="constant", alpha=alpha).fit(
+                sp.csr_matrix(X), y, sample_weight=sample_weight
+            )
+            # X minus one of its rows (exact): see the tall test above.
+            reference.fit(X - X[0], y, sample_weight=sample_weight)
+            assert_allclose(fitted.coef_, reference.coef_, rtol=1e-12,
+                            atol=1e-13)
+            assert_allclose(fitted.intercept_,
+                            reference.intercept_ - X[0] @ reference.coef_,
+                            rtol=1e-13)

@@ -118,7 +118,9 @@ def ridge_dual(X, target, sample_weight, x_mean, alpha):
     makes :math:`S^{1/2} 1` a null vector of the kernel, which is lifted
     out of the way exactly). Dense ``X`` is
     centred and weighted once (a copy of its ``n x p`` size); sparse ``X``
-    never is: the kernel is :math:`X X^\top` corrected for the centre. One
+    never is: the kernel is :math:`X X^\top` corrected for the centre,
+    except for the features of large mean, centred as dense columns
+    (:func:`_dense_centred_columns`). One
     step of iterative refinement, with products through ``X`` itself,
     recovers the digits that forming the kernel loses.
     """
@@ -126,17 +128,32 @@ def ridge_dual(X, target, sample_weight, x_mean, alpha):
     root_w = np.sqrt(sample_weight)
     penalty = alpha * sample_weight.sum()
     if sp.issparse(X):
-        x_centre = np.asarray(X @ x_mean).ravel()
-        kernel = np.asarray((X @ X.T).toarray(), dtype=np.float64)
-        kernel -= x_centre[:, None] + x_centre[None, :] - x_mean @ x_mean
+        squares = np.asarray(X.multiply(X).T @ sample_weight).ravel()
+        is_dense, columns = _dense_centred_columns(
+            X, sample_weight, x_mean, squares - sample_weight.sum() * x_mean**2
+        )
+        # The features of large mean are taken out of the sparse kernel and
+        # added back centred (see _dense_centred_columns).
+        sparse_x = X @ sp.diags((~is_dense).astype(np.float64)) if columns.size else X
+        sparse_mean = np.where(is_dense, 0.0, x_mean)
+        x_centre = np.asarray(sparse_x @ sparse_mean).ravel()
+        kernel = np.asarray((sparse_x @ sparse_x.T).toarray(), dtype=np.float64)
+        kernel -= x_centre[:, None] + x_centre[None, :] - sparse_mean @ sparse_mean
+        if columns.size:
+            kernel += columns @ columns.T
         kernel *= root_w[:, None] * root_w[None, :]
 
         def to_coef(a):
             weighted_a = root_w * a
-            return np.asarray(X.T @ weighted_a).ravel() - x_mean * weighted_a.sum()
+            coef = (np.asarray(X.T @ weighted_a).ravel()
+                    - x_mean * weighted_a.sum())
+            coef[is_dense] = columns.T @ weighted_a
+            return coef
 
         def to_rows(coef):
-            return root_w * (np.asarray(X @ coef).ravel() - x_mean @ coef)
+            sparse_coef = np.where(is_dense, 0.0, coef)
+            rows = np.asarray(X @ sparse_coef).ravel() - x_mean @ sparse_coef
+            return root_w * (rows + columns @ coef[is_dense])
     else:
         design = (X - x_mean) * root_w[:, None]
         kernel = design @ design.T
@@ -173,6 +190,34 @@ def ridge_dual(X, target, sample_weight, x_mean, alpha):
 _SPARSE_CENTRING_RATIO = 1e2
 
 
+def _dense_centred_columns(X, sample_weight, x_mean, centred_squares):
+    r"""The features of sparse ``X`` to centre as dense columns, and those columns.
+
+    ``centred_squares`` are :math:`\sum_i s_i (x_{ij} - \bar x_j)^2`, from
+    uncentred moments: accurate enough to tell a mean 1e2 times the spread
+    (wrong only where the cancellation is far worse, which the test then
+    also flags). For those features :math:`X^\top S X - S_\Sigma \bar x
+    \bar x^\top` cancels the digits the centred moments hold (every one at
+    a mean :math:`10^8` times the spread). Such a feature is nonzero in
+    nearly every row (a fraction :math:`f` of nonzeros bounds :math:`\bar
+    x^2 / \sigma^2` by :math:`f / (1 - f)`), so its dense column is no
+    larger than its sparse storage. It is centred as the Dask closed form
+    is, by one of its rows first (exact for values within a factor two of
+    each other), then by the weighted mean of what is left, so that a
+    constant feature is exactly zero.
+
+    Returns ``(is_dense, columns)``: a boolean mask over the features and
+    the ``n x k`` centred columns (``k`` may be zero).
+    """
+    is_dense = (sample_weight.sum() * x_mean**2
+                > _SPARSE_CENTRING_RATIO**2 * centred_squares)
+    columns = X[:, np.flatnonzero(is_dense)].toarray()
+    if columns.size:
+        columns -= columns[0]
+        columns -= (sample_weight @ columns) / sample_weight.sum()
+    return is_dense, columns
+
+
 def sparse_normal_equations(X, target, sample_weight, x_mean, alpha):
     r"""Penalised weighted least squares for sparse, tall ``X``, never densified.
 
@@ -180,34 +225,19 @@ def sparse_normal_equations(X, target, sample_weight, x_mean, alpha):
     :math:`X^\top S X - S_\Sigma \bar x \bar x^\top`, from sparse products,
     except for the features whose mean exceeds their spread
     :math:`10^2` times, whose rows and columns are formed from the features
-    centred as dense columns: for those the subtraction cancels the digits
-    the centred matrix holds (every one at a mean :math:`10^8` times the
-    spread). Such a feature is nonzero in nearly every row (a fraction
-    :math:`f` of nonzeros bounds :math:`\bar x^2 / \sigma^2` by
-    :math:`f / (1 - f)`), so the dense column is no larger than its sparse
-    storage. It is centred as the Dask closed form is, by one of its rows
-    first (exact for values within a factor two of each other), then by
-    the mean of what is left, so that a constant feature is exactly zero.
-    One step of iterative refinement on the true residual, with the same
-    centring, recovers the digits that forming the Gram matrix loses.
+    centred as dense columns (:func:`_dense_centred_columns`). One step of
+    iterative refinement on the true residual, with the same centring,
+    recovers the digits that forming the Gram matrix loses.
     """
     n_features = X.shape[1]
     sw_sum = sample_weight.sum()
     weighted_x = X.multiply(sample_weight[:, None]).tocsr()
     gram = np.asarray((X.T @ weighted_x).toarray(), dtype=np.float64)
     gram -= sw_sum * np.outer(x_mean, x_mean)
-    # The centred variances come from the same matrix: free, and accurate
-    # enough to tell a mean 1e2 times the spread (they are wrong only where
-    # the cancellation is far worse, which the test then also flags).
-    dense = np.flatnonzero(
-        sw_sum * x_mean**2 > _SPARSE_CENTRING_RATIO**2 * np.diag(gram)
-    )
-    is_dense = np.zeros(n_features, dtype=bool)
-    is_dense[dense] = True
+    # The centred variances come from the same matrix: free.
+    is_dense, columns = _dense_centred_columns(X, sample_weight, x_mean, np.diag(gram))
+    dense = np.flatnonzero(is_dense)
     if dense.size:
-        columns = X[:, dense].toarray()
-        columns -= columns[0]
-        columns -= (sample_weight @ columns) / sw_sum
         cross = np.asarray(X.T @ (columns * sample_weight[:, None]))
         cross -= np.outer(x_mean, sample_weight @ columns)
         cross[dense] = columns.T @ (columns * sample_weight[:, None])
@@ -221,12 +251,9 @@ def sparse_normal_equations(X, target, sample_weight, x_mean, alpha):
     def normal_residual(coef):
         sparse_coef = np.where(is_dense, 0.0, coef)
         fitted = np.asarray(X @ sparse_coef).ravel() - x_mean @ sparse_coef
-        if dense.size:
-            fitted += columns @ coef[dense]
-        residual = sample_weight * (target - fitted)
+        residual = sample_weight * (target - fitted - columns @ coef[dense])
         normal = np.asarray(X.T @ residual).ravel() - x_mean * residual.sum()
-        if dense.size:
-            normal[dense] = columns.T @ residual
+        normal[dense] = columns.T @ residual
         return normal - alpha * sw_sum * coef
 
     coef = solve(normal_residual(np.zeros(n_features)))
