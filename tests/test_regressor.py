@@ -877,3 +877,102 @@ def test_sparse_constant_variance_fit_of_features_with_a_large_mean(alpha):
     )
     assert_allclose(fitted.coef_, reference.coef_, rtol=1e-11)
     assert_allclose(fitted.intercept_, reference.intercept_, rtol=1e-11)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("ratio", [1e4, 1e8, 1e12])
+def test_sparse_constant_variance_fit_of_a_dense_feature_of_large_mean(
+    ratio, fit_intercept
+):
+    # The sparse closed form centred the uncentred Gram matrix, X^T S X -
+    # S mean mean^T, which for a feature 1e8 times its spread cancelled every
+    # digit: coefficients off by 1 (at 1e12 and alpha > 0 SciPy refused the
+    # matrix as singular).
+    # Features of large mean are now centred as dense columns. Without an
+    # intercept nothing is centred, and the fit must stay as it was.
+    rng = np.random.default_rng(16)
+    X = rng.normal(size=(600, 4))
+    y = X @ [1.0, -1.0, 2.0, 0.5] + 0.3 * rng.normal(size=600) + 3.0
+    X[:, 0] += ratio
+    X[rng.uniform(size=600) < 0.7, 1:] = 0.0
+    # Ridge's own centring by the rounded mean costs it digits at 1e12; X
+    # minus one of its rows (exact) gives the same coefficients, exactly.
+    shift = X[0] if fit_intercept else np.zeros(4)
+    for sample_weight in [np.ones(600), rng.uniform(0.5, 2.0, 600)]:
+        for alpha, reference in [
+            (0, LinearRegression(fit_intercept=fit_intercept)),
+            (1e-2, Ridge(alpha=1e-2 * sample_weight.sum(), solver="svd",
+                         fit_intercept=fit_intercept)),
+        ]:
+            with warnings.catch_warnings():
+                # Without an intercept the 1e12 feature makes the penalised
+                # system ill-conditioned (as it is), which SciPy says.
+                warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+                fitted = GaussianRegressor(
+                    variance="constant", alpha=alpha, fit_intercept=fit_intercept
+                ).fit(sp.csr_matrix(X), y, sample_weight=sample_weight)
+            reference.fit(X - shift, y, sample_weight=sample_weight)
+            # Coefficients of unit scale: the small one without an intercept
+            # (3e-4, for the 1e4 feature) is as ill-determined as X makes it.
+            assert_allclose(fitted.coef_, reference.coef_, rtol=1e-13,
+                            atol=1e-13)
+            assert_allclose(fitted.intercept_,
+                            reference.intercept_ - shift @ reference.coef_,
+                            rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("value", [1.0, 1e8])
+@pytest.mark.parametrize("alpha", [0, 1e-2])
+def test_sparse_constant_variance_fit_with_a_constant_feature(value, alpha):
+    # A constant feature (a column of ones) carries nothing once centred, and
+    # LinearRegression gives it a zero coefficient. The sparse closed form's
+    # X^T S X - S mean mean^T left rounding in its place: a coefficient of
+    # -0.1 for the ones (the intercept moved to match), and for a column of
+    # 1e8 at alpha > 0 SciPy refused the matrix as singular. The constant
+    # column is now centred exactly to zero.
+    rng = np.random.default_rng(17)
+    X = rng.normal(size=(600, 3))
+    y = X @ [1.0, -1.0, 2.0] + np.exp(0.4 * X[:, 1]) * rng.normal(size=600)
+    X[rng.uniform(size=600) < 0.5, 1] = 0.0
+    X = np.column_stack([np.full(600, value), X])
+    sample_weight = rng.uniform(0.5, 2.0, 600)
+    fitted = GaussianRegressor(variance="constant", alpha=alpha).fit(
+        sp.csr_matrix(X), y, sample_weight=sample_weight
+    )
+    # On X itself Ridge's rounded mean leaves 2e-9 in the 1e8 column; X
+    # minus one of its rows has the same coefficients and a zero column.
+    reference = Ridge(alpha=alpha * sample_weight.sum(), solver="svd").fit(
+        X - X[0], y, sample_weight=sample_weight
+    )
+    assert fitted.coef_[0] == 0.0
+    assert_allclose(fitted.coef_, reference.coef_, rtol=1e-13, atol=1e-13)
+    assert_allclose(fitted.intercept_, reference.intercept_ - X[0] @ reference.coef_,
+                    rtol=1e-13)
+
+
+@pytest.mark.parametrize("ratio", [1e4, 1e8, 1e12])
+def test_wide_sparse_constant_variance_fit_of_a_dense_feature_of_large_mean(ratio):
+    # Wide sparse X (fewer rows than columns) takes the kernel form, whose
+    # X X^T was centred afterwards: for a feature 1e8 times its spread the
+    # coefficients were off by units to thousands (9e-12 at 1e4). It is now
+    # centred as a dense column, as in the tall form.
+    rng = np.random.default_rng(18)
+    X = rng.normal(size=(40, 60))
+    y = X[:, :3] @ [1.0, 2.0, 3.0] + rng.normal(size=40) + 3.0
+    X[rng.uniform(size=X.shape) < 0.6] = 0.0
+    X[:, 0] += ratio
+    for sample_weight in [np.ones(40), rng.uniform(0.5, 2.0, 40)]:
+        for alpha, reference in [
+            (0, LinearRegression()),
+            (1e-2, Ridge(alpha=1e-2 * sample_weight.sum(), solver="svd")),
+        ]:
+            fitted = GaussianRegressor(variance="constant", alpha=alpha).fit(
+                sp.csr_matrix(X), y, sample_weight=sample_weight
+            )
+            # X minus one of its rows (exact): see the tall test above.
+            reference.fit(X - X[0], y, sample_weight=sample_weight)
+            assert_allclose(fitted.coef_, reference.coef_, rtol=1e-12,
+                            atol=1e-13)
+            assert_allclose(fitted.intercept_,
+                            reference.intercept_ - X[0] @ reference.coef_,
+                            rtol=1e-13)

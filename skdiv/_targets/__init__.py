@@ -66,6 +66,7 @@ from ._least_squares import (
     ridge_dual,
     ridge_normal_equations,
     solve_centred_normal_equations,
+    sparse_normal_equations,
 )
 from ._regression import (
     Y_STD_POSITIVE,
@@ -119,5 +120,6 @@ __all__ = [
     "incremental_soft_label_columns",
     "soft_label_columns",
     "solve_centred_normal_equations",
+    "sparse_normal_equations",
     "target_scaling",
 ]

@@ -118,7 +118,9 @@ def ridge_dual(X, target, sample_weight, x_mean, alpha):
     makes :math:`S^{1/2} 1` a null vector of the kernel, which is lifted
     out of the way exactly). Dense ``X`` is
     centred and weighted once (a copy of its ``n x p`` size); sparse ``X``
-    never is: the kernel is :math:`X X^\top` corrected for the centre. One
+    never is: the kernel is :math:`X X^\top` corrected for the centre,
+    except for the features of large mean, centred as dense columns
+    (:func:`_dense_centred_columns`). One
     step of iterative refinement, with products through ``X`` itself,
     recovers the digits that forming the kernel loses.
     """
@@ -126,17 +128,32 @@ def ridge_dual(X, target, sample_weight, x_mean, alpha):
     root_w = np.sqrt(sample_weight)
     penalty = alpha * sample_weight.sum()
     if sp.issparse(X):
-        x_centre = np.asarray(X @ x_mean).ravel()
-        kernel = np.asarray((X @ X.T).toarray(), dtype=np.float64)
-        kernel -= x_centre[:, None] + x_centre[None, :] - x_mean @ x_mean
+        squares = np.asarray(X.multiply(X).T @ sample_weight).ravel()
+        is_dense, columns = _dense_centred_columns(
+            X, sample_weight, x_mean, squares - sample_weight.sum() * x_mean**2
+        )
+        # The features of large mean are taken out of the sparse kernel and
+        # added back centred (see _dense_centred_columns).
+        sparse_x = X @ sp.diags((~is_dense).astype(np.float64)) if columns.size else X
+        sparse_mean = np.where(is_dense, 0.0, x_mean)
+        x_centre = np.asarray(sparse_x @ sparse_mean).ravel()
+        kernel = np.asarray((sparse_x @ sparse_x.T).toarray(), dtype=np.float64)
+        kernel -= x_centre[:, None] + x_centre[None, :] - sparse_mean @ sparse_mean
+        if columns.size:
+            kernel += columns @ columns.T
         kernel *= root_w[:, None] * root_w[None, :]
 
         def to_coef(a):
             weighted_a = root_w * a
-            return np.asarray(X.T @ weighted_a).ravel() - x_mean * weighted_a.sum()
+            coef = (np.asarray(X.T @ weighted_a).ravel()
+                    - x_mean * weighted_a.sum())
+            coef[is_dense] = columns.T @ weighted_a
+            return coef
 
         def to_rows(coef):
-            return root_w * (np.asarray(X @ coef).ravel() - x_mean @ coef)
+            sparse_coef = np.where(is_dense, 0.0, coef)
+            rows = np.asarray(X @ sparse_coef).ravel() - x_mean @ sparse_coef
+            return root_w * (rows + columns @ coef[is_dense])
     else:
         design = (X - x_mean) * root_w[:, None]
         kernel = design @ design.T
@@ -167,6 +184,82 @@ def ridge_dual(X, target, sample_weight, x_mean, alpha):
     return to_coef(dual)
 
 
+# Features whose mean exceeds their spread by more than this factor are
+# centred as dense columns: below it the Gram matrix's - S mean mean^T loses
+# at most four digits, which the step of refinement recovers.
+_SPARSE_CENTRING_RATIO = 1e2
+
+
+def _dense_centred_columns(X, sample_weight, x_mean, centred_squares):
+    r"""The features of sparse ``X`` to centre as dense columns, and those columns.
+
+    ``centred_squares`` are :math:`\sum_i s_i (x_{ij} - \bar x_j)^2`, from
+    uncentred moments: accurate enough to tell a mean 1e2 times the spread
+    (wrong only where the cancellation is far worse, which the test then
+    also flags). For those features :math:`X^\top S X - S_\Sigma \bar x
+    \bar x^\top` cancels the digits the centred moments hold (every one at
+    a mean :math:`10^8` times the spread). Such a feature is nonzero in
+    nearly every row (a fraction :math:`f` of nonzeros bounds :math:`\bar
+    x^2 / \sigma^2` by :math:`f / (1 - f)`), so its dense column is no
+    larger than its sparse storage. It is centred as the Dask closed form
+    is, by one of its rows first (exact for values within a factor two of
+    each other), then by the weighted mean of what is left, so that a
+    constant feature is exactly zero.
+
+    Returns ``(is_dense, columns)``: a boolean mask over the features and
+    the ``n x k`` centred columns (``k`` may be zero).
+    """
+    is_dense = (sample_weight.sum() * x_mean**2
+                > _SPARSE_CENTRING_RATIO**2 * centred_squares)
+    columns = X[:, np.flatnonzero(is_dense)].toarray()
+    if columns.size:
+        columns -= columns[0]
+        columns -= (sample_weight @ columns) / sample_weight.sum()
+    return is_dense, columns
+
+
+def sparse_normal_equations(X, target, sample_weight, x_mean, alpha):
+    r"""Penalised weighted least squares for sparse, tall ``X``, never densified.
+
+    Solves the system of :func:`ridge_normal_equations`. The Gram matrix is
+    :math:`X^\top S X - S_\Sigma \bar x \bar x^\top`, from sparse products,
+    except for the features whose mean exceeds their spread
+    :math:`10^2` times, whose rows and columns are formed from the features
+    centred as dense columns (:func:`_dense_centred_columns`). One step of
+    iterative refinement on the true residual, with the same centring,
+    recovers the digits that forming the Gram matrix loses.
+    """
+    n_features = X.shape[1]
+    sw_sum = sample_weight.sum()
+    weighted_x = X.multiply(sample_weight[:, None]).tocsr()
+    gram = np.asarray((X.T @ weighted_x).toarray(), dtype=np.float64)
+    gram -= sw_sum * np.outer(x_mean, x_mean)
+    # The centred variances come from the same matrix: free.
+    is_dense, columns = _dense_centred_columns(X, sample_weight, x_mean, np.diag(gram))
+    dense = np.flatnonzero(is_dense)
+    if dense.size:
+        cross = np.asarray(X.T @ (columns * sample_weight[:, None]))
+        cross -= np.outer(x_mean, sample_weight @ columns)
+        cross[dense] = columns.T @ (columns * sample_weight[:, None])
+        gram[:, dense] = cross
+        gram[dense] = cross.T
+    gram = (gram + gram.T) / 2
+
+    def solve(rhs):
+        return _solve_penalised(gram, rhs, alpha * sw_sum)
+
+    def normal_residual(coef):
+        sparse_coef = np.where(is_dense, 0.0, coef)
+        fitted = np.asarray(X @ sparse_coef).ravel() - x_mean @ sparse_coef
+        residual = sample_weight * (target - fitted - columns @ coef[dense])
+        normal = np.asarray(X.T @ residual).ravel() - x_mean * residual.sum()
+        normal[dense] = columns.T @ residual
+        return normal - alpha * sw_sum * coef
+
+    coef = solve(normal_residual(np.zeros(n_features)))
+    return coef + solve(normal_residual(coef))
+
+
 def solve_centred_normal_equations(gram, rhs, x_mean, y_mean, sw_sum, alpha):
     r"""Penalised least squares from uncentred weighted moments.
 
@@ -175,8 +268,8 @@ def solve_centred_normal_equations(gram, rhs, x_mean, y_mean, sw_sum, alpha):
     :math:`- S_\Sigma \bar x \bar y`, :math:`S_\Sigma = \sum_i s_i`), so the
     data are never centred. ``alpha > 0`` solves the positive-definite
     system with :math:`\alpha S_\Sigma` added to the diagonal; ``alpha == 0``
-    takes the least-squares (minimum-norm) solution. Used for sparse ``X``
-    and, on reductions over row blocks, for Dask arrays.
+    takes the least-squares (minimum-norm) solution. Used on reductions
+    over row blocks, for Dask arrays.
 
     Returns ``(coef, intercept)``.
     """
@@ -184,12 +277,18 @@ def solve_centred_normal_equations(gram, rhs, x_mean, y_mean, sw_sum, alpha):
     # overflow as alpha * S can (Dask reductions of large weights).
     gram = gram / sw_sum - np.outer(x_mean, x_mean)
     rhs = rhs / sw_sum - x_mean * y_mean
-    if alpha > 0:
-        gram[np.diag_indices_from(gram)] += alpha
-        coef = scipy.linalg.solve(gram, rhs, assume_a="pos")
-    else:
-        coef = scipy.linalg.lstsq(gram, rhs)[0]
+    coef = _solve_penalised(gram, rhs, alpha)
     return coef, y_mean - float(x_mean @ coef)
+
+
+def _solve_penalised(gram, rhs, penalty):
+    """``(gram + penalty I)^{-1} rhs``, or the least-squares (minimum-norm)
+    solution of ``gram @ w = rhs`` when ``penalty == 0``."""
+    if penalty > 0:
+        gram = gram.copy()
+        gram[np.diag_indices_from(gram)] += penalty
+        return scipy.linalg.solve(gram, rhs, assume_a="pos")
+    return scipy.linalg.lstsq(gram, rhs)[0]
 
 
 def penalised_least_squares(X, y, sample_weight, alpha, fit_intercept):
@@ -204,8 +303,9 @@ def penalised_least_squares(X, y, sample_weight, alpha, fit_intercept):
     Other dense ``X``: least squares on the augmented,
     weighted, centred system (minimum-norm solution when ``alpha == 0``, as
     ``LinearRegression``). Other sparse ``X``: normal equations built with
-    sparse products, centring applied to the Gram matrix so ``X`` is never
-    densified (:func:`solve_centred_normal_equations`).
+    sparse products, centring applied to the Gram matrix except for the
+    features of large mean, so ``X`` is never densified
+    (:func:`sparse_normal_equations`).
 
     Returns ``(coef, intercept)``.
     """
@@ -227,20 +327,7 @@ def penalised_least_squares(X, y, sample_weight, alpha, fit_intercept):
         coef = ridge_dual(X, y - y_mean, sample_weight, x_mean, alpha)
         return coef, y_mean - float(x_mean @ coef)
     if sp.issparse(X):
-        weighted_x = X.multiply(sample_weight[:, None]).tocsr()
-        gram = np.asarray((X.T @ weighted_x).toarray(), dtype=np.float64)
-        rhs = np.asarray(weighted_x.T @ y).ravel()
-        coef, _ = solve_centred_normal_equations(
-            gram, rhs, x_mean, y_mean, sw_sum, alpha
-        )
-        # One step of iterative refinement on the true residual, through X:
-        # the centred Gram matrix lost digits to - S mean mean^T (features of
-        # mean 1e4 times their spread: coefficients off by 5e-7).
-        residual = sample_weight * (y - y_mean - (X @ coef - x_mean @ coef))
-        normal = X.T @ residual - x_mean * residual.sum() - alpha * sw_sum * coef
-        coef = coef + solve_centred_normal_equations(
-            gram, normal, x_mean, 0.0, sw_sum, alpha
-        )[0]
+        coef = sparse_normal_equations(X, y - y_mean, sample_weight, x_mean, alpha)
         return coef, y_mean - float(x_mean @ coef)
     if X.shape[0] >= 4 * n_features:
         coef = ridge_normal_equations(X, y - y_mean, sample_weight, x_mean, alpha)
