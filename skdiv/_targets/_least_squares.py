@@ -74,6 +74,10 @@ def _minimum_norm_solver(gram, n_samples):
         axis=0, initial=0.0)] = 0.0
     null = np.column_stack([scale[:, None] * null_vectors,
                             np.eye(gram.shape[0])[:, diagonal <= 0]])
+    # A zero column's own null vector scales back to zero (its scale is 0;
+    # the identity's column stands for it): QR would turn that zero column
+    # into an arbitrary unit vector, and project a feature's coefficient out.
+    null = null[:, np.abs(null).max(axis=0, initial=0.0) > 0]
     null = np.linalg.qr(null)[0] if null.shape[1] else null
 
     def solve(rhs):
@@ -244,9 +248,15 @@ def sparse_normal_equations(X, target, sample_weight, x_mean, alpha):
         gram[:, dense] = cross
         gram[dense] = cross.T
     gram = (gram + gram.T) / 2
-
-    def solve(rhs):
-        return _solve_penalised(gram, rhs, alpha * sw_sum)
+    # Solved as the dense normal equations are: by Cholesky with a penalty,
+    # else the minimum-norm solution with the rank decided on the
+    # equilibrated matrix (scipy's lstsq decided it on the matrix itself, and
+    # without an intercept a feature of mean 1e8 hid the others: their
+    # coefficients came out 0, where least squares on X gives them).
+    gram.flat[:: n_features + 1] += alpha * sw_sum
+    solve = _cholesky_solver(gram) if alpha > 0 else None
+    if solve is None:
+        solve = _minimum_norm_solver(gram, X.shape[0])
 
     def normal_residual(coef):
         sparse_coef = np.where(is_dense, 0.0, coef)
