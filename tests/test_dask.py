@@ -368,3 +368,21 @@ def test_regressor_on_features_with_a_large_mean_equals_in_memory(fit_intercept)
     # Predictions at X + 1e8 hold that rounding times 1e8 (a few ulps of the
     # features' times the coefficients).
     assert_allclose(lazy.predict(shifted), memory.predict(shifted), rtol=0, atol=1e-6)
+
+
+def test_unpenalised_regressor_without_intercept_beside_a_large_feature():
+    # Without an intercept a feature of mean 1e8 dominates the moments; the
+    # reductions' solve ranked them with scipy's lstsq on the matrix itself,
+    # which dropped the other features (coefficients 0). It now shares the
+    # in-memory closed forms' rule (the rank decided on the equilibrated
+    # matrix), and equals least squares on the rows.
+    rng = np.random.default_rng(16)
+    X_big = rng.normal(size=(600, 4))
+    y_big = X_big @ [1.0, -1.0, 2.0, 0.5] + 0.3 * rng.normal(size=600) + 3.0
+    X_big[:, 0] += 1e8
+    X_big[rng.uniform(size=600) < 0.7, 1:] = 0.0
+    lazy = GaussianRegressor(variance="constant", alpha=0, fit_intercept=False).fit(
+        da.from_array(X_big, chunks=(150, 4)), da.from_array(y_big, chunks=150)
+    )
+    reference = np.linalg.lstsq(X_big, y_big, rcond=None)[0]
+    assert_allclose(lazy.coef_, reference, rtol=1e-10, atol=1e-12)

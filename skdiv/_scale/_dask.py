@@ -384,7 +384,7 @@ def _least_squares_by_reductions(X, y, sw, sw_sum, alpha, fit_intercept):
     else:
         x_mean, y_mean = np.zeros(n_features), 0.0
     coef, intercept = solve_centred_normal_equations(
-        gram, rhs, x_mean, y_mean, sw_sum, alpha
+        gram, rhs, x_mean, y_mean, sw_sum, alpha, X.shape[0]
     )
     return coef, intercept - float(shift @ coef)
 

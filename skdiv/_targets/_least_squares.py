@@ -30,10 +30,7 @@ def ridge_normal_equations(X, target, sample_weight, x_mean, alpha):
         block = X[rows] - x_mean
         gram += block.T @ (block * sample_weight[rows, None])
     gram = (gram + gram.T) / 2
-    gram.flat[:: n_features + 1] += alpha * sw_sum
-    solve = _cholesky_solver(gram) if alpha > 0 else None
-    if solve is None:
-        solve = _minimum_norm_solver(gram, n_samples)
+    solve = _normal_solver(gram, alpha * sw_sum, n_samples)
 
     def normal_residual(coef):
         residual = sample_weight * (target - (X @ coef - x_mean @ coef))
@@ -248,15 +245,7 @@ def sparse_normal_equations(X, target, sample_weight, x_mean, alpha):
         gram[:, dense] = cross
         gram[dense] = cross.T
     gram = (gram + gram.T) / 2
-    # Solved as the dense normal equations are: by Cholesky with a penalty,
-    # else the minimum-norm solution with the rank decided on the
-    # equilibrated matrix (scipy's lstsq decided it on the matrix itself, and
-    # without an intercept a feature of mean 1e8 hid the others: their
-    # coefficients came out 0, where least squares on X gives them).
-    gram.flat[:: n_features + 1] += alpha * sw_sum
-    solve = _cholesky_solver(gram) if alpha > 0 else None
-    if solve is None:
-        solve = _minimum_norm_solver(gram, X.shape[0])
+    solve = _normal_solver(gram, alpha * sw_sum, X.shape[0])
 
     def normal_residual(coef):
         sparse_coef = np.where(is_dense, 0.0, coef)
@@ -270,7 +259,8 @@ def sparse_normal_equations(X, target, sample_weight, x_mean, alpha):
     return coef + solve(normal_residual(coef))
 
 
-def solve_centred_normal_equations(gram, rhs, x_mean, y_mean, sw_sum, alpha):
+def solve_centred_normal_equations(gram, rhs, x_mean, y_mean, sw_sum, alpha,
+                                   n_samples):
     r"""Penalised least squares from uncentred weighted moments.
 
     ``gram`` is :math:`X^\top S X` and ``rhs`` :math:`X^\top S y`; centring
@@ -278,8 +268,9 @@ def solve_centred_normal_equations(gram, rhs, x_mean, y_mean, sw_sum, alpha):
     :math:`- S_\Sigma \bar x \bar y`, :math:`S_\Sigma = \sum_i s_i`), so the
     data are never centred. ``alpha > 0`` solves the positive-definite
     system with :math:`\alpha S_\Sigma` added to the diagonal; ``alpha == 0``
-    takes the least-squares (minimum-norm) solution. Used on reductions
-    over row blocks, for Dask arrays.
+    takes the least-squares (minimum-norm) solution (:func:`_normal_solver`,
+    of ``n_samples`` rows). Used on reductions over row blocks, for Dask
+    arrays.
 
     Returns ``(coef, intercept)``.
     """
@@ -287,18 +278,24 @@ def solve_centred_normal_equations(gram, rhs, x_mean, y_mean, sw_sum, alpha):
     # overflow as alpha * S can (Dask reductions of large weights).
     gram = gram / sw_sum - np.outer(x_mean, x_mean)
     rhs = rhs / sw_sum - x_mean * y_mean
-    coef = _solve_penalised(gram, rhs, alpha)
+    coef = _normal_solver(gram, alpha, n_samples)(rhs)
     return coef, y_mean - float(x_mean @ coef)
 
 
-def _solve_penalised(gram, rhs, penalty):
-    """``(gram + penalty I)^{-1} rhs``, or the least-squares (minimum-norm)
-    solution of ``gram @ w = rhs`` when ``penalty == 0``."""
-    if penalty > 0:
-        gram = gram.copy()
-        gram[np.diag_indices_from(gram)] += penalty
-        return scipy.linalg.solve(gram, rhs, assume_a="pos")
-    return scipy.linalg.lstsq(gram, rhs)[0]
+def _normal_solver(gram, penalty, n_samples):
+    """``solve(rhs)`` for the normal equations ``(gram + penalty I) w = rhs``.
+
+    The one rule of the closed forms (dense, sparse, Dask): by Cholesky when
+    ``penalty > 0`` and the factorisation succeeds, else the minimum-norm
+    solution with the rank decided on the equilibrated matrix
+    (:func:`_minimum_norm_solver`). ``scipy.linalg.lstsq`` decides it on the
+    matrix itself, and without an intercept a feature of mean 1e8 hid the
+    others (their coefficients came out 0). ``gram`` gets the penalty in
+    place.
+    """
+    gram.flat[:: gram.shape[0] + 1] += penalty
+    solve = _cholesky_solver(gram) if penalty > 0 else None
+    return solve if solve is not None else _minimum_norm_solver(gram, n_samples)
 
 
 def penalised_least_squares(X, y, sample_weight, alpha, fit_intercept):
